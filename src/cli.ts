@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, defaultConfig, loadConfig } from './config/config.js';
+import { createLogger } from './log.js';
+import { startBox } from './main.js';
+import { version } from './paths.js';
+
+const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway for 网店管家 (WDGJ) 3.0
+
+用法 / usage:
+  smsbox serve [--config FILE] [--data DIR] [--port N]
+      运行网关。没有配置文件时使用内置默认值（端口 8080、数据目录 ./data、模拟短信模块、演示账号 aaaa/bbbb）。
+      Run the box. Without a config file it runs on built-in defaults (port 8080, data in ./data,
+      the simulated modem, demo account aaaa/bbbb).
+  smsbox --help | --version
+
+配置文件说明见 README.md / the config file is described in README.md.
+`;
+
+function fail(message: string, code = 2): number {
+  process.stderr.write(`${message}\n`);
+  return code;
+}
+
+async function serve(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' }, data: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }).values;
+  } catch (err) {
+    return fail(`${(err as Error).message}\n\n${HELP}`);
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  let port: number | undefined;
+  if (args.port !== undefined) {
+    port = Number(args.port);
+    if (!/^\d+$/.test(args.port) || port > 65535) return fail(`--port 应为 0-65535 的整数 / --port must be a whole number from 0 to 65535: ${args.port}`);
+  }
+  let config;
+  try {
+    config = args.config ? loadConfig(args.config) : defaultConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      return fail(`配置文件有误 / config error:\n${err.message}\n修改后重新启动 / fix it and start again.`, 1);
+    }
+    throw err;
+  }
+  const log = createLogger();
+  const box = await startBox({ config, ...(args.data ? { dataDir: args.data } : {}), ...(port !== undefined ? { port } : {}), log });
+  process.stdout.write(`smsbox ${version}: http://${config.http.host}:${box.port}/  (管家助理接口地址 / URL for 管家助理: http://<本机IP>:${box.port}/sms)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info('stopping', { signal });
+      void box.close().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case '--version':
+    case '-v':
+      process.stdout.write(`${version}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      return fail(`未知命令 / unknown command: ${command}\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`smsbox: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,359 @@
+import { readFileSync } from 'node:fs';
+import { parse, TomlError } from 'smol-toml';
+import { parseQuietHours, type QuietHours } from './quiet-hours.js';
+import { parseYuan } from '../money.js';
+
+/**
+ * The one config file (TOML). It is edited by shop owners, on the Pi from the
+ * FAT boot partition with Windows Notepad, so it tolerates a UTF-8 BOM, CRLF
+ * line ends and Chinese comments, and every error names the file and line.
+ */
+
+export interface AccountConfig {
+  user: string;
+  password: string;
+  /** Opening balance in 厘 (1/1000 yuan); null = unlimited. */
+  balanceLi: number | null;
+  /** Urgent notices: send even inside quiet hours. */
+  ignoreQuietHours: boolean;
+}
+
+export interface Config {
+  /** Where the config came from, for messages; null = built-in defaults. */
+  file: string | null;
+  http: { port: number; host: string };
+  admin: { password: string };
+  accounts: AccountConfig[];
+  billing: { pricePerSegmentLi: number; unlimitedBalanceReply: string };
+  sms: {
+    maxSegments: number;
+    allowInternational: boolean;
+    duplicateWindowMinutes: number;
+  };
+  schedule: {
+    timezone: string;
+    quietHours: QuietHours | null;
+    quietHoursText: string;
+    maxPerMinute: number;
+    maxPerHour: number;
+    maxPerDay: number;
+  };
+  modem: { device: string; hat: string };
+  simulator: { sendMs: number };
+  security: { loginFailuresAllowed: number; loginLockMinutes: number };
+  storage: { dataDir: string };
+}
+
+export const DEFAULT_ADMIN_PASSWORD = 'smsbox';
+export const DEMO_ACCOUNT = { user: 'aaaa', password: 'bbbb' } as const;
+
+export function defaultConfig(): Config {
+  return {
+    file: null,
+    http: { port: 8080, host: '0.0.0.0' },
+    admin: { password: DEFAULT_ADMIN_PASSWORD },
+    accounts: [
+      {
+        user: DEMO_ACCOUNT.user,
+        password: DEMO_ACCOUNT.password,
+        balanceLi: 100_000,
+        ignoreQuietHours: false,
+      },
+    ],
+    billing: { pricePerSegmentLi: 100, unlimitedBalanceReply: '9999' },
+    sms: { maxSegments: 10, allowInternational: false, duplicateWindowMinutes: 10 },
+    schedule: {
+      timezone: 'Asia/Shanghai',
+      quietHours: parseQuietHours('21:00-09:00'),
+      quietHoursText: '21:00-09:00',
+      maxPerMinute: 0,
+      maxPerHour: 180,
+      maxPerDay: 900,
+    },
+    modem: { device: 'simulator', hat: 'sim7600' },
+    simulator: { sendMs: 1500 },
+    security: { loginFailuresAllowed: 10, loginLockMinutes: 5 },
+    storage: { dataDir: './data' },
+  };
+}
+
+/** A config problem a person must fix; says where and what to do, in Chinese and English. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    readonly zh: string,
+    readonly en: string,
+  ) {
+    super(`${file}${line === null ? '' : `:${line}`}: ${zh}\n${' '.repeat(file.length)}  ${en}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Table = Record<string, unknown>;
+
+interface KeySpec {
+  /** Reads and validates a value; returns an error text pair or the value. */
+  read: (value: unknown) => { ok: true; value: unknown } | { ok: false; zh: string; en: string };
+}
+
+const isTable = (v: unknown): v is Table => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+
+function integer(min: number, max: number): KeySpec {
+  return {
+    read: (v) =>
+      typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+        ? { ok: true, value: v }
+        : { ok: false, zh: `应为 ${min} 到 ${max} 之间的整数`, en: `must be a whole number from ${min} to ${max}` },
+  };
+}
+
+function text(opts: { nonEmpty?: boolean; maxLength?: number } = {}): KeySpec {
+  return {
+    read: (v) => {
+      if (typeof v !== 'string') return { ok: false, zh: '应为带引号的文字，例如 "abc"', en: 'must be text in quotes, e.g. "abc"' };
+      if (opts.nonEmpty && v.trim() === '') return { ok: false, zh: '不能为空', en: 'must not be empty' };
+      if (opts.maxLength && v.length > opts.maxLength)
+        return { ok: false, zh: `不能超过 ${opts.maxLength} 个字符`, en: `must be at most ${opts.maxLength} characters` };
+      return { ok: true, value: v };
+    },
+  };
+}
+
+const boolean: KeySpec = {
+  read: (v) => (typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, zh: '应为 true 或 false', en: 'must be true or false' }),
+};
+
+const yuan: KeySpec = {
+  read: (v) => {
+    const li = typeof v === 'number' || typeof v === 'string' ? parseYuan(v) : null;
+    return li === null || li < 0
+      ? { ok: false, zh: '应为不小于 0 的金额（元），最多三位小数，例如 10.00', en: 'must be an amount in yuan ≥ 0 with at most 3 decimals, e.g. 10.00' }
+      : { ok: true, value: li };
+  },
+};
+
+const timezone: KeySpec = {
+  read: (v) => {
+    if (typeof v !== 'string') return text().read(v);
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: v });
+      return { ok: true, value: v };
+    } catch {
+      return { ok: false, zh: '不是有效的时区名称，例如 "Asia/Shanghai"', en: 'is not a known time zone, e.g. "Asia/Shanghai"' };
+    }
+  },
+};
+
+const quietHours: KeySpec = {
+  read: (v) => {
+    if (typeof v !== 'string') return text().read(v);
+    if (v.trim() === '') return { ok: true, value: null };
+    const parsed = parseQuietHours(v);
+    return parsed
+      ? { ok: true, value: parsed }
+      : { ok: false, zh: '格式应为 "21:00-09:00"（开始-结束），或 "" 表示不限时段', en: 'must look like "21:00-09:00" (start-end), or "" for none' };
+  },
+};
+
+const SECTIONS: Record<string, Record<string, KeySpec>> = {
+  http: { port: integer(1, 65535), host: text({ nonEmpty: true }) },
+  admin: { password: text({ nonEmpty: true, maxLength: 200 }) },
+  billing: { price_per_segment: yuan, unlimited_balance_reply: text({ nonEmpty: true, maxLength: 20 }) },
+  sms: { max_segments: integer(1, 50), allow_international: boolean, duplicate_window_minutes: integer(0, 1440) },
+  schedule: {
+    timezone,
+    quiet_hours: quietHours,
+    max_per_minute: integer(0, 100_000),
+    max_per_hour: integer(0, 1_000_000),
+    max_per_day: integer(0, 10_000_000),
+  },
+  modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }) },
+  simulator: { send_ms: integer(0, 600_000) },
+  security: { login_failures_allowed: integer(1, 1000), login_lock_minutes: integer(1, 1440) },
+  storage: { data_dir: text({ nonEmpty: true }) },
+};
+
+const ACCOUNT_KEYS: Record<string, KeySpec> = {
+  user: text({ nonEmpty: true, maxLength: 64 }),
+  password: text({ nonEmpty: true, maxLength: 200 }),
+  balance: yuan,
+  ignore_quiet_hours: boolean,
+};
+
+/** Finds the line of `key` inside `[section]` (or the n-th `[[section]]`), for error messages. */
+export function locateKey(source: string, section: string | null, key: string | null, arrayIndex = 0): number | null {
+  const lines = source.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+  const keyPattern = key === null ? null : new RegExp(`^\\s*("${escapeRe(key)}"|${escapeRe(key)})\\s*=`);
+  let inTarget = section === null; // top-level keys come before the first header
+  let arrayCount = -1;
+  let sectionLine: number | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const header = /^\s*\[(\[)?\s*([^\]]+?)\s*\]/.exec(line);
+    if (header) {
+      const isArray = header[1] !== undefined;
+      if (header[2] === section) {
+        if (isArray) arrayCount++;
+        inTarget = !isArray || arrayCount === arrayIndex;
+        if (inTarget) sectionLine = i + 1;
+      } else {
+        inTarget = false;
+      }
+      continue;
+    }
+    if (inTarget && keyPattern?.test(line)) return i + 1;
+  }
+  return sectionLine;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Parses config text; `file` is used in messages only. Throws ConfigError. */
+export function parseConfig(source: string, file: string): Config {
+  let doc: Table;
+  try {
+    doc = parse(source) as Table;
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const reason = err.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+      throw new ConfigError(
+        file,
+        err.line,
+        `第 ${err.line} 行第 ${err.column} 列格式错误（${reason}）。请检查引号、等号和方括号，文字要用英文双引号 "..." 括起来。`,
+        `line ${err.line}, column ${err.column}: ${reason}. Check quotes, "=" and brackets; text must be in straight double quotes "...".`,
+      );
+    }
+    throw err;
+  }
+
+  const config = defaultConfig();
+  config.file = file;
+  const fail = (section: string | null, key: string | null, zh: string, en: string, index = 0): never => {
+    throw new ConfigError(file, locateKey(source, section, key, index), zh, en);
+  };
+
+  for (const [name, value] of Object.entries(doc)) {
+    if (name === 'account') continue;
+    const spec = SECTIONS[name];
+    if (!spec) {
+      fail(name, null, `未知的配置段 [${name}]，可用的有：${[...Object.keys(SECTIONS), 'account'].join('、')}`, `unknown section [${name}]; known: ${[...Object.keys(SECTIONS), 'account'].join(', ')}`);
+    }
+    if (!isTable(value)) fail(null, name, `${name} 应为配置段 [${name}]`, `${name} must be a section [${name}]`);
+    const values = readSection(value as Table, spec!, name, fail);
+    applySection(config, name, values);
+  }
+
+  if ('account' in doc) {
+    const list = doc['account'];
+    if (!Array.isArray(list)) {
+      fail(null, 'account', '账号要写成 [[account]]（两层方括号），每个账号一段', 'accounts are written as [[account]] (double brackets), one block each');
+    }
+    const seen = new Set<string>();
+    config.accounts = (list as unknown[]).map((entry, index) => {
+      if (!isTable(entry)) return fail('account', null, '[[account]] 格式错误', 'malformed [[account]]', index);
+      const values = readSection(entry, ACCOUNT_KEYS, 'account', (s, k, zh, en) => fail(s, k, zh, en, index));
+      for (const required of ['user', 'password'] as const) {
+        if (values[required] === undefined) {
+          fail('account', null, `第 ${index + 1} 个 [[account]] 缺少 ${required}`, `[[account]] number ${index + 1} has no ${required}`, index);
+        }
+      }
+      const user = values['user'] as string;
+      if (seen.has(user)) fail('account', 'user', `账号 "${user}" 重复`, `account "${user}" is listed twice`, index);
+      seen.add(user);
+      return {
+        user,
+        password: values['password'] as string,
+        balanceLi: values['balance'] === undefined ? null : (values['balance'] as number),
+        ignoreQuietHours: (values['ignore_quiet_hours'] as boolean | undefined) ?? false,
+      };
+    });
+  }
+  return config;
+}
+
+function readSection(
+  table: Table,
+  spec: Record<string, KeySpec>,
+  section: string,
+  fail: (section: string | null, key: string | null, zh: string, en: string) => never,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(table)) {
+    const keySpec = spec[key];
+    if (!keySpec) {
+      fail(section, key, `[${section}] 中没有 ${key} 这一项，可用的有：${Object.keys(spec).join('、')}`, `[${section}] has no key "${key}"; known: ${Object.keys(spec).join(', ')}`);
+    }
+    const result = keySpec!.read(value);
+    if (!result.ok) fail(section, key, `[${section}] ${key} ${result.zh}`, `[${section}] ${key} ${result.en}`);
+    else out[key] = result.value;
+  }
+  return out;
+}
+
+function applySection(config: Config, name: string, v: Record<string, unknown>): void {
+  const set = <T>(value: unknown, apply: (x: T) => void) => {
+    if (value !== undefined) apply(value as T);
+  };
+  switch (name) {
+    case 'http':
+      set<number>(v['port'], (x) => (config.http.port = x));
+      set<string>(v['host'], (x) => (config.http.host = x));
+      break;
+    case 'admin':
+      set<string>(v['password'], (x) => (config.admin.password = x));
+      break;
+    case 'billing':
+      set<number>(v['price_per_segment'], (x) => (config.billing.pricePerSegmentLi = x));
+      set<string>(v['unlimited_balance_reply'], (x) => (config.billing.unlimitedBalanceReply = x));
+      break;
+    case 'sms':
+      set<number>(v['max_segments'], (x) => (config.sms.maxSegments = x));
+      set<boolean>(v['allow_international'], (x) => (config.sms.allowInternational = x));
+      set<number>(v['duplicate_window_minutes'], (x) => (config.sms.duplicateWindowMinutes = x));
+      break;
+    case 'schedule':
+      set<string>(v['timezone'], (x) => (config.schedule.timezone = x));
+      if (v['quiet_hours'] !== undefined) {
+        config.schedule.quietHours = v['quiet_hours'] as QuietHours | null;
+        config.schedule.quietHoursText = config.schedule.quietHours ? config.schedule.quietHours.text : '';
+      }
+      set<number>(v['max_per_minute'], (x) => (config.schedule.maxPerMinute = x));
+      set<number>(v['max_per_hour'], (x) => (config.schedule.maxPerHour = x));
+      set<number>(v['max_per_day'], (x) => (config.schedule.maxPerDay = x));
+      break;
+    case 'modem':
+      set<string>(v['device'], (x) => (config.modem.device = x));
+      set<string>(v['hat'], (x) => (config.modem.hat = x));
+      break;
+    case 'simulator':
+      set<number>(v['send_ms'], (x) => (config.simulator.sendMs = x));
+      break;
+    case 'security':
+      set<number>(v['login_failures_allowed'], (x) => (config.security.loginFailuresAllowed = x));
+      set<number>(v['login_lock_minutes'], (x) => (config.security.loginLockMinutes = x));
+      break;
+    case 'storage':
+      set<string>(v['data_dir'], (x) => (config.storage.dataDir = x));
+      break;
+  }
+}
+
+/** Reads and parses a config file; a missing or unreadable file is a ConfigError too. */
+export function loadConfig(file: string): Config {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      file,
+      null,
+      code === 'ENOENT' ? '找不到配置文件，请检查路径。' : `无法读取配置文件（${code ?? String(err)}）。`,
+      code === 'ENOENT' ? 'config file not found; check the path.' : `cannot read the config file (${code ?? String(err)}).`,
+    );
+  }
+  return parseConfig(source, file);
+}

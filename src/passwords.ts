@@ -1,0 +1,67 @@
+import { createHash, createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Password hashes for the database (scrypt, salted), and a fast path for the
+ * WDGJ client, which sends the same User/PWD with every request: a password
+ * that verified once is remembered as an HMAC under a per-process key, so the
+ * next request costs microseconds instead of a scrypt run. Wrong passwords
+ * always pay the full scrypt cost, which also slows guessing.
+ */
+
+const KEY_LENGTH = 32;
+const PARAMS = { N: 16384, r: 8, p: 1 } as const;
+
+export function hashPassword(password: string): string {
+  const salt = randomBytes(16);
+  const key = scryptSync(password, salt, KEY_LENGTH, PARAMS);
+  return `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+function parseHash(stored: string): { salt: Buffer; key: Buffer; N: number; r: number; p: number } | null {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
+  return { N: Number(parts[1]), r: Number(parts[2]), p: Number(parts[3]), salt: Buffer.from(parts[4]!, 'base64'), key: Buffer.from(parts[5]!, 'base64') };
+}
+
+export function verifyPasswordSync(password: string, stored: string): boolean {
+  const h = parseHash(stored);
+  if (!h) return false;
+  const key = scryptSync(password, h.salt, h.key.length, { N: h.N, r: h.r, p: h.p });
+  return timingSafeEqual(key, h.key);
+}
+
+export function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const h = parseHash(stored);
+  if (!h) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    scrypt(password, h.salt, h.key.length, { N: h.N, r: h.r, p: h.p }, (err, key) => {
+      resolve(!err && timingSafeEqual(key, h.key));
+    });
+  });
+}
+
+/** Remembers verified passwords as HMACs, keyed by the stored hash so a password change invalidates them. */
+export class VerifiedPasswordCache {
+  private readonly secret = randomBytes(32);
+  private readonly verified = new Map<string, Buffer>();
+
+  private mac(password: string): Buffer {
+    return createHmac('sha256', this.secret).update(password, 'utf8').digest();
+  }
+
+  async verify(password: string, storedHash: string): Promise<boolean> {
+    const known = this.verified.get(storedHash);
+    const mac = this.mac(password);
+    if (known && timingSafeEqual(known, mac)) return true;
+    const ok = await verifyPassword(password, storedHash);
+    if (ok) this.verified.set(storedHash, mac);
+    return ok;
+  }
+}
+
+/** Constant-time comparison of two strings of any length. */
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a, 'utf8').digest();
+  const hb = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(ha, hb);
+}

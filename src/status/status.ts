@@ -1,0 +1,117 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import { windowState } from '../scheduler/window.js';
+import { startOfLocalDay } from '../scheduler/tz.js';
+import type { Store } from '../store/store.js';
+import { version } from '../paths.js';
+
+/**
+ * The one status model. LEDs, the web page, /api/status and metrics all read
+ * it; health is computed here and nowhere else.
+ */
+
+export interface ModemStatus {
+  /** 'queue-only' until a modem driver runs; then its life-cycle state. */
+  state: string;
+  simulated: boolean;
+  /** A fault that makes sending impossible (no SIM, modem dead): smsSnd answers 3. */
+  hardFault: string | null;
+  registered?: boolean;
+  operator?: string | null;
+  signalCsq?: number | null;
+  signalBars?: number | null;
+}
+
+export interface WdgjRequestRecord {
+  at: number;
+  client: string;
+  msg: string;
+  user: string;
+  reply: string;
+  /** Why, when the reply was not a success. */
+  reason?: string;
+}
+
+const RECENT_REQUESTS = 50;
+
+export class StatusModel {
+  private modem: ModemStatus;
+  private readonly recent: WdgjRequestRecord[] = [];
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly deps: { store: Store; clock: Clock; config: () => Config },
+    simulated: boolean,
+  ) {
+    this.startedAt = deps.clock.now();
+    this.modem = { state: 'queue-only', simulated, hardFault: null };
+  }
+
+  setModem(update: Partial<ModemStatus>): void {
+    this.modem = { ...this.modem, ...update };
+  }
+
+  get modemStatus(): Readonly<ModemStatus> {
+    return this.modem;
+  }
+
+  recordWdgj(record: WdgjRequestRecord): void {
+    this.recent.unshift(record);
+    if (this.recent.length > RECENT_REQUESTS) this.recent.length = RECENT_REQUESTS;
+  }
+
+  recentWdgj(): readonly WdgjRequestRecord[] {
+    return this.recent;
+  }
+
+  /** Whether a new message can be accepted at all. */
+  acceptance(): { ok: true } | { ok: false; reason: string } {
+    return this.modem.hardFault ? { ok: false, reason: this.modem.hardFault } : { ok: true };
+  }
+
+  snapshot() {
+    const config = this.deps.config();
+    const now = this.deps.clock.now();
+    const tz = config.schedule.timezone;
+    const counts = this.deps.store.queueCounts(startOfLocalDay(now, tz));
+    const window = windowState(now, config.schedule.quietHours, tz);
+    const last = this.recent[0];
+    return {
+      version,
+      uptime_s: Math.floor((now - this.startedAt) / 1000),
+      time: new Date(now).toISOString(),
+      modem: {
+        state: this.modem.state,
+        simulated: this.modem.simulated,
+        hard_fault: this.modem.hardFault,
+        registered: this.modem.registered ?? null,
+        operator: this.modem.operator ?? null,
+        signal_csq: this.modem.signalCsq ?? null,
+        signal_bars: this.modem.signalBars ?? null,
+      },
+      queue: {
+        queued: counts.queued,
+        sending: counts.sending,
+        uncertain: counts.uncertain,
+        sent_today: counts.sentToday,
+        failed_today: counts.failedToday,
+        suppressed_today: counts.suppressedToday,
+      },
+      window: {
+        open: window.open,
+        quiet_hours: config.schedule.quietHoursText,
+        timezone: tz,
+        next_open: window.nextOpen === null ? null : new Date(window.nextOpen).toISOString(),
+        next_close: window.nextClose === null ? null : new Date(window.nextClose).toISOString(),
+      },
+      leds: {},
+      wdgj: {
+        last_request: last
+          ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: last.user, reply: last.reply, reason: last.reason ?? null }
+          : null,
+      },
+    };
+  }
+}
+
+export type StatusSnapshot = ReturnType<StatusModel['snapshot']>;

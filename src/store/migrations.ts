@@ -1,0 +1,83 @@
+/**
+ * Versioned schema. Each entry moves the database from version i to i+1
+ * (PRAGMA user_version) inside one transaction. Never edit a shipped entry:
+ * boxes in the field have run it already; append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: accounts and their ledger, requests, the outbox (one row per recipient), events.
+  `
+  CREATE TABLE accounts (
+    id INTEGER PRIMARY KEY,
+    user TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    -- 厘 (1/1000 yuan); NULL = unlimited
+    balance_li INTEGER,
+    -- the balance the config file last stated, so an edit of the file is applied once, as a ledger row
+    config_balance_li INTEGER,
+    ignore_quiet_hours INTEGER NOT NULL DEFAULT 0,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE ledger (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('opening', 'config', 'topup', 'charge', 'refund')),
+    amount_li INTEGER NOT NULL,
+    balance_after_li INTEGER,
+    request_id INTEGER REFERENCES requests(id),
+    message_id INTEGER REFERENCES outbox(id),
+    note TEXT NOT NULL DEFAULT ''
+  );
+  CREATE INDEX ledger_account ON ledger(account_id, id);
+
+  CREATE TABLE requests (
+    id INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    received_at INTEGER NOT NULL,
+    client TEXT NOT NULL DEFAULT '',
+    -- sha256 of account, recipients and body: a client retry after a timeout matches it
+    fingerprint TEXT NOT NULL,
+    recipients INTEGER NOT NULL,
+    invalid_numbers TEXT NOT NULL DEFAULT '[]'
+  );
+  CREATE INDEX requests_fingerprint ON requests(fingerprint, received_at);
+
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    request_id INTEGER NOT NULL REFERENCES requests(id),
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    to_number TEXT NOT NULL,
+    body TEXT NOT NULL,
+    segments INTEGER NOT NULL,
+    encoding TEXT NOT NULL,
+    charge_li INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'queued'
+      CHECK (status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'suppressed', 'uncertain')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    sent_at INTEGER,
+    delivered_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT
+  );
+  CREATE INDEX outbox_status ON outbox(status, id);
+  CREATE INDEX outbox_created ON outbox(created_at);
+  CREATE INDEX outbox_sent ON outbox(sent_at) WHERE sent_at IS NOT NULL;
+  CREATE INDEX outbox_to ON outbox(to_number);
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    level TEXT NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+    kind TEXT NOT NULL,
+    message_zh TEXT NOT NULL,
+    message_en TEXT NOT NULL,
+    data TEXT
+  );
+  CREATE INDEX events_at ON events(at);
+  `,
+];

@@ -1,0 +1,170 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { formatYuan } from '../money.js';
+import { planSegments } from '../modem/pdu/index.js';
+import { displayNumber, parseRecipients } from '../protocol/numbers.js';
+import type { Params } from '../protocol/request.js';
+import { AuthReply, parseMessageName, SendReply, type RejectReason, type WdgjMessage } from '../protocol/wdgj.js';
+import { VerifiedPasswordCache, hashPassword } from '../passwords.js';
+import type { StatusModel } from '../status/status.js';
+import type { AccountRow, Store } from '../store/store.js';
+import { LoginLimiter } from './login-limiter.js';
+
+/**
+ * Answers the three WDGJ messages. The decisions (what each reply code means)
+ * are documented in README.md, "WDGJ protocol as implemented".
+ */
+export class WdgjEndpoint {
+  private readonly passwords = new VerifiedPasswordCache();
+  private readonly limiter: LoginLimiter;
+  /** Compared against when the user does not exist, so both paths cost the same. */
+  private readonly decoyHash = hashPassword('decoy-password-for-unknown-users');
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      status: StatusModel;
+      clock: Clock;
+      config: () => Config;
+      log: Logger;
+      /** Called after a message is committed, so dispatch can react at once. */
+      onQueued?: () => void;
+    },
+  ) {
+    this.limiter = new LoginLimiter(() => {
+      const s = deps.config().security;
+      return { allowed: s.loginFailuresAllowed, lockMs: s.loginLockMinutes * 60_000 };
+    });
+  }
+
+  /** The reply body for a request whose params carry `msg`. Never throws. */
+  async answer(params: Params, client: string): Promise<string> {
+    const now = this.deps.clock.now();
+    const message = parseMessageName(params.get('msg'));
+    const user = (params.get('user') ?? '').trim();
+    const record = (reply: string, reason?: string) => {
+      this.deps.status.recordWdgj({ at: now, client, msg: message ?? params.get('msg') ?? '', user, reply, ...(reason ? { reason } : {}) });
+      this.deps.log.info('wdgj', { msg: message ?? params.get('msg'), user, client, reply, ...(reason ? { reason } : {}) });
+      return reply;
+    };
+    try {
+      if (!message) {
+        // Not one of the three messages: "interface failure" tells the client this URL is not what it thinks.
+        this.event('warn', 'wdgj-unknown-msg', `收到未知的 Msg 参数 "${params.get('msg') ?? ''}"（来自 ${client}）`, `unknown Msg "${params.get('msg') ?? ''}" from ${client}`);
+        return record(SendReply.interfaceFailure, 'unknown-message');
+      }
+      const account = await this.authenticate(user, params.get('pwd') ?? '', client, now);
+      if (!account) return record(message === 'smsBalance' ? '0' : AuthReply.invalid, 'account-invalid');
+      switch (message) {
+        case 'smsAU':
+          return record(AuthReply.valid);
+        case 'smsBalance':
+          return record(account.balanceLi === null ? this.deps.config().billing.unlimitedBalanceReply : formatYuan(account.balanceLi));
+        case 'smsSnd':
+          return record(...this.send(account, params, client, now));
+      }
+    } catch (err) {
+      this.deps.log.error('wdgj request failed', { error: String(err), client });
+      this.event('error', 'wdgj-internal', `处理请求出错：${String(err)}`, `request failed: ${String(err)}`);
+      return record(message === 'smsSnd' ? SendReply.interfaceFailure : '0', 'store-failure');
+    }
+  }
+
+  private async authenticate(user: string, password: string, client: string, now: number): Promise<AccountRow | null> {
+    const wait = this.limiter.lockedFor(client, now);
+    if (wait > 0) return null;
+    const account = user === '' ? null : this.deps.store.getAccount(user);
+    const ok = await this.passwords.verify(password, account?.passwordHash ?? this.decoyHash);
+    if (account && ok) {
+      this.limiter.succeed(client);
+      return account;
+    }
+    if (this.limiter.fail(client, now)) {
+      const minutes = this.deps.config().security.loginLockMinutes;
+      this.event('warn', 'login-locked',
+        `来自 ${client} 的账号或密码错误次数过多，${minutes} 分钟内拒绝该地址。请在管家助理中核对用户名和密码。`,
+        `too many failed logins from ${client}; refused for ${minutes} minutes. Check the user name and password in 管家助理.`,
+        { client, user });
+    }
+    return null;
+  }
+
+  private send(account: AccountRow, params: Params, client: string, now: number): [string, RejectReason?] {
+    const config = this.deps.config();
+    const body = params.get('body') ?? '';
+    const reject = (reason: RejectReason, zh: string, en: string, data?: unknown): [string, RejectReason] => {
+      this.event('warn', `send-rejected-${reason}`, zh, en, data);
+      return [SendReply.interfaceFailure, reason];
+    };
+    if (body.trim() === '') return reject('empty-body', `账号 ${account.user} 的短信内容为空，未发送`, `empty message body from account ${account.user}; nothing queued`);
+
+    const recipients = parseRecipients(params.get('tel') ?? '', config.sms.allowInternational);
+    if (recipients.invalid.length > 0) {
+      this.event('warn', 'invalid-numbers',
+        `以下号码无效，已跳过：${recipients.invalid.join('、')}`,
+        `invalid numbers skipped: ${recipients.invalid.join(', ')}`,
+        { invalid: recipients.invalid, account: account.user });
+    }
+    if (recipients.valid.length === 0) {
+      return reject('no-valid-number', `没有有效的手机号码（Tel="${params.get('tel') ?? ''}"），未发送`, `no valid mobile number (Tel="${params.get('tel') ?? ''}"); nothing queued`);
+    }
+
+    const plan = planSegments(body);
+    if (plan.parts.length > config.sms.maxSegments) {
+      return reject('too-long',
+        `短信过长：需要 ${plan.parts.length} 条，上限为 ${config.sms.maxSegments} 条（[sms] max_segments）`,
+        `message too long: ${plan.parts.length} segments, the limit is ${config.sms.maxSegments} ([sms] max_segments)`);
+    }
+
+    const acceptance = this.deps.status.acceptance();
+    if (!acceptance.ok) return reject('modem-fault', `短信模块故障，暂不接收新短信：${acceptance.reason}`, `modem fault, not accepting messages: ${acceptance.reason}`);
+
+    let outcome;
+    try {
+      outcome = this.deps.store.acceptSend({
+        accountId: account.id,
+        recipients: recipients.valid,
+        invalidNumbers: recipients.invalid,
+        body,
+        segments: plan.parts.length,
+        encoding: plan.encoding,
+        priceLiPerSegment: config.billing.pricePerSegmentLi,
+        client,
+        now,
+        duplicateWindowMs: config.sms.duplicateWindowMinutes * 60_000,
+      });
+    } catch (err) {
+      this.deps.log.error('store failed to accept a message', { error: String(err) });
+      return reject('store-failure', `数据库写入失败，短信未接收：${String(err)}`, `database write failed, message not accepted: ${String(err)}`);
+    }
+    switch (outcome.kind) {
+      case 'duplicate':
+        this.event('info', 'duplicate-request',
+          `管家助理重发了相同的请求（第 ${outcome.requestId} 号请求），未重复排队`,
+          `管家助理 repeated request #${outcome.requestId}; not queued twice`,
+          { requestId: outcome.requestId, to: recipients.valid.map(displayNumber) });
+        return [SendReply.accepted];
+      case 'balance-too-low':
+        this.event('warn', 'balance-too-low',
+          `账号 ${account.user} 余额不足：需要 ${formatYuan(outcome.neededLi)} 元，余额 ${formatYuan(outcome.balanceLi)} 元`,
+          `account ${account.user}: balance ${formatYuan(outcome.balanceLi)} yuan does not cover ${formatYuan(outcome.neededLi)} yuan`);
+        return [SendReply.balanceTooLow];
+      case 'accepted':
+        this.deps.onQueued?.();
+        return [SendReply.accepted];
+    }
+  }
+
+  private event(level: 'info' | 'warn' | 'error', kind: string, zh: string, en: string, data?: unknown): void {
+    try {
+      this.deps.store.addEvent(this.deps.clock.now(), level, kind, zh, en, data);
+    } catch (err) {
+      this.deps.log.error('cannot write event', { kind, error: String(err) });
+    }
+  }
+}
+
+export function isWdgjMessage(value: string | undefined): value is WdgjMessage {
+  return parseMessageName(value) !== null;
+}
