@@ -62,8 +62,10 @@ export function readTimestamp(reader: ByteReader, field: string): SmsTimestamp {
   const zoneOctet = reader.u8(`${field} time zone`);
   const zoneTens = zoneOctet & 0x07;
   const zoneUnits = zoneOctet >> 4;
-  if (zoneUnits > 9) throw new PduError(`${field} time zone octet ${zoneOctet.toString(16).padStart(2, '0')} is not BCD`);
-  const quarters = (zoneTens * 10 + zoneUnits) * (zoneOctet & 0x08 ? -1 : 1);
+  // Some networks send a zone octet that is not BCD (a Kenyan SMSC's status reports carry
+  // 0xE1, see test/pdu); the wall-clock fields are still right, so read the zone as UTC
+  // rather than lose the message.
+  const quarters = zoneUnits > 9 ? 0 : (zoneTens * 10 + zoneUnits) * (zoneOctet & 0x08 ? -1 : 1);
   const year = yy < 90 ? 2000 + yy : 1900 + yy;
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day > daysInMonth) throw new PduError(`${field} day ${day} does not exist in ${year}-${pad2(month)}`);
