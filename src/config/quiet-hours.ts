@@ -10,7 +10,7 @@ const TIME = /^\s*([01]?\d|2[0-3])[:：]([0-5]\d)\s*$/;
 
 /** Parses "21:00-09:00" (full-width colon and "~" / "－" accepted); null when malformed or empty-length. */
 export function parseQuietHours(value: string): QuietHours | null {
-  const parts = value.split(/[-~－—]/);
+  const parts = value.split(/[-~－—～]/);
   if (parts.length !== 2) return null;
   const [start, end] = parts.map((p) => TIME.exec(p));
   if (!start || !end) return null;

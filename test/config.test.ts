@@ -1,0 +1,116 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, defaultConfig, loadConfig, parseConfig } from '../src/config/config.js';
+import { packageRoot } from '../src/paths.js';
+
+const parseError = (source: string): ConfigError => {
+  const err = (() => {
+    try {
+      parseConfig(source, 'smsbox.toml');
+    } catch (e) {
+      return e;
+    }
+    return null;
+  })();
+  if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`);
+  return err;
+};
+
+test('no file: built-in defaults with a demo account and the simulated modem', (t) => {
+  const c = defaultConfig();
+  t.is(c.http.port, 8080);
+  t.is(c.storage.dataDir, './data');
+  t.is(c.modem.device, 'simulator');
+  t.is(c.accounts.length, 1);
+  t.is(c.schedule.quietHoursText, '21:00-09:00');
+  t.is(c.schedule.maxPerHour, 180);
+});
+
+test('the shipped, commented config file states exactly the built-in defaults', (t) => {
+  const shipped = loadConfig(join(packageRoot, 'image', 'smsbox.toml'));
+  t.deepEqual({ ...shipped, file: null }, defaultConfig());
+});
+
+test('a file saved by Windows Notepad (BOM, CRLF, Chinese comments) parses', (t) => {
+  const source = '\uFEFF# 短信网关配置\r\n[http]\r\nport = 80 # 端口\r\n\r\n[schedule]\r\nquiet_hours = "22:00-08:30" # 免打扰\r\n[[account]]\r\nuser = "店铺"\r\npassword = "密码"\r\n';
+  const c = parseConfig(source, 'x.toml');
+  t.is(c.http.port, 80);
+  t.is(c.schedule.quietHours?.startMinute, 22 * 60);
+  t.is(c.schedule.quietHours?.endMinute, 8 * 60 + 30);
+  t.deepEqual(c.accounts, [{ user: '店铺', password: '密码', balanceLi: null, ignoreQuietHours: false }]);
+});
+
+test('keys named in the issue keep their names and meaning', (t) => {
+  const c = parseConfig(
+    `[http]\nport = 9000\n[admin]\npassword = "p"\n[[account]]\nuser = "aaaa"\npassword = "bbbb"\nbalance = 10.00\n` +
+      `[billing]\nprice_per_segment = 0.045\nunlimited_balance_reply = "8888"\n[schedule]\ntimezone = "Asia/Urumqi"\nquiet_hours = ""\n` +
+      `max_per_minute = 5\nmax_per_hour = 100\nmax_per_day = 500\n[modem]\ndevice = "/dev/serial0"\nhat = "ec25"\n[simulator]\nsend_ms = 10\n`,
+    'x.toml',
+  );
+  t.is(c.http.port, 9000);
+  t.is(c.admin.password, 'p');
+  t.is(c.accounts[0]!.balanceLi, 10_000);
+  t.is(c.billing.pricePerSegmentLi, 45);
+  t.is(c.billing.unlimitedBalanceReply, '8888');
+  t.is(c.schedule.timezone, 'Asia/Urumqi');
+  t.is(c.schedule.quietHours, null);
+  t.deepEqual([c.schedule.maxPerMinute, c.schedule.maxPerHour, c.schedule.maxPerDay], [5, 100, 500]);
+  t.deepEqual(c.modem, { device: '/dev/serial0', hat: 'ec25' });
+  t.is(c.simulator.sendMs, 10);
+});
+
+test('a syntax error names the line and column, in Chinese and English', (t) => {
+  const err = parseError('[http]\r\nport = 8080\r\n[admin]\r\npassword = 中文没有引号\r\n');
+  t.is(err.line, 4);
+  t.regex(err.message, /^smsbox\.toml:4: 第 4 行/);
+  t.regex(err.message, /line 4, column/);
+  t.regex(err.zh, /双引号/);
+});
+
+test('a wrong value names the line of its key and what is allowed', (t) => {
+  const err = parseError('# comment\n[http]\nhost = "0.0.0.0"\nport = 99999\n');
+  t.is(err.line, 4);
+  t.regex(err.zh, /\[http\] port 应为 1 到 65535 之间的整数/);
+  t.regex(err.en, /must be a whole number from 1 to 65535/);
+});
+
+test('bad quiet hours, time zone and amounts are explained', (t) => {
+  t.is(parseError('[schedule]\nquiet_hours = "9pm-9am"\n').line, 2);
+  t.regex(parseError('[schedule]\ntimezone = "Mars/Olympus"\n').zh, /时区/);
+  t.regex(parseError('[billing]\nprice_per_segment = -1\n').en, /amount in yuan/);
+  t.regex(parseError('[billing]\nprice_per_segment = 0.0001\n').en, /at most 3 decimals/);
+});
+
+test('unknown sections and keys are refused with the known ones listed', (t) => {
+  const section = parseError('[htpp]\nport = 1\n');
+  t.is(section.line, 1);
+  t.regex(section.en, /unknown section \[htpp\]/);
+  const key = parseError('[http]\nprot = 1\n');
+  t.is(key.line, 2);
+  t.regex(key.en, /known: port, host/);
+});
+
+test('account errors point at the right [[account]] block', (t) => {
+  const source = '[[account]]\nuser = "a"\npassword = "x"\n\n[[account]]\nuser = "b"\npassword = "y"\nbalance = "lots"\n';
+  t.is(parseError(source).line, 8);
+  const missing = parseError('[[account]]\nuser = "a"\npassword = "x"\n[[account]]\nuser = "b"\n');
+  t.is(missing.line, 4);
+  t.regex(missing.en, /number 2 has no password/);
+  const twice = parseError('[[account]]\nuser = "a"\npassword = "x"\n[[account]]\nuser = "a"\npassword = "y"\n');
+  t.is(twice.line, 5);
+  t.regex(parseError('[account]\nuser = "a"\n').zh, /\[\[account\]\]/);
+});
+
+test('a missing file is a ConfigError, not a crash', (t) => {
+  const err = t.throws(() => loadConfig('/nonexistent/smsbox.toml'), { instanceOf: ConfigError });
+  t.regex(err!.en, /not found/);
+});
+
+test('the README documents every key of the shipped config', (t) => {
+  const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
+  const shipped = readFileSync(join(packageRoot, 'image', 'smsbox.toml'), 'utf8');
+  for (const match of shipped.matchAll(/^([a-z_]+) = /gm)) {
+    t.true(readme.includes(`\`${match[1]}\``), `README lacks ${match[1]}`);
+  }
+});

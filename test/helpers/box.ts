@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../../src/clock.js';
+import { defaultConfig, type Config } from '../../src/config/config.js';
+import { createLogger } from '../../src/log.js';
+import { startBox, type Box } from '../../src/main.js';
+
+export interface TestBox extends Box {
+  dataDir: string;
+  logLines: string[];
+  /** GET a path; returns status and body text. */
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: string; type: string | null }>;
+  /** Stops the box and deletes its data. */
+  dispose(): Promise<void>;
+}
+
+export function tempDir(prefix = 'smsbox-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startTestBox(opts: { config?: (c: Config) => void; dataDir?: string; clock?: Clock } = {}): Promise<TestBox> {
+  const config = defaultConfig();
+  opts.config?.(config);
+  const dataDir = opts.dataDir ?? tempDir();
+  const logLines: string[] = [];
+  const box = await startBox({
+    config,
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    log: createLogger({ level: 'debug', write: (line) => logLines.push(line) }),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  return Object.assign(box, {
+    dataDir,
+    logLines,
+    async get(path: string, headers: Record<string, string> = {}) {
+      const res = await fetch(`${box.url}${path}`, { headers });
+      return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+    },
+    async dispose() {
+      await box.close();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+export function basicAuth(password: string, user = 'admin'): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}

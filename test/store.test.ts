@@ -1,0 +1,179 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import type { AccountConfig } from '../src/config/config.js';
+import { Store } from '../src/store/store.js';
+import { MIGRATIONS } from '../src/store/migrations.js';
+import { tempDir } from './helpers/box.js';
+
+const T0 = Date.parse('2026-11-25T10:00:00+08:00');
+const account = (over: Partial<AccountConfig> = {}): AccountConfig => ({ user: 'shop', password: 'pw', balanceLi: 1_000, ignoreQuietHours: false, ...over });
+
+function withStore(run: (store: Store, dir: string) => void) {
+  const dir = tempDir();
+  const store = Store.open(dir);
+  try {
+    run(store, dir);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const send = (store: Store, over: Partial<Parameters<Store['acceptSend']>[0]> = {}) =>
+  store.acceptSend({
+    accountId: store.getAccount('shop')!.id,
+    recipients: ['+8613800138000', '+8613900139000'],
+    invalidNumbers: [],
+    body: '您的订单已发货',
+    segments: 1,
+    encoding: 'ucs2',
+    priceLiPerSegment: 100,
+    client: '127.0.0.1',
+    now: T0,
+    duplicateWindowMs: 600_000,
+    ...over,
+  });
+
+test('a new database is migrated to the latest version, in WAL mode', (t) => {
+  withStore((store) => {
+    t.is(store.schemaVersion, MIGRATIONS.length);
+    t.is(store.db.pragma('journal_mode', { simple: true }), 'wal');
+    t.is(store.db.pragma('integrity_check', { simple: true }), 'ok');
+  });
+});
+
+test('a database from newer software is refused, not damaged', (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'smsbox.db');
+  Store.openFile(file).db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+  t.throws(() => Store.openFile(file), { message: /newer than this software/ });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('accounts store only a password hash', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account({ password: 'secret-密码' })], T0);
+    const dump = JSON.stringify(store.db.prepare('SELECT * FROM accounts').all());
+    t.false(dump.includes('secret-密码'));
+    t.regex(store.getAccount('shop')!.passwordHash, /^scrypt\$/);
+  });
+});
+
+test('one outbox row per recipient, charged in one ledger row', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account()], T0);
+    const outcome = send(store, { segments: 2 });
+    t.is(outcome.kind, 'accepted');
+    if (outcome.kind !== 'accepted') return;
+    t.is(outcome.messageIds.length, 2);
+    t.is(outcome.chargeLi, 400);
+    const rows = store.listMessages({ limit: 10 });
+    t.deepEqual(rows.map((r) => [r.to, r.status, r.segments, r.chargeLi]), [
+      ['+8613900139000', 'queued', 2, 200],
+      ['+8613800138000', 'queued', 2, 200],
+    ]);
+    t.is(store.getAccount('shop')!.balanceLi, 600);
+    const ledger = store.ledger('shop');
+    t.deepEqual(ledger.map((l) => [l.kind, l.amountLi, l.balanceAfterLi]), [['charge', -400, 600], ['opening', 1_000, 1_000]]);
+  });
+});
+
+test('the same request again inside the window is a retry: nothing new is queued or charged', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account()], T0);
+    const first = send(store);
+    const retry = send(store, { now: T0 + 599_000, recipients: ['+8613900139000', '+8613800138000'] });
+    t.is(retry.kind, 'duplicate');
+    t.is(first.kind === 'accepted' && retry.kind === 'duplicate' && retry.requestId === first.requestId, true);
+    t.is(store.listMessages({ limit: 10 }).length, 2);
+    t.is(store.getAccount('shop')!.balanceLi, 800);
+    t.is(send(store, { now: T0 + 600_001 }).kind, 'accepted');
+    t.is(send(store, { now: T0 + 600_002, body: 'other text' }).kind, 'accepted');
+    t.is(store.listMessages({ limit: 10 }).length, 6);
+  });
+});
+
+test('a balance that does not cover every recipient queues nothing', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account({ balanceLi: 300 })], T0);
+    const outcome = send(store, { segments: 2 });
+    t.deepEqual(outcome, { kind: 'balance-too-low', balanceLi: 300, neededLi: 400 });
+    t.is(store.listMessages({ limit: 10 }).length, 0);
+    t.is(store.getAccount('shop')!.balanceLi, 300);
+    t.is(send(store, { segments: 1, recipients: ['+8613800138000', '+8613900139000', '+8613700137000'] }).kind, 'accepted');
+    t.is(store.getAccount('shop')!.balanceLi, 0);
+  });
+});
+
+test('unlimited accounts are never refused and not charged', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account({ balanceLi: null })], T0);
+    t.is(send(store, { segments: 50 }).kind, 'accepted');
+    t.is(store.getAccount('shop')!.balanceLi, null);
+    t.deepEqual(store.ledger('shop').map((l) => l.kind), ['opening']);
+  });
+});
+
+test('config changes: balance edits apply once as ledger rows, removed accounts are disabled', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account({ balanceLi: 1_000 })], T0);
+    send(store); // 800 left
+    store.syncAccounts([account({ balanceLi: 1_000 })], T0 + 1); // restart with the same file: no change
+    t.is(store.getAccount('shop')!.balanceLi, 800);
+    store.syncAccounts([account({ balanceLi: 3_000 })], T0 + 2); // owner raised the figure by 2 yuan
+    t.is(store.getAccount('shop')!.balanceLi, 2_800);
+    t.deepEqual(store.ledger('shop')[0]!.amountLi, 2_000);
+    store.syncAccounts([account({ user: 'other' })], T0 + 3);
+    t.is(store.getAccount('shop'), null);
+    t.truthy(store.getAccount('other'));
+    store.syncAccounts([account({ balanceLi: 3_000 })], T0 + 4); // back again: history kept
+    t.is(store.getAccount('shop')!.balanceLi, 2_800);
+  });
+});
+
+test('a password change in the config replaces the hash', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account({ password: 'one' })], T0);
+    const before = store.getAccount('shop')!.passwordHash;
+    store.syncAccounts([account({ password: 'one' })], T0);
+    t.is(store.getAccount('shop')!.passwordHash, before);
+    store.syncAccounts([account({ password: 'two' })], T0);
+    t.not(store.getAccount('shop')!.passwordHash, before);
+  });
+});
+
+test('top-up adds a ledger row; unknown and unlimited accounts are refused', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account(), account({ user: 'free', balanceLi: null })], T0);
+    t.is(store.topUp('shop', 5_000, T0, 'cash'), 6_000);
+    t.is(store.topUp('nobody', 5_000, T0), null);
+    t.is(store.topUp('free', 5_000, T0), null);
+    t.deepEqual(store.ledger('shop')[0], { id: store.ledger('shop')[0]!.id, at: T0, kind: 'topup', amountLi: 5_000, balanceAfterLi: 6_000, requestId: null, messageId: null, note: 'cash' });
+  });
+});
+
+test('accepted messages survive closing and reopening the database', (t) => {
+  const dir = tempDir();
+  let store = Store.open(dir);
+  store.syncAccounts([account()], T0);
+  send(store);
+  store.close();
+  store = Store.open(dir);
+  t.is(store.listMessages({ limit: 10 }).length, 2);
+  t.is(store.getAccount('shop')!.balanceLi, 800);
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('queue counts: today starts at local midnight', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account({ balanceLi: null })], T0);
+    send(store);
+    const [a, b] = store.listMessages({ limit: 2 });
+    store.db.prepare(`UPDATE outbox SET status = 'sent', sent_at = ? WHERE id = ?`).run(T0, a!.id);
+    store.db.prepare(`UPDATE outbox SET status = 'failed', updated_at = ? WHERE id = ?`).run(T0 - 86_400_000, b!.id);
+    const counts = store.queueCounts(T0 - 3_600_000);
+    t.deepEqual(counts, { queued: 0, sending: 0, uncertain: 0, sentToday: 1, failedToday: 0, suppressedToday: 0 });
+  });
+});
