@@ -177,7 +177,11 @@ export function describeStatus(status: number): { text: string; statusClass: Sta
   return { text: `reserved status ${hex} (treated as service rejected)`, statusClass: 'temporary-final', delivered: false, final: true };
 }
 
-function decodeInner(hex: string): DecodedPdu {
+/**
+ * The decoder without decodePdu's safety net; exported for the fuzz tests, which check that
+ * every rejection comes from an explicit check here rather than from a stray TypeError.
+ */
+export function decodePduUnguarded(hex: string): DecodedPdu {
   const reader = new ByteReader(hexToBytes(hex));
   const smsc = readSmsc(reader);
   const firstOctet = reader.u8('first octet');
@@ -252,7 +256,7 @@ function decodeInner(hex: string): DecodedPdu {
  */
 export function decodePdu(hex: string): DecodedPdu {
   try {
-    return decodeInner(hex);
+    return decodePduUnguarded(hex);
   } catch (error) {
     if (error instanceof PduError) throw error;
     // A bug of ours must still surface as the one documented error type.
