@@ -173,6 +173,9 @@ const MAX_PDU_HEX = 2 * 200;
 /** 27.007 <stat> of +CREG/+CGREG/+CEREG. */
 const REG_STAT: Record<RegistrationState, number> = { none: 0, home: 1, searching: 2, denied: 3, roaming: 5 };
 
+/** 27.005 commands, whose failures are +CMS ERRORs; every other command fails with +CME ERROR. */
+const SMS_COMMANDS = new Set(['+CMGF', '+CMGS', '+CMGL', '+CMGR', '+CMGD', '+CMMS', '+CNMI', '+CPMS', '+CSCA', '+CSMS', '+CNMA']);
+
 type RegCommand = '+CREG' | '+CGREG' | '+CEREG';
 const REG_COMMANDS: readonly RegCommand[] = ['+CREG', '+CGREG', '+CEREG'];
 
@@ -590,7 +593,7 @@ export class VirtualModem extends EventEmitter<VirtualModemEvents> {
   }
 
   private paramError(name: string): CommandFailure {
-    return name.startsWith('+CM') || name.startsWith('+CS') || name === '+CNMI' || name === '+CPMS' ? cmsError(302) : cmeError(3);
+    return SMS_COMMANDS.has(name) ? cmsError(302) : cmeError(3);
   }
 
   private requireSim(family: 'cme' | 'cms'): void {
