@@ -318,7 +318,7 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
         if (job) this.completed(job, event.result, event.line);
         return;
       case 'urc':
-        this.emit('urc', event.urc);
+        this.notify('urc', event.urc);
         return;
       case 'reboot':
         this.counters.reboots++;
@@ -328,12 +328,27 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
           this.finish(job);
           job.reject(new AtModemRebootedError(job.context.command, event.line, job.written));
         }
-        this.emit('reboot', event.line);
+        this.notify('reboot', event.line);
         return;
       case 'unclaimed':
         this.counters.unclaimedLines++;
         if (event.reason === 'final') this.counters.strayFinals++;
         return;
+    }
+  }
+
+  /**
+   * A listener that throws must not leave the rest of a received chunk
+   * unprocessed (the engine's state would be half-updated); its error is
+   * re-thrown on its own tick, where it is as loud as ever.
+   */
+  private notify<E extends 'urc' | 'reboot'>(name: E, ...args: E extends 'urc' ? [AtUrc] : [string]): void {
+    try {
+      (this.emit as (event: string, ...rest: unknown[]) => boolean)(name, ...args);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
     }
   }
 
