@@ -398,3 +398,30 @@ test('status report [PGM]: the semi-invalid ZTE capture decodes; nibble 0xB is "
   t.is(report.timestamp, '2013-07-26T14:29:27+02:00');
   t.is(report.dischargeTime, '2013-07-26T14:29:31+02:00');
 });
+
+test('TP-ST classes (TS 23.040 §9.2.3.15): delivered, still trying, permanent, gave up, reserved', async (t) => {
+  const { describeStatus } = await import('../../src/modem/pdu/index.js');
+  const table: [number, string, boolean, boolean][] = [
+    // status, class, delivered, final
+    [0x00, 'completed', true, true],
+    [0x01, 'completed', true, true],
+    [0x02, 'completed', true, true],
+    [0x20, 'temporary-trying', false, false],
+    [0x25, 'temporary-trying', false, false],
+    [0x3f, 'temporary-trying', false, false],
+    [0x40, 'permanent', false, true],
+    [0x46, 'permanent', false, true],
+    [0x49, 'permanent', false, true],
+    [0x60, 'temporary-final', false, true],
+    [0x65, 'temporary-final', false, true],
+    [0x80, 'permanent', false, true],
+    [0xff, 'permanent', false, true],
+  ];
+  for (const [status, statusClass, delivered, final] of table) {
+    const described = describeStatus(status);
+    t.like(described, { statusClass, delivered, final }, `0x${status.toString(16)}`);
+  }
+  t.regex(describeStatus(0x46).text, /validity period expired/);
+  t.regex(describeStatus(0x21).text, /busy.*still trying/);
+  t.regex(describeStatus(0x61).text, /busy.*gave up/);
+});

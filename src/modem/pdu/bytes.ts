@@ -8,7 +8,7 @@ export function hexToBytes(hex: string): Uint8Array {
   if (!/^[0-9a-fA-F]+$/.test(clean)) throw new PduError('PDU contains characters that are not hex digits');
   if (clean.length % 2 !== 0) throw new PduError(`PDU has an odd number of hex digits (${clean.length})`);
   const bytes = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(clean.substr(i * 2, 2), 16);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
   return bytes;
 }
 

@@ -173,8 +173,9 @@ export function describeStatus(status: number): { text: string; statusClass: Sta
   if (status <= 0x7f) {
     return { text: named[status] ?? `temporary error, SC gave up (${status >= 0x70 ? 'SC-specific' : 'reserved'} status ${hex})`, statusClass: 'temporary-final', delivered: false, final: true };
   }
-  // 0x80-0xFF are reserved; TS 23.040 has them treated as "service rejected", an error after which the SC stops trying.
-  return { text: `reserved status ${hex} (treated as service rejected)`, statusClass: 'temporary-final', delivered: false, final: true };
+  // Bit 7 set is reserved. Claiming delivery would be wrong and waiting forever for a final
+  // report would stall the message, so it counts as a final failure.
+  return { text: `reserved status ${hex} (bit 7 set; treated as a final failure)`, statusClass: 'permanent', delivered: false, final: true };
 }
 
 /**
