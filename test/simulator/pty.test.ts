@@ -1,0 +1,110 @@
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { SerialPort } from 'serialport';
+import { encodeSubmit } from '../../src/modem/pdu/index.js';
+import { hasBinary, MAIN, startSimulator } from './pty-process.js';
+
+const socat = hasBinary('socat', '-V');
+const ptyTest = socat ? test.serial : test.serial.skip;
+if (!socat) test('pty tests need socat', (t) => t.log('socat is not installed (apt-get install socat); pseudo-terminal tests skipped'));
+
+/** Opens the tty with the real serialport binding, as the box does with modem.device = PATH. */
+async function openTty(path: string) {
+  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
+  let received = '';
+  port.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+  });
+  return {
+    write: (text: string) => port.write(Buffer.from(text, 'latin1')),
+    async until(needle: string, timeoutMs = 5000): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      while (!received.includes(needle)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(needle)}; got ${JSON.stringify(received)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const end = received.indexOf(needle) + needle.length;
+      const text = received.slice(0, end);
+      received = received.slice(end);
+      return text;
+    },
+    close: () => new Promise<void>((resolve, reject) => port.close((error) => (error ? reject(error) : resolve()))),
+  };
+}
+
+ptyTest('simulate-modem: an AT client on the tty sends, receives, and reconnects', async (t) => {
+  const sim = await startSimulator(['--send-ms', '20']);
+  t.teardown(() => sim.stop());
+  const first = await openTty(sim.link);
+  first.write('AT\r');
+  t.is(await first.until('OK\r\n'), 'AT\r\r\nOK\r\n');
+  first.write('ATE0\r');
+  await first.until('OK\r\n');
+  const [pdu] = encodeSubmit({ to: '+8613800138000', text: '您好 pty' });
+  first.write(`AT+CMGS=${pdu!.tpduLength}\r`);
+  await first.until('> ');
+  first.write(pdu!.pdu + '\x1a');
+  t.is(await first.until('OK\r\n'), '\r\n+CMGS: 0\r\n\r\nOK\r\n');
+  t.deepEqual(await sim.waitForTransmitted(1), [{ to: '+8613800138000', text: '您好 pty', segments: 1 }]);
+  await first.close();
+
+  for (let round = 0; round < 3; round++) {
+    const again = await openTty(sim.link);
+    again.write('AT+CSQ\r');
+    t.regex(await again.until('OK\r\n'), /\+CSQ: 20,99\r\n\r\nOK\r\n$/, `reconnect ${round + 1}`);
+    if (round === 2) {
+      sim.send({ deliver: { from: '+8613900000000', text: 'T' } });
+      t.is(await again.until('\r\n+CMTI: "SM",0\r\n'), '\r\n+CMTI: "SM",0\r\n');
+      sim.send({ fault: { kind: 'no-network' } });
+      sim.send({ signal: 3 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      again.write('AT+CREG?\r');
+      t.regex(await again.until('OK\r\n'), /\+CREG: 0,2\r\n/);
+      sim.send({ clear: true });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      again.write('AT+CSQ\r');
+      t.regex(await again.until('OK\r\n'), /\+CSQ: 3,99\r\n/);
+    }
+    await again.close();
+  }
+  t.is(await sim.stop('SIGTERM'), 0);
+  t.false(existsSync(sim.link), 'the link is removed on exit');
+  t.notRegex(sim.stderr(), /unknown command|not JSON/);
+});
+
+ptyTest('simulate-modem exits cleanly when stdin ends, and on SIGINT', async (t) => {
+  const sim = await startSimulator();
+  sim.child.stdin.end();
+  t.is(await sim.exited, 0);
+  t.false(existsSync(sim.link));
+  const other = await startSimulator();
+  t.is(await other.stop('SIGINT'), 0);
+  t.false(existsSync(other.link));
+});
+
+ptyTest('simulate-modem reports bad stdin lines on stderr and keeps running', async (t) => {
+  const sim = await startSimulator();
+  t.teardown(() => sim.stop());
+  sim.send({ fault: { kind: 'meltdown' } });
+  sim.child.stdin.write('not json\n');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.regex(sim.stderr(), /fault\.kind must be one of/);
+  t.regex(sim.stderr(), /not JSON/);
+  t.is(sim.child.exitCode, null);
+  t.deepEqual(sim.transmitted, []);
+});
+
+test('simulate-modem explains a missing socat and bad arguments', (t) => {
+  const noSocat = spawnSync(process.execPath, [MAIN, '--link', '/tmp/never'], { env: { PATH: '/nonexistent' }, encoding: 'utf8' });
+  t.is(noSocat.status, 1);
+  t.regex(noSocat.stderr, /apt-get install socat/);
+  t.is(noSocat.stdout, '');
+  const noLink = spawnSync(process.execPath, [MAIN], { encoding: 'utf8' });
+  t.is(noLink.status, 2);
+  t.regex(noLink.stderr, /--link PATH is required/);
+  const badNumber = spawnSync(process.execPath, [MAIN, '--link', '/tmp/x', '--send-ms', 'fast'], { encoding: 'utf8' });
+  t.is(badNumber.status, 2);
+  t.regex(badNumber.stderr, /--send-ms must be a whole number/);
+});
