@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfig, loadConfig } from './config/config.js';
 import { createLogger } from './log.js';
 import { startBox } from './main.js';
+import { pduCommand } from './modem/pdu/cli.js';
 import { version } from './paths.js';
 
 const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway for 网店管家 (WDGJ) 3.0
@@ -12,6 +13,10 @@ const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway 
       运行网关。没有配置文件时使用内置默认值（端口 8080、数据目录 ./data、模拟短信模块、演示账号 aaaa/bbbb）。
       Run the box. Without a config file it runs on built-in defaults (port 8080, data in ./data,
       the simulated modem, demo account aaaa/bbbb).
+  smsbox pdu encode --to NUMBER --text TEXT [--status-report]
+      打印每一段短信的 PDU（十六进制，接在 AT+CMGS= 之后发送）/ print each segment's PDU as hex, as sent after AT+CMGS=
+  smsbox pdu decode HEX
+      解码一条 PDU（SMS-DELIVER / SUBMIT / STATUS-REPORT）为 JSON / decode a PDU to JSON
   smsbox --help | --version
 
 配置文件说明见 README.md / the config file is described in README.md.
@@ -70,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'pdu':
+      return pduCommand(rest, (line) => process.stdout.write(`${line}\n`));
     case '--version':
     case '-v':
       process.stdout.write(`${version}\n`);

@@ -44,18 +44,28 @@ export function verifyPassword(password: string, stored: string): Promise<boolea
 export class VerifiedPasswordCache {
   private readonly secret = randomBytes(32);
   private readonly verified = new Map<string, Buffer>();
+  /** Checks under way, so a burst of requests with a new password runs scrypt once, not once each. */
+  private readonly pending = new Map<string, Promise<boolean>>();
 
   private mac(password: string): Buffer {
     return createHmac('sha256', this.secret).update(password, 'utf8').digest();
   }
 
   async verify(password: string, storedHash: string): Promise<boolean> {
-    const known = this.verified.get(storedHash);
     const mac = this.mac(password);
+    const known = this.verified.get(storedHash);
     if (known && timingSafeEqual(known, mac)) return true;
-    const ok = await verifyPassword(password, storedHash);
-    if (ok) this.verified.set(storedHash, mac);
-    return ok;
+    const key = `${storedHash}\0${mac.toString('base64')}`;
+    let check = this.pending.get(key);
+    if (!check) {
+      check = verifyPassword(password, storedHash).then((ok) => {
+        this.pending.delete(key);
+        if (ok) this.verified.set(storedHash, mac);
+        return ok;
+      });
+      this.pending.set(key, check);
+    }
+    return check;
   }
 }
 

@@ -125,8 +125,25 @@ function toAccount(r: Row): AccountRow {
 export class Store {
   readonly db: Database.Database;
 
+  private readonly statements = new Map<string, Database.Statement>();
+  private pendingEvents: [number, EventLevel, string, string, string, string | null][] = [];
+
+  /** Nested inside acceptSendBatch's transaction it becomes a savepoint. */
+  private readonly acceptTx: (req: SendRequest) => SendOutcome;
+
   private constructor(db: Database.Database) {
     this.db = db;
+    this.acceptTx = db.transaction((req: SendRequest) => this.acceptOne(req));
+  }
+
+  /** Prepared once, reused: the hot paths run the same few statements thousands of times. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** Opens (creating if needed) `<dataDir>/smsbox.db` with WAL and runs pending migrations. */
@@ -148,6 +165,7 @@ export class Store {
   }
 
   close(): void {
+    this.flushEvents();
     this.db.close();
   }
 
@@ -178,7 +196,7 @@ export class Store {
    */
   syncAccounts(accounts: readonly AccountConfig[], now: number): void {
     const existing = new Map(
-      (this.db.prepare('SELECT * FROM accounts').all() as Row[]).map((r) => [r['user'] as string, r]),
+      (this.stmt('SELECT * FROM accounts').all() as Row[]).map((r) => [r['user'] as string, r]),
     );
     // Hash outside the transaction: scrypt is slow and the transaction should be short.
     const prepared = accounts.map((a) => {
@@ -189,8 +207,7 @@ export class Store {
     this.db.transaction(() => {
       for (const { config, row, hash } of prepared) {
         if (!row) {
-          const id = this.db
-            .prepare(
+          const id = this.stmt(
               `INSERT INTO accounts (user, password_hash, balance_li, config_balance_li, ignore_quiet_hours, enabled, created_at, updated_at)
                VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
             )
@@ -209,32 +226,30 @@ export class Store {
           this.insertLedger(id, now, 'config', config.balanceLi === null || oldConfigBalance === null ? 0 : config.balanceLi - oldConfigBalance, balance, null, null,
             `config balance ${oldConfigBalance === null ? 'unlimited' : formatYuan(oldConfigBalance)} → ${config.balanceLi === null ? 'unlimited' : formatYuan(config.balanceLi)}`);
         }
-        this.db
-          .prepare(
+        this.stmt(
             `UPDATE accounts SET password_hash = ?, balance_li = ?, config_balance_li = ?, ignore_quiet_hours = ?, enabled = 1, updated_at = ? WHERE id = ?`,
           )
           .run(hash, balance, config.balanceLi, config.ignoreQuietHours ? 1 : 0, now, id);
       }
       const keep = new Set(accounts.map((a) => a.user));
       for (const user of existing.keys()) {
-        if (!keep.has(user)) this.db.prepare('UPDATE accounts SET enabled = 0, updated_at = ? WHERE user = ?').run(now, user);
+        if (!keep.has(user)) this.stmt('UPDATE accounts SET enabled = 0, updated_at = ? WHERE user = ?').run(now, user);
       }
     })();
   }
 
   getAccount(user: string): AccountRow | null {
-    const row = this.db.prepare('SELECT * FROM accounts WHERE user = ? AND enabled = 1').get(user) as Row | undefined;
+    const row = this.stmt('SELECT * FROM accounts WHERE user = ? AND enabled = 1').get(user) as Row | undefined;
     return row ? toAccount(row) : null;
   }
 
   listAccounts(): AccountRow[] {
-    return (this.db.prepare('SELECT * FROM accounts WHERE enabled = 1 ORDER BY user').all() as Row[]).map(toAccount);
+    return (this.stmt('SELECT * FROM accounts WHERE enabled = 1 ORDER BY user').all() as Row[]).map(toAccount);
   }
 
   private insertLedger(accountId: number, at: number, kind: LedgerRow['kind'], amountLi: number, balanceAfterLi: number | null,
     requestId: number | null, messageId: number | null, note: string): void {
-    this.db
-      .prepare(
+    this.stmt(
         `INSERT INTO ledger (account_id, at, kind, amount_li, balance_after_li, request_id, message_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(accountId, at, kind, amountLi, balanceAfterLi, requestId, messageId, note);
@@ -246,15 +261,14 @@ export class Store {
       const account = this.getAccount(user);
       if (!account || account.balanceLi === null) return null;
       const balance = account.balanceLi + amountLi;
-      this.db.prepare('UPDATE accounts SET balance_li = ?, updated_at = ? WHERE id = ?').run(balance, now, account.id);
+      this.stmt('UPDATE accounts SET balance_li = ?, updated_at = ? WHERE id = ?').run(balance, now, account.id);
       this.insertLedger(account.id, now, 'topup', amountLi, balance, null, null, note);
       return balance;
     })();
   }
 
   ledger(user: string, limit = 100): LedgerRow[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.stmt(
         `SELECT l.* FROM ledger l JOIN accounts a ON a.id = l.account_id WHERE a.user = ? ORDER BY l.id DESC LIMIT ?`,
       )
       .all(user, limit) as Row[];
@@ -279,46 +293,62 @@ export class Store {
    * returns may the client be told "1".
    */
   acceptSend(req: SendRequest): SendOutcome {
-    const fingerprint = requestFingerprint(req.accountId, req.recipients, req.body);
-    return this.db.transaction((): SendOutcome => {
-      if (req.duplicateWindowMs > 0) {
-        const previous = this.db
-          .prepare('SELECT id FROM requests WHERE fingerprint = ? AND received_at >= ? ORDER BY id DESC LIMIT 1')
-          .get(fingerprint, req.now - req.duplicateWindowMs) as Row | undefined;
-        if (previous) return { kind: 'duplicate', requestId: previous['id'] as number };
-      }
-      const account = this.db.prepare('SELECT balance_li FROM accounts WHERE id = ?').get(req.accountId) as Row;
-      const balance = (account['balance_li'] as number | null) ?? null;
-      const perMessage = req.segments * req.priceLiPerSegment;
-      const needed = perMessage * req.recipients.length;
-      if (balance !== null && needed > balance) return { kind: 'balance-too-low', balanceLi: balance, neededLi: needed };
+    return this.acceptTx(req);
+  }
 
-      const requestId = this.db
-        .prepare(
-          'INSERT INTO requests (account_id, received_at, client, fingerprint, recipients, invalid_numbers) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(req.accountId, req.now, req.client, fingerprint, req.recipients.length, JSON.stringify(req.invalidNumbers))
-        .lastInsertRowid as number;
-      const insert = this.db.prepare(
-        `INSERT INTO outbox (request_id, account_id, to_number, body, segments, encoding, charge_li, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-      );
-      const messageIds = req.recipients.map(
-        (to) => insert.run(requestId, req.accountId, to, req.body, req.segments, req.encoding, perMessage, req.now, req.now).lastInsertRowid as number,
-      );
-      if (balance !== null && needed > 0) {
-        const after = balance - needed;
-        this.db.prepare('UPDATE accounts SET balance_li = ?, updated_at = ? WHERE id = ?').run(after, req.now, req.accountId);
-        this.insertLedger(req.accountId, req.now, 'charge', -needed, after, requestId, null,
-          `${req.recipients.length} × ${req.segments} × ${formatYuan(req.priceLiPerSegment)}`);
-      }
-      return { kind: 'accepted', requestId, messageIds, chargeLi: needed };
-    })();
+  /**
+   * Group commit: several requests in one transaction, so one disk flush
+   * acknowledges them all. Each request runs in its own savepoint; one that
+   * fails is returned as its Error and does not undo the others.
+   */
+  acceptSendBatch(requests: readonly SendRequest[]): (SendOutcome | Error)[] {
+    return this.db.transaction(() =>
+      requests.map((req) => {
+        try {
+          return this.acceptTx(req);
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    )();
+  }
+
+  private acceptOne(req: SendRequest): SendOutcome {
+    const fingerprint = requestFingerprint(req.accountId, req.recipients, req.body);
+    if (req.duplicateWindowMs > 0) {
+      const previous = this.stmt('SELECT id FROM requests WHERE fingerprint = ? AND received_at >= ? ORDER BY id DESC LIMIT 1')
+        .get(fingerprint, req.now - req.duplicateWindowMs) as Row | undefined;
+      if (previous) return { kind: 'duplicate', requestId: previous['id'] as number };
+    }
+    const account = this.stmt('SELECT balance_li FROM accounts WHERE id = ?').get(req.accountId) as Row;
+    const balance = (account['balance_li'] as number | null) ?? null;
+    const perMessage = req.segments * req.priceLiPerSegment;
+    const needed = perMessage * req.recipients.length;
+    if (balance !== null && needed > balance) return { kind: 'balance-too-low', balanceLi: balance, neededLi: needed };
+
+    const requestId = this.stmt(
+        'INSERT INTO requests (account_id, received_at, client, fingerprint, recipients, invalid_numbers) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(req.accountId, req.now, req.client, fingerprint, req.recipients.length, JSON.stringify(req.invalidNumbers))
+      .lastInsertRowid as number;
+    const insert = this.stmt(
+      `INSERT INTO outbox (request_id, account_id, to_number, body, segments, encoding, charge_li, status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+    );
+    const messageIds = req.recipients.map(
+      (to) => insert.run(requestId, req.accountId, to, req.body, req.segments, req.encoding, perMessage, req.now, req.now).lastInsertRowid as number,
+    );
+    if (balance !== null && needed > 0) {
+      const after = balance - needed;
+      this.stmt('UPDATE accounts SET balance_li = ?, updated_at = ? WHERE id = ?').run(after, req.now, req.accountId);
+      this.insertLedger(req.accountId, req.now, 'charge', -needed, after, requestId, null,
+        `${req.recipients.length} × ${req.segments} × ${formatYuan(req.priceLiPerSegment)}`);
+    }
+    return { kind: 'accepted', requestId, messageIds, chargeLi: needed };
   }
 
   getMessage(id: number): MessageRow | null {
-    const row = this.db
-      .prepare('SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?')
+    const row = this.stmt('SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?')
       .get(id) as Row | undefined;
     return row ? toMessage(row) : null;
   }
@@ -337,17 +367,16 @@ export class Store {
     }
     const sql = `SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, opts.limit) as Row[]).map(toMessage);
+    return (this.stmt(sql).all(...args, opts.limit) as Row[]).map(toMessage);
   }
 
   /** Queue counts for the status model; "today" starts at `dayStart` (local midnight). */
   queueCounts(dayStart: number): { queued: number; sending: number; uncertain: number; sentToday: number; failedToday: number; suppressedToday: number } {
     const byStatus = new Map(
-      (this.db.prepare(`SELECT status, COUNT(*) AS n FROM outbox WHERE status IN ('queued', 'sending', 'uncertain') GROUP BY status`).all() as Row[])
+      (this.stmt(`SELECT status, COUNT(*) AS n FROM outbox WHERE status IN ('queued', 'sending', 'uncertain') GROUP BY status`).all() as Row[])
         .map((r) => [r['status'] as string, r['n'] as number]),
     );
-    const today = this.db
-      .prepare(
+    const today = this.stmt(
         `SELECT
            (SELECT COUNT(*) FROM outbox WHERE sent_at >= ?) AS sent,
            (SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND updated_at >= ?) AS failed,
@@ -366,14 +395,39 @@ export class Store {
 
   // ---- events -------------------------------------------------------------
 
+  /**
+   * Events are written in batches on the next turn of the event loop: a flood
+   * of refused requests must not cost one disk flush each. They are what a
+   * person reads, not what the box promised, so losing the last few
+   * milliseconds of them in a power cut is acceptable.
+   */
   addEvent(at: number, level: EventLevel, kind: string, zh: string, en: string, data?: unknown): void {
-    this.db
-      .prepare('INSERT INTO events (at, level, kind, message_zh, message_en, data) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(at, level, kind, zh, en, data === undefined ? null : JSON.stringify(data));
+    this.pendingEvents.push([at, level, kind, zh, en, data === undefined ? null : JSON.stringify(data)]);
+    if (this.pendingEvents.length === 1) {
+      setImmediate(() => {
+        try {
+          this.flushEvents();
+        } catch (err) {
+          // A failing database must not take the process down from a timer; the store's callers report it.
+          process.stderr.write(`smsbox: cannot write events: ${String(err)}\n`);
+        }
+      });
+    }
+  }
+
+  flushEvents(): void {
+    if (this.pendingEvents.length === 0 || !this.db.open) return;
+    const batch = this.pendingEvents;
+    this.pendingEvents = [];
+    const insert = this.stmt('INSERT INTO events (at, level, kind, message_zh, message_en, data) VALUES (?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const row of batch) insert.run(...row);
+    })();
   }
 
   listEvents(limit: number): EventRow[] {
-    return (this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map((r) => ({
+    this.flushEvents();
+    return (this.stmt('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map((r) => ({
       id: r['id'] as number,
       at: r['at'] as number,
       level: r['level'] as EventLevel,

@@ -8,6 +8,7 @@ import type { Params } from '../protocol/request.js';
 import { AuthReply, parseMessageName, SendReply, type RejectReason, type WdgjMessage } from '../protocol/wdgj.js';
 import { VerifiedPasswordCache, hashPassword } from '../passwords.js';
 import type { StatusModel } from '../status/status.js';
+import { GroupCommit } from '../store/group-commit.js';
 import type { AccountRow, Store } from '../store/store.js';
 import { LoginLimiter } from './login-limiter.js';
 
@@ -20,6 +21,7 @@ export class WdgjEndpoint {
   private readonly limiter: LoginLimiter;
   /** Compared against when the user does not exist, so both paths cost the same. */
   private readonly decoyHash = hashPassword('decoy-password-for-unknown-users');
+  private readonly commits: GroupCommit;
 
   constructor(
     private readonly deps: {
@@ -32,6 +34,7 @@ export class WdgjEndpoint {
       onQueued?: () => void;
     },
   ) {
+    this.commits = new GroupCommit(deps.store);
     this.limiter = new LoginLimiter(() => {
       const s = deps.config().security;
       return { allowed: s.loginFailuresAllowed, lockMs: s.loginLockMinutes * 60_000 };
@@ -45,7 +48,10 @@ export class WdgjEndpoint {
     const user = (params.get('user') ?? '').trim();
     const record = (reply: string, reason?: string) => {
       this.deps.status.recordWdgj({ at: now, client, msg: message ?? params.get('msg') ?? '', user, reply, ...(reason ? { reason } : {}) });
-      this.deps.log.info('wdgj', { msg: message ?? params.get('msg'), user, client, reply, ...(reason ? { reason } : {}) });
+      // Successes are routine (管家助理 polls): debug only; anything refused is worth a line.
+      const fields = { msg: message ?? params.get('msg'), user, client, reply, ...(reason ? { reason } : {}) };
+      if (reason) this.deps.log.info('wdgj refused', fields);
+      else this.deps.log.debug('wdgj', fields);
       return reply;
     };
     try {
@@ -62,7 +68,7 @@ export class WdgjEndpoint {
         case 'smsBalance':
           return record(account.balanceLi === null ? this.deps.config().billing.unlimitedBalanceReply : formatYuan(account.balanceLi));
         case 'smsSnd':
-          return record(...this.send(account, params, client, now));
+          return record(...(await this.send(account, params, client, now)));
       }
     } catch (err) {
       this.deps.log.error('wdgj request failed', { error: String(err), client });
@@ -90,7 +96,7 @@ export class WdgjEndpoint {
     return null;
   }
 
-  private send(account: AccountRow, params: Params, client: string, now: number): [string, RejectReason?] {
+  private async send(account: AccountRow, params: Params, client: string, now: number): Promise<[string, RejectReason?]> {
     const config = this.deps.config();
     const body = params.get('body') ?? '';
     const reject = (reason: RejectReason, zh: string, en: string, data?: unknown): [string, RejectReason] => {
@@ -122,7 +128,7 @@ export class WdgjEndpoint {
 
     let outcome;
     try {
-      outcome = this.deps.store.acceptSend({
+      outcome = await this.commits.accept({
         accountId: account.id,
         recipients: recipients.valid,
         invalidNumbers: recipients.invalid,
