@@ -168,7 +168,8 @@ const CR = 0x0d;
 const LF = 0x0a;
 const BACKSPACE = 0x08;
 const MAX_LINE = 4096;
-const MAX_PDU_HEX = 2 * 200;
+/** More than the longest PDU (1 + 12 SMSC octets + 164 TPDU octets), as hex digits. */
+const MAX_PDU_HEX_CHARS = 2 * 200;
 
 /** 27.007 <stat> of +CREG/+CGREG/+CEREG. */
 const REG_STAT: Record<RegistrationState, number> = { none: 0, home: 1, searching: 2, denied: 3, roaming: 5 };
@@ -394,7 +395,7 @@ export class VirtualModem extends EventEmitter<VirtualModemEvents> {
       return;
     }
     if (byte === CR || byte === LF || byte === 0x20) return;
-    if (send.hex.length < MAX_PDU_HEX * 2) send.hex += String.fromCharCode(byte);
+    if (send.hex.length < MAX_PDU_HEX_CHARS) send.hex += String.fromCharCode(byte);
   }
 
   // ---------------------------------------------------------------- command lines
@@ -1261,6 +1262,46 @@ export class VirtualModem extends EventEmitter<VirtualModemEvents> {
     if (this.powerState !== 'off') return;
     this.resetRtc();
     this.boot();
+  }
+
+  /**
+   * PWRKEY held low for `durationMs`, as the HAT's GPIO does: the SIM7600 powers
+   * on after at least 500 ms (when off) and powers off after at least 2.5 s (when on).
+   * Returns what the pulse did.
+   */
+  pwrkeyPulse(durationMs: number): 'powered-on' | 'powered-off' | 'ignored' {
+    if (this.powerState === 'off' && durationMs >= 500) {
+      this.powerOn();
+      return 'powered-on';
+    }
+    if (this.powerState !== 'off' && durationMs >= 2500) {
+      this.powerOff();
+      return 'powered-off';
+    }
+    return 'ignored';
+  }
+
+  /** The modem's state at a glance, for a status page in simulator mode. */
+  snapshot(): {
+    power: 'off' | 'booting' | 'ready';
+    registration: RegistrationState;
+    creg: number;
+    signal: number;
+    faults: ModemFault[];
+    stored: number;
+    waitingAtNetwork: number;
+    transmitted: number;
+  } {
+    return {
+      power: this.powerState,
+      registration: this.registration,
+      creg: this.regStat(),
+      signal: this.effectiveSignal(),
+      faults: this.activeFaults(),
+      stored: this.storage.used('MT'),
+      waitingAtNetwork: this.networkQueue.length,
+      transmitted: this.transmitted.length,
+    };
   }
 
   /** Power removed (or PWRKEY held to switch off): everything volatile is lost, storage survives. */

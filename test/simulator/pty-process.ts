@@ -1,6 +1,6 @@
 /** Runs `simulate-modem` (the compiled entry point) as a child process for pty and gammu tests. */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,18 @@ export interface SimulatorProcess {
   waitForTransmitted(count: number, timeoutMs?: number): Promise<unknown[]>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
+  /** Whether the link (even dangling) was still there when the process exited. */
+  linkLeftOnExit(): boolean | undefined;
+}
+
+/** True when PATH exists as anything, a dangling symlink included. */
+export function linkExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function startSimulator(extraArgs: string[] = []): Promise<SimulatorProcess> {
@@ -28,6 +40,7 @@ export async function startSimulator(extraArgs: string[] = []): Promise<Simulato
   const link = join(dir, 'ttyV0');
   const child = spawn(process.execPath, [MAIN, '--link', link, ...extraArgs], { stdio: ['pipe', 'pipe', 'pipe'] });
   const transmitted: unknown[] = [];
+  let linkLeft: boolean | undefined;
   let stdoutBuffer = '';
   let stderr = '';
   const listeners: (() => void)[] = [];
@@ -51,6 +64,7 @@ export async function startSimulator(extraArgs: string[] = []): Promise<Simulato
   });
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
+      linkLeft = linkExists(link);
       rmSync(dir, { recursive: true, force: true });
       resolve(code);
     }),
@@ -84,5 +98,6 @@ export async function startSimulator(extraArgs: string[] = []): Promise<Simulato
       return exited;
     },
     exited,
+    linkLeftOnExit: () => linkLeft,
   };
 }

@@ -543,3 +543,31 @@ test('stored messages survive a reboot and a power cycle (they live on the SIM)'
   s.at('ATE0');
   t.is(pduLines(s.at('AT+CMGL=4')).length, 1);
 });
+
+test('PWRKEY: a 500 ms pulse switches an off module on, 2.5 s switches it off, shorter ones do nothing', (t) => {
+  const s = session({ initialPower: 'off', bootMs: 1000 });
+  t.is(s.modem.pwrkeyPulse(100), 'ignored');
+  t.false(s.modem.isPoweredOn());
+  t.is(s.modem.pwrkeyPulse(500), 'powered-on');
+  s.timers.advance(1000);
+  t.true(s.modem.isReady());
+  t.is(s.modem.pwrkeyPulse(1000), 'ignored');
+  t.is(s.modem.pwrkeyPulse(2500), 'powered-off');
+  t.false(s.modem.isPoweredOn());
+});
+
+test('snapshot reports power, registration, signal, faults and counts', (t) => {
+  const s = quietSession();
+  s.modem.inject({ kind: 'no-network' });
+  s.modem.deliver({ from: '10086', text: 'x' });
+  t.deepEqual(s.modem.snapshot(), {
+    power: 'ready',
+    registration: 'home',
+    creg: 2,
+    signal: 99,
+    faults: [{ kind: 'no-network' }],
+    stored: 0,
+    waitingAtNetwork: 1,
+    transmitted: 0,
+  });
+});
