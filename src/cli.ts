@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfig, loadConfig } from './config/config.js';
 import { createLogger } from './log.js';
 import { startBox } from './main.js';
+import { simulateModemCommand } from '../hardware/simulator/cli.js';
 import { pduCommand } from './modem/pdu/cli.js';
 import { version } from './paths.js';
 
@@ -17,6 +18,9 @@ const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway 
       打印每一段短信的 PDU（十六进制，接在 AT+CMGS= 之后发送）/ print each segment's PDU as hex, as sent after AT+CMGS=
   smsbox pdu decode HEX
       解码一条 PDU（SMS-DELIVER / SUBMIT / STATUS-REPORT）为 JSON / decode a PDU to JSON
+  smsbox simulate-modem --link PATH [--send-ms N] [--boot-ms N]
+      在伪终端 PATH 上运行模拟短信模块（需要 socat），任何 AT 客户端都可以连接 /
+      run the virtual HAT on a pseudo-terminal at PATH (needs socat) for any AT client
   smsbox --help | --version
 
 配置文件说明见 README.md / the config file is described in README.md.
@@ -75,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'simulate-modem':
+      return simulateModemCommand(rest);
     case 'pdu':
       return pduCommand(rest, (line) => process.stdout.write(`${line}\n`));
     case '--version':
