@@ -1,0 +1,177 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, TomlError } from 'smol-toml';
+import { packageRoot } from '../paths.js';
+
+/**
+ * HAT profiles: one TOML file per supported board in `hardware/hats/`, each
+ * fact with its source in a comment there. The modem loop and the doctor read
+ * everything board-specific from here, never from `if (model === …)`.
+ */
+export interface HatProfile {
+  /** The file stem, as written in `[modem] hat = "…"`. */
+  name: string;
+  title: string;
+  module: string;
+  description: { zh: string; en: string };
+  uart: { device: string; baud: number };
+  power: {
+    /** BCM number of the GPIO that presses PWRKEY; null when the board has no default. */
+    pwrkeyGpio: number | null;
+    /** True when a high GPIO level presses the key (an NPN transistor on the HAT inverts it). */
+    pwrkeyActiveHigh: boolean;
+    /** A pulse this long turns a module that is off on (and never turns a running one off, where the module allows). */
+    powerOnPulseMs: number;
+    /** A pulse this long turns a running module off. */
+    powerOffPulseMs: number;
+    /** Power-on to "ready for SMS" at most. */
+    bootMs: number;
+    /** The AT command that shuts the module down cleanly. */
+    powerDownCommand: string;
+    /** BCM number of the module's STATUS output, where the HAT routes it. */
+    statusGpio: number | null;
+    /** BCM number of the flight-mode input, where the HAT routes it (keep low). */
+    flightModeGpio: number | null;
+  };
+  at: {
+    /** Registration queries to poll: `+CREG`, `+CGREG`, `+CEREG`. */
+    registration: string[];
+    /** The AT+CNMI parameters, e.g. `2,1,0,1,0`. */
+    cnmi: string;
+    /** Preferred message storage for reading, writing and receiving (`SM`, `ME`). */
+    storage: string;
+    /** Whether AT+CMMS (keep the link open between segments) is supported. */
+    cmms: boolean;
+    statusReports: boolean;
+    /** URCs that mean "SMS service ready" after a boot. */
+    readyUrcs: string[];
+    /** Commands that turn on network time (NITZ) updates; their failure is not fatal. */
+    networkTimeCommands: string[];
+    /** URCs that carry network time or zone. */
+    networkTimeUrcs: string[];
+    /** AT+CCLK years before this mean the RTC was never set. */
+    cclkValidFromYear: number;
+  };
+}
+
+export class HatProfileError extends Error {
+  override name = 'HatProfileError';
+}
+
+/** Where the profiles live: `<package>/hardware/hats`, also when running from dist/. */
+export function hatsDirectory(): string {
+  return join(packageRoot, 'hardware', 'hats');
+}
+
+/** The names of every profile shipped, sorted. */
+export function listHats(dir: string = hatsDirectory()): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.toml'))
+    .map((file) => file.slice(0, -'.toml'.length))
+    .sort();
+}
+
+/** Loads and validates one profile; the error names the file, the key and the known names. */
+export function loadHat(name: string, dir: string = hatsDirectory()): HatProfile {
+  const known = listHats(dir);
+  if (!/^[a-z0-9_-]+$/i.test(name) || !known.includes(name)) {
+    throw new HatProfileError(
+      `Unknown HAT "${name}". Known HATs: ${known.join(', ') || '(none found in ' + dir + ')'}. ` +
+        `未知的 HAT 型号 "${name}"，可选：${known.join('、')}`,
+    );
+  }
+  const file = join(dir, `${name}.toml`);
+  let data: Record<string, unknown>;
+  try {
+    data = parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof TomlError) throw new HatProfileError(`${file}:${error.line}: ${error.message}`);
+    throw error;
+  }
+  return validateHat(data, file, name);
+}
+
+function validateHat(data: Record<string, unknown>, file: string, stem: string): HatProfile {
+  const fail = (key: string, what: string): never => {
+    throw new HatProfileError(`${file}: ${key} ${what}`);
+  };
+  const table = (key: string): Record<string, unknown> => {
+    const value = data[key];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(`[${key}]`, 'is missing');
+    return value as Record<string, unknown>;
+  };
+  const str = (t: Record<string, unknown>, prefix: string, key: string, pattern?: RegExp): string => {
+    const value = t[key];
+    if (typeof value !== 'string' || value.trim() === '') return fail(`${prefix}${key}`, 'must be a non-empty string');
+    if (pattern && !pattern.test(value)) return fail(`${prefix}${key}`, `"${value}" does not match ${pattern}`);
+    return value;
+  };
+  const int = (t: Record<string, unknown>, prefix: string, key: string, min: number, max: number, optional = false): number | null => {
+    const value = t[key];
+    if (value === undefined && optional) return null;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      return fail(`${prefix}${key}`, `must be a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+  const bool = (t: Record<string, unknown>, prefix: string, key: string): boolean => {
+    const value = t[key];
+    if (typeof value !== 'boolean') return fail(`${prefix}${key}`, 'must be true or false');
+    return value;
+  };
+  const strings = (t: Record<string, unknown>, prefix: string, key: string, pattern?: RegExp): string[] => {
+    const value = t[key];
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || (pattern && !pattern.test(v)))) {
+      return fail(`${prefix}${key}`, 'must be a list of strings' + (pattern ? ` matching ${pattern}` : ''));
+    }
+    return value as string[];
+  };
+
+  const name = str(data, '', 'name');
+  if (name !== stem) fail('name', `is "${name}" but the file is ${stem}.toml`);
+  const description = table('description');
+  const uart = table('uart');
+  const power = table('power');
+  const at = table('at');
+  const gpio = (key: string): number | null => int(power, 'power.', key, 0, 27, true);
+
+  const profile: HatProfile = {
+    name,
+    title: str(data, '', 'title'),
+    module: str(data, '', 'module'),
+    description: { zh: str(description, 'description.', 'zh'), en: str(description, 'description.', 'en') },
+    uart: {
+      device: str(uart, 'uart.', 'device', /^\//),
+      baud: int(uart, 'uart.', 'baud', 1200, 4_000_000)!,
+    },
+    power: {
+      pwrkeyGpio: gpio('pwrkey_gpio'),
+      pwrkeyActiveHigh: bool(power, 'power.', 'pwrkey_active_high'),
+      powerOnPulseMs: int(power, 'power.', 'power_on_pulse_ms', 50, 10_000)!,
+      powerOffPulseMs: int(power, 'power.', 'power_off_pulse_ms', 50, 30_000)!,
+      bootMs: int(power, 'power.', 'boot_ms', 100, 120_000)!,
+      powerDownCommand: str(power, 'power.', 'power_down_command', /^AT[+A-Z0-9=,]+$/i),
+      statusGpio: gpio('status_gpio'),
+      flightModeGpio: gpio('flight_mode_gpio'),
+    },
+    at: {
+      registration: strings(at, 'at.', 'registration', /^\+C(E|G)?REG$/),
+      cnmi: str(at, 'at.', 'cnmi', /^\d(,\d){1,4}$/),
+      storage: str(at, 'at.', 'storage', /^(SM|ME|MT|SR)$/),
+      cmms: bool(at, 'at.', 'cmms'),
+      statusReports: bool(at, 'at.', 'status_reports'),
+      readyUrcs: strings(at, 'at.', 'ready_urcs'),
+      networkTimeCommands: strings(at, 'at.', 'network_time_commands', /^AT/i),
+      networkTimeUrcs: strings(at, 'at.', 'network_time_urcs'),
+      cclkValidFromYear: int(at, 'at.', 'cclk_valid_from_year', 2000, 2100)!,
+    },
+  };
+  if (profile.at.registration.length === 0) fail('at.registration', 'must name at least one command');
+  const mt = Number(profile.at.cnmi.split(',')[1] ?? '0');
+  if (mt === 2 || mt === 3) {
+    // +CMT hands a message over without storing it: a crash before the inbox commit would lose it.
+    fail('at.cnmi', 'must store new messages (<mt> 0 or 1), not route them with +CMT');
+  }
+  return profile;
+}

@@ -1,0 +1,992 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import {
+  AtClosedError,
+  AtCmeError,
+  AtCmsError,
+  AtEngine,
+  AtError,
+  AtModemRebootedError,
+  AtTimeoutError,
+  classifyCmeError,
+  classifyCmsError,
+  lookupCmsText,
+  type AtResponse,
+  type AtUrc,
+} from './at/index.js';
+import { decodePdu, encodeSubmit, PduError, type DecodedPdu, type SmsEncoding } from './pdu/index.js';
+import { ModemSendError } from './errors.js';
+import type { HatProfile } from './hats.js';
+import {
+  parseCclk,
+  parseCmgl,
+  parseCmgr,
+  parseCmgs,
+  parseCops,
+  parseCpin,
+  parseCsca,
+  parseCsq,
+  parseNetworkTimeUrc,
+  parseRegistration,
+  parseStoredIndication,
+  simStateFromCme,
+  WEAK_SIGNAL_CSQ,
+  type RegistrationStat,
+  type Signal,
+  type SimState,
+} from './parse.js';
+import { PowerUnavailableError, type ModemPower } from './power.js';
+
+export { ModemSendError } from './errors.js';
+
+/** One received SMS segment, as the modem stored it. Multipart reassembly is the inbox's job (issue 6). */
+export interface InboundPart {
+  from: string;
+  /** For 8-bit data: the octets as upper-case hex. */
+  text: string;
+  /** Service-centre time stamp, ISO 8601 with the network's offset. */
+  timestamp: string;
+  concat: { ref: number; part: number; total: number; ref16: boolean } | null;
+  encoding: SmsEncoding;
+  /** The PDU as the modem gave it (with its SMSC part): the inbox can deduplicate on it. */
+  pdu: string;
+}
+
+export interface StatusReport {
+  /** TP-MR of the segment this report is about (as answered in `+CMGS`). */
+  messageRef: number;
+  recipient: string;
+  /** TP-ST (TS 23.040 §9.2.3.15). */
+  status: number;
+  statusText: string;
+  delivered: boolean;
+  /** False while the network is still trying (TP-ST 0x20-0x3F): another report follows. */
+  final: boolean;
+  /** Discharge time, ISO 8601. */
+  at: string;
+}
+
+export type ModemStateName =
+  | 'off'
+  | 'starting'
+  | 'ready'
+  | 'no-sim'
+  | 'pin-required'
+  | 'searching'
+  | 'registration-denied'
+  | 'not-responding'
+  | 'no-smsc'
+  | 'error';
+
+export interface ModemState {
+  state: ModemStateName;
+  registered: boolean;
+  roaming: boolean;
+  operator: string | null;
+  csq: number | null;
+  bars: number | null;
+  dbm: number | null;
+  imei: string | null;
+  model: string | null;
+  firmware: string | null;
+  iccid: string | null;
+  smsc: string | null;
+  lastError: string | null;
+  /** zh + en text when sending is impossible (no SIM, PIN, modem dead, no SMSC); null otherwise. */
+  hardFault: string | null;
+}
+
+/** Something a shop owner should see in the events log. */
+export interface ModemEvent {
+  level: 'info' | 'warn' | 'error';
+  kind: string;
+  zh: string;
+  en: string;
+}
+
+export interface SendRequest {
+  to: string;
+  text: string;
+  statusReport?: boolean;
+  /** 8-bit concatenation reference; default: the modem's rotating counter. Keep it to resend the same multipart. */
+  concatRef?: number;
+}
+
+export interface ModemOptions {
+  /** Opens the serial stream (a SerialPortStream on the real or the simulator binding). Called again after the stream is lost. */
+  openStream: () => Promise<Duplex>;
+  hat: HatProfile;
+  power: ModemPower;
+  clock: Clock;
+  log?: Logger;
+  /** Commits one received segment; the modem's copy is deleted only after this resolves. */
+  onInbound: (sms: InboundPart) => Promise<void>;
+  /** Registration/signal poll period (default 10 000 ms). */
+  pollIntervalMs?: number;
+  /** Read everything stored (AT+CMGL=4) every this many polls (default 6), besides at start and after a restart. */
+  inboxScanEveryPolls?: number;
+  /** Time limit of an ordinary command (default 5000 ms). */
+  commandTimeoutMs?: number;
+  /** Time limit of one AT+CMGS (default 60 000 ms, SIMCom's maximum). */
+  sendTimeoutMs?: number;
+  /** Consecutive unanswered commands before the state is `not-responding` (default 3). */
+  failuresBeforeNotResponding?: number;
+  /** A message whose handler rejected waits this long before it is offered again (default 30 000 ms). */
+  inboundRetryMs?: number;
+  /** Overrides the profile's boot time (tests). */
+  bootMs?: number;
+  /** Passed to the AT engine (tests use small values). */
+  resyncQuietMs?: number;
+}
+
+interface ModemEvents {
+  status: [ModemState];
+  event: [ModemEvent];
+  'status-report': [StatusReport];
+  'network-time': [Date];
+}
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms).unref?.();
+  });
+
+/** A command failure that means "the modem did not answer", as opposed to an error answer. */
+function isSilence(error: unknown): boolean {
+  return error instanceof AtTimeoutError || error instanceof AtClosedError;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const FAULT_TEXT: Partial<Record<ModemStateName, { zh: string; en: string }>> = {
+  'not-responding': {
+    zh: '短信模块无响应：检查 HAT 是否插好、是否上电、串口设置（运行 smsbox doctor）',
+    en: 'The modem does not respond: check that the HAT is seated and powered and the UART is set up (run smsbox doctor)',
+  },
+  'no-sim': { zh: '未检测到 SIM 卡：请断电后插好 SIM 卡', en: 'No SIM card: power off and insert the SIM card' },
+  'pin-required': {
+    zh: 'SIM 卡设置了 PIN 码：请用手机取消 PIN 码后再插回',
+    en: 'The SIM card asks for a PIN: remove the PIN lock in a phone, then put the SIM back',
+  },
+  'no-smsc': {
+    zh: 'SIM 卡没有短信中心号码：请联系运营商或在手机上设置短信中心',
+    en: 'The SIM has no SMS service centre number: ask the carrier or set it in a phone',
+  },
+};
+
+/**
+ * The modem's life: power, init, polling, send, receive, status reports,
+ * network time and health. The only code that talks to the modem.
+ *
+ * ## Receiving: stored, never routed
+ * New messages are configured to be *stored* on the SIM and announced with
+ * `+CMTI` (CNMI `<mt>` = 1; hats.ts refuses profiles that route with +CMT).
+ * A message routed with `+CMT` exists only in the URC: a crash before the
+ * inbox commit would lose it, and in 27.005 phase 2+ an unacknowledged +CMT
+ * makes the network resend it anyway. A stored message is read with
+ * `AT+CMGR`, handed to `onInbound`, and deleted with `AT+CMGD` only after the
+ * handler resolved. So delivery to `onInbound` is at least once: a crash
+ * between the handler and the delete offers the same PDU again (the inbox
+ * deduplicates on `pdu`). A `+CMT` that arrives anyway (a class 0 message, a
+ * module that ignores CNMI) is still handed over; with AT+CSMS=0 (the
+ * default we leave) the module acknowledges it itself, so no `AT+CNMA`.
+ * Everything stored is read again at start, after a modem restart and every
+ * `inboxScanEveryPolls` polls, which also retries messages whose handler
+ * rejected.
+ *
+ * ## Events
+ * - `status` (ModemState) whenever the state changes;
+ * - `event` (ModemEvent) for the events log: SIM missing, registered on X,
+ *   signal weak, modem restarted, not responding …;
+ * - `status-report` (StatusReport) for each `+CDS` / `+CDSI`;
+ * - `network-time` (Date) when a URC carried the network's time.
+ */
+export class Modem extends EventEmitter<ModemEvents> {
+  private readonly hat: HatProfile;
+  private readonly log: Logger | undefined;
+  private readonly pollIntervalMs: number;
+  private readonly inboxScanEveryPolls: number;
+  private readonly commandTimeoutMs: number;
+  private readonly sendTimeoutMs: number;
+  private readonly failuresBeforeNotResponding: number;
+  private readonly inboundRetryMs: number;
+  private readonly bootMs: number;
+
+  private engine: AtEngine | null = null;
+  private stream: Duplex | null = null;
+  private lifecycle: 'off' | 'starting' | 'running' | 'stopping' = 'off';
+  private answered = false;
+  private failures = 0;
+  private sim: SimState | null = null;
+  private simCode: string | null = null;
+  private initDone = false;
+  private initError: string | null = null;
+  private initRunning: Promise<void> | null = null;
+  private registration: RegistrationStat | null = null;
+  private roaming = false;
+  private operator: string | null = null;
+  private signal: Signal = { csq: null, dbm: null, bars: null };
+  private identity = { imei: null as string | null, model: null as string | null, firmware: null as string | null, iccid: null as string | null };
+  private smsc: string | null | undefined = undefined;
+  private lastError: string | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private pollCount = 0;
+  private polling: Promise<void> | null = null;
+  private sendChain: Promise<unknown> = Promise.resolve();
+  private inboundChain: Promise<unknown> = Promise.resolve();
+  private readonly inboundInFlight = new Set<number>();
+  /** `index:pdu` → time before which a message whose handler rejected is not offered again. */
+  private readonly inboundHeld = new Map<string, number>();
+  private nextConcatRef = Math.floor(Math.random() * 256);
+  private keepLinkOpen = false;
+  private lastNetworkTime: { time: number; receivedAt: number } | null = null;
+  private lastPublished: ModemState | null = null;
+
+  constructor(private readonly options: ModemOptions) {
+    super();
+    this.hat = options.hat;
+    this.log = options.log;
+    this.pollIntervalMs = options.pollIntervalMs ?? 10_000;
+    this.inboxScanEveryPolls = Math.max(1, options.inboxScanEveryPolls ?? 6);
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 5000;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
+    this.failuresBeforeNotResponding = options.failuresBeforeNotResponding ?? 3;
+    this.inboundRetryMs = options.inboundRetryMs ?? 30_000;
+    this.bootMs = options.bootMs ?? options.hat.power.bootMs;
+  }
+
+  // ------------------------------------------------------------------ life cycle
+
+  /**
+   * Opens the port, powers the modem on if it does not answer (PWRKEY), waits
+   * for it, initialises it and starts the poll loop. Resolves once the first
+   * attempt is over, whatever the modem's state: a box whose modem is broken
+   * still runs and shows why (`status()`); the poll loop keeps trying.
+   */
+  async start(): Promise<void> {
+    if (this.lifecycle !== 'off') return;
+    this.lifecycle = 'starting';
+    this.failures = 0;
+    this.answered = false;
+    this.publish();
+    try {
+      await this.connect();
+      let on = await this.probe(2);
+      if (!on) {
+        if (this.options.power.canPulse) {
+          this.event('info', 'power-on', '正在给短信模块开机（PWRKEY）', 'Powering the modem on (PWRKEY)');
+          await this.options.power.pulsePwrkey(this.hat.power.powerOnPulseMs);
+        }
+        on = await this.waitForBoot(this.bootMs);
+      }
+      if (!on) {
+        this.failures = this.failuresBeforeNotResponding;
+        this.lastError = 'no answer to AT';
+      } else {
+        await this.initialize();
+        if (this.initDone) await this.pollNetwork();
+      }
+    } catch (error) {
+      this.lastError = describe(error);
+      this.log?.warn('modem start failed', { error: this.lastError });
+      if (!this.engine || this.engine.closed) this.failures = this.failuresBeforeNotResponding;
+    }
+    if (this.lifecycle === 'starting') {
+      this.lifecycle = 'running';
+      this.schedulePoll();
+    }
+    this.publish();
+  }
+
+  /**
+   * Stops polling, waits for the send in progress, powers the modem down with
+   * the profile's command (unless `powerDown` is false) and closes the port.
+   */
+  async stop(options: { powerDown?: boolean } = {}): Promise<void> {
+    if (this.lifecycle === 'off' || this.lifecycle === 'stopping') return;
+    this.lifecycle = 'stopping';
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    await this.sendChain.catch(() => {});
+    await this.polling?.catch(() => {});
+    const engine = this.engine;
+    if (engine && !engine.closed && (options.powerDown ?? true) && this.answered && this.failures < this.failuresBeforeNotResponding) {
+      try {
+        await engine.command(this.hat.power.powerDownCommand, { timeoutMs: this.commandTimeoutMs });
+        this.event('info', 'power-down', '短信模块已关机', 'The modem was powered down');
+      } catch (error) {
+        this.log?.warn('modem power-down command failed', { error: describe(error) });
+      }
+    }
+    await this.disconnect();
+    this.lifecycle = 'off';
+    this.initDone = false;
+    this.publish();
+  }
+
+  /**
+   * Power-cycles the modem through PWRKEY (off pulse, pause, on pulse), then
+   * waits for it and initialises it again. Rejects with PowerUnavailableError
+   * when the power seam cannot press PWRKEY. The watchdog of issue 7 decides when.
+   */
+  async powerCycle(): Promise<void> {
+    const power = this.options.power;
+    if (!power.canPulse) throw new PowerUnavailableError('this box cannot press the modem\'s PWRKEY');
+    this.event('warn', 'power-cycle', '正在重启短信模块（断电再开机）', 'Power-cycling the modem (PWRKEY)');
+    const isOn = (await power.readStatusPin?.()) ?? true;
+    if (isOn) {
+      await power.pulsePwrkey(this.hat.power.powerOffPulseMs);
+      await sleep(Math.min(2000, this.bootMs));
+    }
+    this.initDone = false;
+    await power.pulsePwrkey(this.hat.power.powerOnPulseMs);
+    if (!this.engine || this.engine.closed) await this.connect().catch(() => {});
+    const on = await this.waitForBoot(this.bootMs);
+    if (on) {
+      this.failures = 0;
+      await this.initialize();
+      if (this.initDone) await this.pollNetwork();
+    }
+    this.publish();
+  }
+
+  /** Consecutive commands without an answer (the watchdog of issue 7 reads it). */
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
+  status(): ModemState {
+    const state = this.stateName();
+    const fault = FAULT_TEXT[state];
+    const registered = this.registration === 'home' || this.registration === 'roaming';
+    return {
+      state,
+      registered,
+      roaming: registered && this.roaming,
+      operator: registered ? this.operator : null,
+      csq: this.signal.csq,
+      bars: this.signal.bars,
+      dbm: this.signal.dbm,
+      imei: this.identity.imei,
+      model: this.identity.model,
+      firmware: this.identity.firmware,
+      iccid: this.identity.iccid,
+      smsc: this.smsc ?? null,
+      lastError: this.lastError,
+      hardFault: fault ? `${fault.zh} / ${fault.en}` : null,
+    };
+  }
+
+  private stateName(): ModemStateName {
+    if (this.lifecycle === 'off' || this.lifecycle === 'stopping') return 'off';
+    if (this.failures >= this.failuresBeforeNotResponding) return 'not-responding';
+    if (this.lifecycle === 'starting' && !this.initDone && this.sim === null) return 'starting';
+    if (this.sim === 'no-sim') return 'no-sim';
+    if (this.sim === 'pin-required' || this.sim === 'puk-required') return 'pin-required';
+    if (!this.initDone) return this.initError ? 'error' : 'starting';
+    if (this.smsc === null) return 'no-smsc';
+    if (this.registration === 'denied') return 'registration-denied';
+    if (this.registration === 'home' || this.registration === 'roaming') return 'ready';
+    return 'searching';
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  private async connect(): Promise<void> {
+    await this.disconnect();
+    const stream = await this.options.openStream();
+    const engine = new AtEngine(stream, {
+      timeoutMs: this.commandTimeoutMs,
+      promptTimeoutMs: this.sendTimeoutMs,
+      ...(this.options.resyncQuietMs === undefined ? {} : { resyncQuietMs: this.options.resyncQuietMs }),
+      logger: this.log ? (line, dir) => this.log?.debug(`modem ${dir}`, { line }) : undefined,
+      extraUrcs: this.hat.at.networkTimeUrcs,
+    } as ConstructorParameters<typeof AtEngine>[1]);
+    engine.on('urc', (urc) => this.onUrc(urc));
+    engine.on('reboot', (line) => this.onReboot(line));
+    this.stream = stream;
+    this.engine = engine;
+  }
+
+  private async disconnect(): Promise<void> {
+    const engine = this.engine;
+    const stream = this.stream;
+    this.engine = null;
+    this.stream = null;
+    engine?.removeAllListeners();
+    engine?.dispose();
+    if (stream && !stream.destroyed) {
+      const closable = stream as Duplex & { close?: (cb: (error?: Error | null) => void) => void; isOpen?: boolean };
+      if (typeof closable.close === 'function' && closable.isOpen !== false) {
+        await new Promise<void>((resolve) => closable.close!(() => resolve()));
+      } else {
+        stream.destroy();
+      }
+    }
+  }
+
+  /** Sends a command, keeping count of unanswered ones. */
+  private async at(command: string, timeoutMs = this.commandTimeoutMs, expectPrefix?: string): Promise<AtResponse> {
+    const engine = this.engine;
+    if (!engine || engine.closed) throw new AtClosedError(command, false);
+    try {
+      const response = await engine.command(command, expectPrefix ? { timeoutMs, expectPrefix } : { timeoutMs });
+      this.answeredNow();
+      return response;
+    } catch (error) {
+      if (isSilence(error)) this.unanswered(error);
+      else if (error instanceof AtError && !(error instanceof AtModemRebootedError)) this.answeredNow();
+      throw error;
+    }
+  }
+
+  private answeredNow(): void {
+    this.answered = true;
+    if (this.failures >= this.failuresBeforeNotResponding) {
+      this.event('info', 'responding-again', '短信模块恢复响应', 'The modem answers again');
+      this.initDone = false;
+    }
+    this.failures = 0;
+  }
+
+  private unanswered(error: unknown): void {
+    this.failures++;
+    this.lastError = describe(error);
+    this.publish();
+  }
+
+  /** A plain AT, `tries` times, with a short time limit; true when the modem answered. */
+  private async probe(tries: number): Promise<boolean> {
+    for (let i = 0; i < tries; i++) {
+      try {
+        await this.at('AT', Math.min(this.commandTimeoutMs, 1500));
+        return true;
+      } catch (error) {
+        if (!isSilence(error)) return true; // ERROR is an answer too
+        if (this.engine?.closed) return false;
+      }
+    }
+    return false;
+  }
+
+  /** Waits up to `ms` for the modem to answer AT (after a power-on or a restart). */
+  private async waitForBoot(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (await this.probe(1)) return true;
+      if (!this.engine || this.engine.closed) return false;
+      await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+    }
+    return this.probe(1);
+  }
+
+  // ------------------------------------------------------------------ init and polling
+
+  /** Runs the init sequence once at a time; callers that arrive meanwhile share it. */
+  private initialize(): Promise<void> {
+    if (!this.initRunning) {
+      this.initRunning = this.runInit().finally(() => {
+        this.initRunning = null;
+      });
+    }
+    return this.initRunning;
+  }
+
+  private async runInit(): Promise<void> {
+    this.initDone = false;
+    try {
+      await this.at('ATE0');
+      await this.at('AT+CMEE=2');
+      await this.readIdentity();
+      if (!(await this.readSim())) return;
+      await this.at('AT+CMGF=0');
+      await this.at(`AT+CNMI=${this.hat.at.cnmi}`);
+      const mem = `"${this.hat.at.storage}"`;
+      await this.at(`AT+CPMS=${mem},${mem},${mem}`);
+      const csca = await this.at('AT+CSCA?');
+      this.smsc = csca.lines.map(parseCsca).find((s) => s !== null) ?? null;
+      for (const command of this.hat.at.networkTimeCommands) {
+        await this.at(command).catch((error) => this.log?.info('network time command refused', { command, error: describe(error) }));
+      }
+      if (this.keepLinkOpen && this.hat.at.cmms) await this.at('AT+CMMS=2').catch(() => {});
+      this.initDone = true;
+      this.initError = null;
+      this.log?.info('modem initialised', { model: this.identity.model, firmware: this.identity.firmware });
+      void this.scanInbox();
+    } catch (error) {
+      this.initError = describe(error);
+      this.lastError = this.initError;
+      this.log?.warn('modem init failed', { error: this.initError });
+    } finally {
+      this.publish();
+    }
+  }
+
+  private async readIdentity(): Promise<void> {
+    const first = async (command: string): Promise<string | null> => {
+      try {
+        const { lines } = await this.at(command);
+        const line = lines.find((l) => l.trim() !== '');
+        return line ? line.replace(/^\+\w+:\s*/, '').trim() : null;
+      } catch (error) {
+        if (isSilence(error)) throw error;
+        return null;
+      }
+    };
+    this.identity.model = (await first('AT+CGMM')) ?? this.identity.model;
+    this.identity.firmware = (await first('AT+CGMR')) ?? this.identity.firmware;
+    this.identity.imei = (await first('AT+CGSN')) ?? this.identity.imei;
+  }
+
+  /** AT+CPIN? → the SIM state; true when the SIM is ready. */
+  private async readSim(): Promise<boolean> {
+    let state: SimState | null = null;
+    try {
+      const { lines } = await this.at('AT+CPIN?');
+      const parsed = lines.map(parseCpin).find((p) => p !== null) ?? null;
+      state = parsed?.state ?? 'other';
+      this.simCode = parsed?.code ?? null;
+    } catch (error) {
+      if (error instanceof AtCmeError) {
+        state = simStateFromCme(error.code, error.text) ?? 'other';
+        this.simCode = error.text;
+      } else if (error instanceof AtError && !isSilence(error)) {
+        state = 'other';
+      } else {
+        throw error;
+      }
+    }
+    this.sim = state;
+    if (state === 'ready') {
+      if (this.identity.iccid === null) {
+        try {
+          const { lines } = await this.at('AT+CICCID');
+          this.identity.iccid = lines.map((l) => /(\d{18,22}[0-9A-F]?)/i.exec(l)?.[1] ?? null).find((v) => v) ?? null;
+        } catch (error) {
+          if (isSilence(error)) throw error;
+        }
+      }
+      return true;
+    }
+    if (state === 'other') this.initError = `SIM not ready (${this.simCode ?? 'unknown'})`;
+    return false;
+  }
+
+  private schedulePoll(): void {
+    if (this.lifecycle !== 'running') return;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      this.polling = this.poll().finally(() => {
+        this.polling = null;
+        this.schedulePoll();
+      });
+    }, this.pollIntervalMs);
+    this.pollTimer.unref?.();
+  }
+
+  /** One round of the poll loop: reconnect, recover, re-init, registration, signal, operator, inbox. */
+  private async poll(): Promise<void> {
+    if (this.lifecycle !== 'running') return;
+    this.pollCount++;
+    try {
+      if (!this.engine || this.engine.closed) {
+        await this.connect();
+        if (!(await this.probe(1))) return;
+      }
+      if (this.failures >= this.failuresBeforeNotResponding) {
+        if (!(await this.probe(1))) return;
+      }
+      if (!this.initDone) {
+        await this.initialize();
+        if (!this.initDone) return;
+      }
+      await this.pollNetwork();
+      if (this.pollCount % this.inboxScanEveryPolls === 0) await this.scanInbox();
+    } catch (error) {
+      this.lastError = describe(error);
+      this.log?.debug('modem poll failed', { error: this.lastError });
+    } finally {
+      this.publish();
+    }
+  }
+
+  private async pollNetwork(): Promise<void> {
+    const stats: RegistrationStat[] = [];
+    for (const command of this.hat.at.registration) {
+      try {
+        const { lines } = await this.at(`AT${command}?`, this.commandTimeoutMs, command);
+        const parsed = lines.map(parseRegistration).find((p) => p !== null);
+        if (parsed) stats.push(parsed.stat);
+      } catch (error) {
+        if (isSilence(error)) throw error;
+      }
+    }
+    if (stats.includes('home')) {
+      this.registration = 'home';
+      this.roaming = false;
+    } else if (stats.includes('roaming')) {
+      this.registration = 'roaming';
+      this.roaming = true;
+    } else if (stats.includes('denied')) {
+      this.registration = 'denied';
+    } else {
+      this.registration = stats.length > 0 ? 'searching' : this.registration;
+    }
+    try {
+      const { lines } = await this.at('AT+CSQ');
+      this.signal = lines.map(parseCsq).find((s) => s !== null) ?? this.signal;
+    } catch (error) {
+      if (isSilence(error)) throw error;
+    }
+    if (this.registration === 'home' || this.registration === 'roaming') {
+      try {
+        const { lines } = await this.at('AT+COPS?');
+        this.operator = lines.map(parseCops).find((o) => o !== null) ?? this.operator;
+      } catch (error) {
+        if (isSilence(error)) throw error;
+      }
+    }
+    this.publish();
+  }
+
+  // ------------------------------------------------------------------ status and events
+
+  private publish(): void {
+    const next = this.status();
+    const previous = this.lastPublished;
+    if (previous && JSON.stringify(previous) === JSON.stringify(next)) return;
+    this.lastPublished = next;
+    this.eventsFor(previous, next);
+    this.emit('status', next);
+  }
+
+  /** The events a person should see for a change of status. */
+  private eventsFor(previous: ModemState | null, next: ModemState): void {
+    const was = previous?.state ?? 'off';
+    if (next.state !== was) {
+      switch (next.state) {
+        case 'ready':
+          this.event(
+            'info',
+            'registered',
+            `已注册到 ${next.operator ?? '网络'}${next.roaming ? '（漫游）' : ''}，可以发送短信`,
+            `Registered on ${next.operator ?? 'the network'}${next.roaming ? ' (roaming)' : ''}; SMS can be sent`,
+          );
+          break;
+        case 'searching':
+          if (was === 'ready') this.event('warn', 'searching', '短信模块失去网络，正在搜索', 'The modem lost the network and is searching');
+          break;
+        case 'registration-denied':
+          this.event('error', 'registration-denied', '运营商拒绝注册：SIM 卡可能欠费或被停用', 'The network denied registration: the SIM may be out of credit or barred');
+          break;
+        case 'no-sim':
+        case 'pin-required':
+        case 'no-smsc':
+        case 'not-responding': {
+          const text = FAULT_TEXT[next.state]!;
+          this.event('error', next.state, text.zh, text.en);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    const weak = next.csq !== null && next.csq < WEAK_SIGNAL_CSQ;
+    const wasWeak = previous?.csq !== null && previous?.csq !== undefined && previous.csq < WEAK_SIGNAL_CSQ;
+    if (weak && !wasWeak) {
+      this.event('warn', 'signal-weak', `信号弱（CSQ ${next.csq}，${next.dbm} dBm）：请调整天线位置`, `Weak signal (CSQ ${next.csq}, ${next.dbm} dBm): move the antenna`);
+    }
+  }
+
+  private event(level: ModemEvent['level'], kind: string, zh: string, en: string): void {
+    this.emit('event', { level, kind, zh, en });
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /**
+   * Sends one message, all its segments in order, and resolves with the
+   * message reference of each. One send at a time: a second call waits for
+   * the first to finish, so the segments of two messages never interleave.
+   * Failures reject with {@link ModemSendError}; its rules are in errors.ts.
+   */
+  send(request: SendRequest): Promise<{ messageRefs: number[] }> {
+    const run = this.sendChain.then(() => this.sendNow(request));
+    this.sendChain = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Keeps the SMS link open between messages (AT+CMMS=2) while a backlog is
+   * being sent, where the profile supports it. Resolves false when it does not.
+   */
+  async setKeepLinkOpen(on: boolean): Promise<boolean> {
+    if (!this.hat.at.cmms) return false;
+    this.keepLinkOpen = on;
+    const run = this.sendChain.then(() => this.at(`AT+CMMS=${on ? 2 : 0}`));
+    this.sendChain = run.catch(() => {});
+    try {
+      await run;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async sendNow(request: SendRequest): Promise<{ messageRefs: number[] }> {
+    const notNow = this.refusal();
+    if (notNow) throw new ModemSendError({ retryable: true, uncertain: false, reason: notNow, segmentsSent: 0 });
+
+    let segments: { pdu: string; tpduLength: number }[];
+    try {
+      const probe = encodeSubmit({ to: request.to, text: request.text, statusReport: request.statusReport ?? false, concatRef: 0 });
+      let concatRef = request.concatRef;
+      if (probe.length > 1 && concatRef === undefined) {
+        concatRef = this.nextConcatRef;
+        this.nextConcatRef = (this.nextConcatRef + 1) % 256;
+      }
+      segments = probe.length > 1 ? encodeSubmit({ to: request.to, text: request.text, statusReport: request.statusReport ?? false, concatRef: concatRef! }) : probe;
+    } catch (error) {
+      if (!(error instanceof PduError)) throw error;
+      throw new ModemSendError({ retryable: false, uncertain: false, reason: `cannot encode: ${error.message}`, segmentsSent: 0 }, { cause: error });
+    }
+
+    const engine = this.engine!;
+    const multipart = segments.length > 1;
+    if (multipart && this.hat.at.cmms && !this.keepLinkOpen) await this.at('AT+CMMS=2').catch(() => {});
+    const messageRefs: number[] = [];
+    try {
+      for (const segment of segments) {
+        let response: AtResponse;
+        try {
+          response = await engine.sendPdu(segment.tpduLength, segment.pdu, { timeoutMs: this.sendTimeoutMs });
+          this.answeredNow();
+        } catch (error) {
+          throw this.sendFailure(error, messageRefs);
+        }
+        const ref = parseCmgs(response.lines);
+        messageRefs.push(ref ?? -1);
+      }
+    } finally {
+      if (multipart && this.hat.at.cmms && !this.keepLinkOpen && this.engine === engine && !engine.closed) {
+        await this.at('AT+CMMS=0').catch(() => {});
+      }
+    }
+    return { messageRefs };
+  }
+
+  /** Why sending must not even be tried now; null when it may. */
+  private refusal(): string | null {
+    if (!this.engine || this.engine.closed) return 'the modem port is not open';
+    const state = this.stateName();
+    if (state === 'off' || state === 'starting') return `the modem is ${state}`;
+    const fault = FAULT_TEXT[state];
+    return fault ? fault.en : null;
+  }
+
+  private sendFailure(error: unknown, messageRefs: number[]): ModemSendError {
+    const segmentsSent = messageRefs.length;
+    const partial = segmentsSent > 0;
+    const base = { segmentsSent, messageRefs: [...messageRefs] };
+    if (error instanceof AtCmsError) {
+      const code = error.code ?? lookupCmsText(error.text);
+      return new ModemSendError(
+        { ...base, retryable: classifyCmsError(code) === 'retryable', uncertain: partial, code, reason: `+CMS ERROR: ${error.text}` },
+        { cause: error },
+      );
+    }
+    if (error instanceof AtCmeError) {
+      return new ModemSendError(
+        { ...base, retryable: classifyCmeError(error.code) === 'retryable', uncertain: partial, code: error.code, reason: `+CME ERROR: ${error.text}` },
+        { cause: error },
+      );
+    }
+    if (error instanceof AtTimeoutError || error instanceof AtModemRebootedError || error instanceof AtClosedError) {
+      if (isSilence(error)) this.unanswered(error);
+      const what = error instanceof AtTimeoutError ? 'no answer' : error instanceof AtModemRebootedError ? 'the modem restarted' : 'the port closed';
+      return new ModemSendError(
+        { ...base, retryable: true, uncertain: error.written || partial, reason: `${what} during AT+CMGS${error.written ? ' after the PDU was written' : ''}` },
+        { cause: error },
+      );
+    }
+    if (error instanceof AtError) {
+      return new ModemSendError({ ...base, retryable: true, uncertain: partial, reason: error.finalLine ?? error.message }, { cause: error });
+    }
+    return new ModemSendError({ ...base, retryable: true, uncertain: partial, reason: describe(error) }, { cause: error });
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  private onUrc(urc: AtUrc): void {
+    const name = urc.name.toUpperCase();
+    if (name === '+CMTI') {
+      const at = parseStoredIndication(urc.line);
+      if (at) void this.queueInbound(() => this.readStored(at.index));
+    } else if (name === '+CDSI') {
+      const at = parseStoredIndication(urc.line);
+      if (at) void this.queueInbound(() => this.readStored(at.index));
+    } else if (name === '+CMT' && urc.pdu) {
+      const pdu = urc.pdu;
+      void this.queueInbound(() => this.handOver(pdu, null));
+    } else if (name === '+CDS' && urc.pdu) {
+      this.statusReportFrom(urc.pdu);
+    } else if (this.hat.at.networkTimeUrcs.some((n) => n.toUpperCase() === name)) {
+      const time = parseNetworkTimeUrc(urc.line);
+      if (time) {
+        this.lastNetworkTime = { time: time.getTime(), receivedAt: this.options.clock.now() };
+        this.emit('network-time', time);
+      }
+    } else if (this.hat.at.readyUrcs.some((n) => n.toUpperCase() === urc.line.toUpperCase()) && !this.initDone && this.lifecycle === 'running') {
+      void this.initialize();
+    }
+  }
+
+  private onReboot(line: string): void {
+    this.initDone = false;
+    this.failures = 0;
+    if (this.lifecycle !== 'running') return;
+    this.event('warn', 'modem-restarted', `短信模块重新启动了（${line}）`, `The modem restarted (${line})`);
+    this.publish();
+    // Give the module a moment to print the rest of its boot URCs, then set it up again.
+    void sleep(50).then(() => this.initialize());
+  }
+
+  /** Inbound work runs one item at a time, in arrival order. */
+  private queueInbound(work: () => Promise<void>): Promise<void> {
+    const run = this.inboundChain.then(work).catch((error) => {
+      this.log?.warn('inbound SMS handling failed', { error: describe(error) });
+    });
+    this.inboundChain = run;
+    return run;
+  }
+
+  private async readStored(index: number): Promise<void> {
+    if (this.inboundInFlight.has(index)) return;
+    this.inboundInFlight.add(index);
+    try {
+      const { lines } = await this.at(`AT+CMGR=${index}`, this.commandTimeoutMs, '+CMGR');
+      const stored = parseCmgr(lines);
+      if (!stored) return; // an empty location: someone else read it
+      await this.handOver(stored.pdu, index);
+    } finally {
+      this.inboundInFlight.delete(index);
+    }
+  }
+
+  /**
+   * Reads everything stored (AT+CMGL=4) and offers each message that is not
+   * held back: what arrived while the box was off, and earlier failures.
+   */
+  scanInbox(): Promise<void> {
+    return this.queueInbound(async () => {
+      if (!this.initDone || !this.engine) return;
+      const { lines } = await this.at('AT+CMGL=4', Math.max(this.commandTimeoutMs, 15_000), '+CMGL');
+      for (const entry of parseCmgl(lines)) {
+        const key = `${entry.index}:${entry.pdu}`;
+        const heldUntil = this.inboundHeld.get(key);
+        if (heldUntil !== undefined && this.options.clock.now() < heldUntil) continue;
+        if (this.inboundInFlight.has(entry.index)) continue;
+        this.inboundInFlight.add(entry.index);
+        try {
+          await this.handOver(entry.pdu, entry.index);
+        } finally {
+          this.inboundInFlight.delete(entry.index);
+        }
+      }
+    });
+  }
+
+  /** Decodes one PDU, hands it to its consumer, and deletes the stored copy once the consumer is done. */
+  private async handOver(pdu: string, index: number | null): Promise<void> {
+    let decoded: DecodedPdu;
+    try {
+      decoded = decodePdu(pdu);
+    } catch (error) {
+      if (!(error instanceof PduError)) throw error;
+      // Kept in the events log with its bytes, then deleted: an undecodable PDU would otherwise fill the SIM.
+      this.event('warn', 'inbound-undecodable', `收到无法解码的短信，已记录原始数据：${pdu}`, `Received an SMS that cannot be decoded; raw PDU: ${pdu} (${error.message})`);
+      if (index !== null) await this.deleteStored(index);
+      return;
+    }
+    if (decoded.type === 'status-report') {
+      this.emitStatusReport(decoded);
+      if (index !== null) await this.deleteStored(index);
+      return;
+    }
+    if (decoded.type !== 'deliver') return; // a stored SUBMIT is not ours to touch
+    const part: InboundPart = {
+      from: decoded.number,
+      text: decoded.text,
+      timestamp: decoded.timestamp,
+      concat: decoded.concat,
+      encoding: decoded.encoding,
+      pdu,
+    };
+    const key = index === null ? null : `${index}:${pdu}`;
+    try {
+      await this.options.onInbound(part);
+    } catch (error) {
+      if (key) this.inboundHeld.set(key, this.options.clock.now() + this.inboundRetryMs);
+      this.log?.warn('inbound SMS handler failed; the message stays on the SIM and is offered again later', { error: describe(error) });
+      return;
+    }
+    if (key) this.inboundHeld.delete(key);
+    if (index !== null) await this.deleteStored(index);
+  }
+
+  private async deleteStored(index: number): Promise<void> {
+    try {
+      await this.at(`AT+CMGD=${index}`);
+    } catch (error) {
+      // Not fatal: the next scan offers it again (the inbox deduplicates on the PDU).
+      this.log?.warn('could not delete a stored SMS', { index, error: describe(error) });
+    }
+  }
+
+  private statusReportFrom(pdu: string): void {
+    try {
+      const decoded = decodePdu(pdu);
+      if (decoded.type === 'status-report') this.emitStatusReport(decoded);
+    } catch (error) {
+      this.log?.warn('undecodable status report', { pdu, error: describe(error) });
+    }
+  }
+
+  private emitStatusReport(decoded: Extract<DecodedPdu, { type: 'status-report' }>): void {
+    this.emit('status-report', {
+      messageRef: decoded.messageRef,
+      recipient: decoded.number,
+      status: decoded.status,
+      statusText: decoded.statusText,
+      delivered: decoded.delivered,
+      final: decoded.final,
+      at: decoded.dischargeTime,
+    });
+  }
+
+  // ------------------------------------------------------------------ network time
+
+  /**
+   * The network's time, for a box whose own clock is not trustworthy: the
+   * module's RTC (AT+CCLK?) when the network has set it, else the last
+   * network-time URC advanced by the time since. Null when neither is known.
+   */
+  async networkTime(): Promise<Date | null> {
+    try {
+      const { lines } = await this.at('AT+CCLK?', this.commandTimeoutMs, '+CCLK');
+      const time = lines.map((l) => parseCclk(l, this.hat.at.cclkValidFromYear)).find((d) => d !== null);
+      if (time) return time;
+    } catch (error) {
+      this.log?.debug('AT+CCLK? failed', { error: describe(error) });
+    }
+    if (this.lastNetworkTime) {
+      return new Date(this.lastNetworkTime.time + (this.options.clock.now() - this.lastNetworkTime.receivedAt));
+    }
+    return null;
+  }
+}

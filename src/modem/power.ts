@@ -1,0 +1,73 @@
+/**
+ * The GPIO seam for the modem's power: pressing PWRKEY and reading the STATUS
+ * pin. On the Pi, johnny-five implements it (issue 7); here are the board with
+ * no GPIO at all and the virtual HAT's power switch.
+ */
+export interface ModemPower {
+  /** False when this power cannot press PWRKEY: the box can then neither power on nor power-cycle the modem. */
+  readonly canPulse: boolean;
+  /** Holds PWRKEY pressed for `ms`, then releases it; resolves once released. */
+  pulsePwrkey(ms: number): Promise<void>;
+  /** The module's STATUS output: true = on, false = off, null = not wired or unknown. */
+  readStatusPin?(): Promise<boolean | null>;
+}
+
+export class PowerUnavailableError extends Error {
+  override name = 'PowerUnavailableError';
+}
+
+/** No GPIO (a HAT whose PWRKEY is not wired, a USB modem, a tty): the modem must already be on. */
+export class NoPower implements ModemPower {
+  readonly canPulse = false;
+  constructor(readonly reason = 'no GPIO is connected to the HAT\'s PWRKEY') {}
+  async pulsePwrkey(): Promise<void> {
+    throw new PowerUnavailableError(
+      `Cannot press PWRKEY: ${this.reason}. Switch the modem on by hand (PWR button or the PWR–3V3 jumper). ` +
+        `无法控制模块电源：请手动开机（按 PWR 键或用跳线帽短接 PWR 与 3V3）。`,
+    );
+  }
+  async readStatusPin(): Promise<boolean | null> {
+    return null;
+  }
+}
+
+/** The part of the VirtualModem a power switch needs (structural, so src/ does not depend on hardware/). */
+export interface PowerSwitchable {
+  isPoweredOn(): boolean;
+  powerOn(): void;
+  powerOff(): void;
+}
+
+export interface SimulatorPowerOptions {
+  /** A pulse at least this long turns a running module off (SIM7600: 2.5 s). */
+  offPulseMs?: number;
+  /** Waits `ms`; the default waits in real time. Tests pass a fake to make pulses instant. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * PWRKEY of the virtual HAT, behaving as the SIM7600's: a pulse turns a module
+ * that is off on; a pulse of at least `offPulseMs` turns a running one off;
+ * a shorter pulse on a running module does nothing.
+ */
+export function simulatorPower(modem: PowerSwitchable, options: SimulatorPowerOptions = {}): ModemPower & { pulses: { ms: number; at: number }[] } {
+  const offPulseMs = options.offPulseMs ?? 2500;
+  const sleep = options.sleep ?? realSleep;
+  const pulses: { ms: number; at: number }[] = [];
+  return {
+    canPulse: true,
+    pulses,
+    async pulsePwrkey(ms: number): Promise<void> {
+      pulses.push({ ms, at: Date.now() });
+      const wasOn = modem.isPoweredOn();
+      await sleep(ms);
+      if (!wasOn) modem.powerOn();
+      else if (ms >= offPulseMs) modem.powerOff();
+    },
+    async readStatusPin(): Promise<boolean | null> {
+      return modem.isPoweredOn();
+    },
+  };
+}
