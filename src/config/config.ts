@@ -37,6 +37,15 @@ export interface Config {
     maxPerMinute: number;
     maxPerHour: number;
     maxPerDay: number;
+    /** "auto": hold messages until the clock is known to be right; "system": always trust it. */
+    clock: 'auto' | 'system';
+  };
+  dispatch: {
+    maxAttempts: number;
+    retryBaseSeconds: number;
+    statusReports: boolean;
+    /** At-least-once: after a crash, resend what may or may not have gone out. */
+    resendUncertain: boolean;
   };
   modem: { device: string; hat: string };
   simulator: { sendMs: number };
@@ -69,7 +78,9 @@ export function defaultConfig(): Config {
       maxPerMinute: 0,
       maxPerHour: 180,
       maxPerDay: 900,
+      clock: 'auto',
     },
+    dispatch: { maxAttempts: 5, retryBaseSeconds: 30, statusReports: true, resendUncertain: false },
     modem: { device: 'simulator', hat: 'sim7600' },
     simulator: { sendMs: 1500 },
     security: { loginFailuresAllowed: 10, loginLockMinutes: 5 },
@@ -120,6 +131,15 @@ function text(opts: { nonEmpty?: boolean; maxLength?: number } = {}): KeySpec {
   };
 }
 
+function oneOf(values: readonly string[]): KeySpec {
+  return {
+    read: (v) =>
+      typeof v === 'string' && values.includes(v)
+        ? { ok: true, value: v }
+        : { ok: false, zh: `应为 ${values.map((x) => `"${x}"`).join('、')} 之一`, en: `must be one of ${values.map((x) => `"${x}"`).join(', ')}` },
+  };
+}
+
 const boolean: KeySpec = {
   read: (v) => (typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, zh: '应为 true 或 false', en: 'must be true or false' }),
 };
@@ -167,6 +187,13 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
     max_per_minute: integer(0, 100_000),
     max_per_hour: integer(0, 1_000_000),
     max_per_day: integer(0, 10_000_000),
+    clock: oneOf(['auto', 'system']),
+  },
+  dispatch: {
+    max_attempts: integer(1, 100),
+    retry_base_seconds: integer(1, 86_400),
+    status_reports: boolean,
+    resend_uncertain: boolean,
   },
   modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }) },
   simulator: { send_ms: integer(0, 600_000) },
@@ -323,6 +350,13 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
       set<number>(v['max_per_minute'], (x) => (config.schedule.maxPerMinute = x));
       set<number>(v['max_per_hour'], (x) => (config.schedule.maxPerHour = x));
       set<number>(v['max_per_day'], (x) => (config.schedule.maxPerDay = x));
+      set<'auto' | 'system'>(v['clock'], (x) => (config.schedule.clock = x));
+      break;
+    case 'dispatch':
+      set<number>(v['max_attempts'], (x) => (config.dispatch.maxAttempts = x));
+      set<number>(v['retry_base_seconds'], (x) => (config.dispatch.retryBaseSeconds = x));
+      set<boolean>(v['status_reports'], (x) => (config.dispatch.statusReports = x));
+      set<boolean>(v['resend_uncertain'], (x) => (config.dispatch.resendUncertain = x));
       break;
     case 'modem':
       set<string>(v['device'], (x) => (config.modem.device = x));

@@ -80,4 +80,35 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_at ON events(at);
   `,
+  // 2: dispatch — one row per attempt (history, rate-limit accounting), one per segment sent
+  // (message references for status reports).
+  `
+  CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES outbox(id),
+    modem TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    outcome TEXT CHECK (outcome IN ('sent', 'retry', 'failed', 'uncertain', 'suppressed')),
+    segments_sent INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+  );
+  CREATE INDEX attempts_message ON attempts(message_id, id);
+  CREATE INDEX attempts_modem_started ON attempts(modem, started_at);
+
+  CREATE TABLE message_parts (
+    message_id INTEGER NOT NULL REFERENCES outbox(id),
+    part INTEGER NOT NULL,
+    message_ref INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    report_status INTEGER,
+    reported_at INTEGER,
+    PRIMARY KEY (message_id, part)
+  );
+  CREATE INDEX message_parts_ref ON message_parts(recipient, message_ref, sent_at);
+
+  ALTER TABLE outbox ADD COLUMN modem TEXT;
+  CREATE INDEX outbox_due ON outbox(status, next_attempt_at, id);
+  `,
 ];

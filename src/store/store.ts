@@ -393,6 +393,187 @@ export class Store {
     };
   }
 
+  // ---- dispatch -----------------------------------------------------------
+  // Every transition is one transaction and guarded by the status it expects,
+  // so a message can never be in two states or sent by two loops.
+
+  /** The oldest queued message that is due; when the window is closed, only urgent accounts' messages. */
+  nextDue(now: number, windowOpen: boolean): MessageRow | null {
+    const row = windowOpen
+      ? this.stmt(
+          `SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id
+           WHERE o.status = 'queued' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) ORDER BY o.id LIMIT 1`,
+        ).get(now)
+      : this.stmt(
+          `SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id
+           WHERE o.status = 'queued' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)
+             AND o.account_id IN (SELECT id FROM accounts WHERE ignore_quiet_hours = 1) ORDER BY o.id LIMIT 1`,
+        ).get(now);
+    return row ? toMessage(row as Row) : null;
+  }
+
+  queuedCount(): number {
+    return (this.stmt(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'queued'`).get() as Row)['n'] as number;
+  }
+
+  /** When the earliest waiting retry falls due (null when none waits). */
+  nextRetryAt(now: number): number | null {
+    const row = this.stmt(`SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'queued' AND next_attempt_at > ?`).get(now) as Row;
+    return (row['at'] as number | null) ?? null;
+  }
+
+  /** Instants at which this modem sent segments since `since`, ascending: the rate limits' memory, kept across restarts. */
+  sendHistory(modem: string, since: number): number[] {
+    const rows = this.stmt(
+      `SELECT COALESCE(finished_at, started_at) AS at, segments_sent FROM attempts
+       WHERE modem = ? AND started_at > ? AND segments_sent > 0 ORDER BY at`,
+    ).all(modem, since) as Row[];
+    return rows.flatMap((r) => Array<number>(r['segments_sent'] as number).fill(r['at'] as number));
+  }
+
+  /** queued → sending, committed before the modem is touched; null when the message is no longer queued. */
+  beginAttempt(messageId: number, modem: string, now: number): number | null {
+    return this.db.transaction(() => {
+      const changed = this.stmt(
+        `UPDATE outbox SET status = 'sending', attempts = attempts + 1, modem = ?, updated_at = ? WHERE id = ? AND status = 'queued'`,
+      ).run(modem, now, messageId).changes;
+      if (changed === 0) return null;
+      return this.stmt('INSERT INTO attempts (message_id, modem, started_at) VALUES (?, ?, ?)').run(messageId, modem, now).lastInsertRowid as number;
+    })();
+  }
+
+  private finishAttempt(attemptId: number, now: number, outcome: string, segmentsSent: number, error: string | null): void {
+    this.stmt('UPDATE attempts SET finished_at = ?, outcome = ?, segments_sent = ?, error = ? WHERE id = ?').run(now, outcome, segmentsSent, error, attemptId);
+  }
+
+  /** sending → sent, with the network's reference of each segment for status reports. */
+  finishSent(messageId: number, attemptId: number, now: number, to: string, messageRefs: readonly number[]): void {
+    this.db.transaction(() => {
+      this.finishAttempt(attemptId, now, 'sent', messageRefs.length, null);
+      this.stmt(`UPDATE outbox SET status = 'sent', sent_at = ?, updated_at = ?, last_error = NULL, next_attempt_at = NULL WHERE id = ? AND status = 'sending'`).run(now, now, messageId);
+      const insert = this.stmt('INSERT OR REPLACE INTO message_parts (message_id, part, message_ref, recipient, sent_at) VALUES (?, ?, ?, ?, ?)');
+      messageRefs.forEach((ref, i) => insert.run(messageId, i + 1, ref, to, now));
+    })();
+  }
+
+  /** sending → queued again, due at `nextAt`. */
+  finishRetry(messageId: number, attemptId: number, now: number, nextAt: number, error: string, segmentsSent: number): void {
+    this.db.transaction(() => {
+      this.finishAttempt(attemptId, now, 'retry', segmentsSent, error);
+      this.stmt(`UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND status = 'sending'`).run(nextAt, error, now, messageId);
+    })();
+  }
+
+  /** sending → failed, and the charge refunded. */
+  finishFailed(messageId: number, attemptId: number, now: number, error: string, segmentsSent: number): void {
+    this.db.transaction(() => {
+      this.finishAttempt(attemptId, now, 'failed', segmentsSent, error);
+      this.stmt(`UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ? AND status = 'sending'`).run(error, now, messageId);
+      this.refund(messageId, now, `failed: ${error}`);
+    })();
+  }
+
+  /** sending → uncertain: the network may or may not have it. Not refunded, not resent until the shop decides. */
+  finishUncertain(messageId: number, attemptId: number, now: number, error: string, segmentsSent: number): void {
+    this.db.transaction(() => {
+      this.finishAttempt(attemptId, now, 'uncertain', segmentsSent, error);
+      this.stmt(`UPDATE outbox SET status = 'uncertain', last_error = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ? AND status = 'sending'`).run(error, now, messageId);
+    })();
+  }
+
+  /** queued or sending → suppressed (the number opted out), refunded. */
+  suppress(messageId: number, attemptId: number | null, now: number, reason: string): boolean {
+    return this.db.transaction(() => {
+      if (attemptId !== null) this.finishAttempt(attemptId, now, 'suppressed', 0, reason);
+      const changed = this.stmt(
+        `UPDATE outbox SET status = 'suppressed', last_error = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ? AND status IN ('queued', 'sending')`,
+      ).run(reason, now, messageId).changes;
+      if (changed > 0) this.refund(messageId, now, `suppressed: ${reason}`);
+      return changed > 0;
+    })();
+  }
+
+  /** Gives a message's charge back once (charge_li goes to 0), as a ledger row. */
+  private refund(messageId: number, now: number, note: string): void {
+    const row = this.stmt(
+      'SELECT o.charge_li, o.account_id, a.balance_li FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?',
+    ).get(messageId) as Row;
+    const charge = row['charge_li'] as number;
+    const balance = (row['balance_li'] as number | null) ?? null;
+    if (charge <= 0 || balance === null) return;
+    const after = balance + charge;
+    this.stmt('UPDATE accounts SET balance_li = ?, updated_at = ? WHERE id = ?').run(after, now, row['account_id']);
+    this.stmt('UPDATE outbox SET charge_li = 0 WHERE id = ?').run(messageId);
+    this.insertLedger(row['account_id'] as number, now, 'refund', charge, after, null, messageId, note);
+  }
+
+  /**
+   * After a crash or power cut: a message left in `sending` may or may not
+   * have reached the network. It becomes `uncertain` (default), or is queued
+   * again when the shop chose at-least-once delivery.
+   */
+  recoverInterrupted(now: number, resend: boolean): number[] {
+    return this.db.transaction(() => {
+      const ids = (this.stmt(`SELECT id FROM outbox WHERE status = 'sending' ORDER BY id`).all() as Row[]).map((r) => r['id'] as number);
+      const reason = 'interrupted: the box stopped while sending (power cut or crash)';
+      for (const id of ids) {
+        this.stmt(`UPDATE attempts SET finished_at = ?, outcome = 'uncertain', error = ? WHERE message_id = ? AND finished_at IS NULL`).run(now, reason, id);
+        this.stmt(`UPDATE outbox SET status = ?, last_error = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ?`).run(resend ? 'queued' : 'uncertain', reason, now, id);
+      }
+      return ids;
+    })();
+  }
+
+  /** The shop's decision on an uncertain message: send it again, or give it up (refunded). */
+  resolveUncertain(messageId: number, action: 'resend' | 'fail', now: number): boolean {
+    return this.db.transaction(() => {
+      const changed = this.stmt(
+        `UPDATE outbox SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ? AND status = 'uncertain'`,
+      ).run(action === 'resend' ? 'queued' : 'failed', now, messageId).changes;
+      if (changed > 0 && action === 'fail') this.refund(messageId, now, 'uncertain, marked failed by the shop');
+      return changed > 0;
+    })();
+  }
+
+  /**
+   * A status report for (recipient, message reference): the newest part sent
+   * with that reference in the last 7 days (references wrap at 256). The
+   * message is delivered when every part is; failed when a part failed
+   * for good. The charge stays: the network carried the message.
+   */
+  applyStatusReport(recipient: string, messageRef: number, status: number, delivered: boolean, final: boolean, now: number): number | null {
+    return this.db.transaction(() => {
+      const part = this.stmt(
+        `SELECT message_id, part FROM message_parts WHERE recipient = ? AND message_ref = ? AND sent_at > ? ORDER BY sent_at DESC LIMIT 1`,
+      ).get(recipient, messageRef, now - 7 * 86_400_000) as Row | undefined;
+      if (!part) return null;
+      const messageId = part['message_id'] as number;
+      this.stmt('UPDATE message_parts SET report_status = ?, reported_at = ? WHERE message_id = ? AND part = ?').run(status, now, messageId, part['part']);
+      if (delivered) {
+        const open = this.stmt(`SELECT COUNT(*) AS n FROM message_parts WHERE message_id = ? AND (report_status IS NULL OR report_status <> 0)`).get(messageId) as Row;
+        if ((open['n'] as number) === 0) {
+          this.stmt(`UPDATE outbox SET status = 'delivered', delivered_at = ?, updated_at = ? WHERE id = ? AND status = 'sent'`).run(now, now, messageId);
+        }
+      } else if (final) {
+        this.stmt(`UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ? AND status IN ('sent', 'delivered')`)
+          .run(`delivery failed (status report 0x${status.toString(16).padStart(2, '0')})`, now, messageId);
+      }
+      return messageId;
+    })();
+  }
+
+  listAttempts(messageId: number): { id: number; modem: string; startedAt: number; finishedAt: number | null; outcome: string | null; segmentsSent: number; error: string | null }[] {
+    return (this.stmt('SELECT * FROM attempts WHERE message_id = ? ORDER BY id').all(messageId) as Row[]).map((r) => ({
+      id: r['id'] as number,
+      modem: r['modem'] as string,
+      startedAt: r['started_at'] as number,
+      finishedAt: (r['finished_at'] as number | null) ?? null,
+      outcome: (r['outcome'] as string | null) ?? null,
+      segmentsSent: r['segments_sent'] as number,
+      error: (r['error'] as string | null) ?? null,
+    }));
+  }
+
   // ---- events -------------------------------------------------------------
 
   /**
