@@ -148,10 +148,7 @@ interface ModemEvents {
   'network-time': [Date];
 }
 
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms).unref?.();
-  });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A command failure that means "the modem did not answer", as opposed to an error answer. */
 function isSilence(error: unknown): boolean {
@@ -869,7 +866,7 @@ export class Modem extends EventEmitter<ModemEvents> {
     if (this.inboundInFlight.has(index)) return;
     this.inboundInFlight.add(index);
     try {
-      const { lines } = await this.at(`AT+CMGR=${index}`, this.commandTimeoutMs, '+CMGR');
+      const { lines } = await this.at(`AT+CMGR=${index}`);
       const stored = parseCmgr(lines);
       if (!stored) return; // an empty location: someone else read it
       await this.handOver(stored.pdu, index);
@@ -885,7 +882,7 @@ export class Modem extends EventEmitter<ModemEvents> {
   scanInbox(): Promise<void> {
     return this.queueInbound(async () => {
       if (!this.initDone || !this.engine) return;
-      const { lines } = await this.at('AT+CMGL=4', Math.max(this.commandTimeoutMs, 15_000), '+CMGL');
+      const { lines } = await this.at('AT+CMGL=4', Math.max(this.commandTimeoutMs, 15_000));
       for (const entry of parseCmgl(lines)) {
         const key = `${entry.index}:${entry.pdu}`;
         const heldUntil = this.inboundHeld.get(key);

@@ -170,12 +170,14 @@ export function parseCmgs(lines: string[]): number | null {
  * `+CCLK: "yy/MM/dd,hh:mm:ss±zz"` → the instant, or null when the text does not
  * parse or the year is before `validFromYear` (an RTC never set: 80/01/06 on
  * Qualcomm modules, 04/01/01 on SIM800). `zz` is the zone in quarter hours
- * (27.007 §8.15); a missing zone is read as UTC. Two-digit years are 20yy.
+ * (27.007 §8.15); a missing zone is read as UTC. Two-digit years 00-69 are 20yy, 70-99 19yy.
  */
 export function parseCclk(line: string, validFromYear = 2020): Date | null {
   const m = /^(?:\+CCLK:\s*)?"?(\d{2})\/(\d{2})\/(\d{2}),(\d{2}):(\d{2}):(\d{2})(?:([+-])(\d{1,2}))?"?\s*$/i.exec(line.trim());
   if (!m) return null;
-  const year = 2000 + Number(m[1]);
+  // 80/01/06 is the GPS epoch a Qualcomm RTC starts from: two-digit years 70-99 are 19yy.
+  const yy = Number(m[1]);
+  const year = yy >= 70 ? 1900 + yy : 2000 + yy;
   const [month, day, hour, minute, second] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return null;
   if (year < validFromYear) return null;
