@@ -1,0 +1,292 @@
+import type { Duplex } from 'node:stream';
+import { AtCmeError, AtEngine, AtError, AtTimeoutError, type AtResponse } from './at/index.js';
+import { HatProfileError, loadHat, type HatProfile } from './hats.js';
+import {
+  parseCops,
+  parseCpin,
+  parseCsca,
+  parseCsq,
+  parseRegistration,
+  simStateFromCme,
+  WEAK_SIGNAL_CSQ,
+  type RegistrationStat,
+  type SimState,
+} from './parse.js';
+import { openSerialStream } from './serial.js';
+
+export const DOCTOR_USAGE = `Usage: smsbox doctor [--device PATH] [--hat NAME] [--baud N]
+
+Talks to the modem and says, in Chinese and English, what is wrong and what to do.
+  --device PATH   the modem's serial port (default: the HAT's, usually /dev/serial0);
+                  "simulator" checks the built-in virtual HAT
+  --hat NAME      HAT profile (default sim7600)
+  --baud N        serial speed (default: the HAT's, usually 115200)
+  --fault KIND    with --device simulator: inject a fault first (no-sim, no-network,
+                  silence, garbage), to see what the doctor says about it
+Exit code 0 when the modem can send SMS, 1 otherwise.`;
+
+export interface DoctorFindings {
+  answered: boolean;
+  model: string | null;
+  firmware: string | null;
+  imei: string | null;
+  sim: SimState | null;
+  registration: RegistrationStat | null;
+  operator: string | null;
+  csq: number | null;
+  dbm: number | null;
+  smsc: string | null;
+  /** True when the modem can send SMS now. */
+  canSend: boolean;
+}
+
+export interface DoctorRun {
+  openStream: () => Promise<Duplex>;
+  hat: HatProfile;
+  device: string;
+  baud: number;
+  out: (line: string) => void;
+  /** Time limit of each command (default 3000 ms). */
+  timeoutMs?: number;
+  /** How long to wait for a first answer (default 6000 ms: a module still booting gets a chance). */
+  firstAnswerMs?: number;
+}
+
+const ok = (out: (line: string) => void, zh: string, en: string): void => out(`[ OK ] ${zh} / ${en}`);
+const bad = (out: (line: string) => void, zh: string, en: string): void => out(`[FAIL] ${zh} / ${en}`);
+const warn = (out: (line: string) => void, zh: string, en: string): void => out(`[WARN] ${zh} / ${en}`);
+const todo = (out: (line: string) => void, zh: string, en: string): void => {
+  out(`       → ${zh}`);
+  out(`       → ${en}`);
+};
+
+/**
+ * Checks the modem step by step and prints what it finds. Each check prints one
+ * line "[ OK ]" / "[WARN]" / "[FAIL]" in Chinese then English, and under a
+ * failure what to do about it.
+ */
+export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
+  const { out, hat } = run;
+  const findings: DoctorFindings = {
+    answered: false,
+    model: null,
+    firmware: null,
+    imei: null,
+    sim: null,
+    registration: null,
+    operator: null,
+    csq: null,
+    dbm: null,
+    smsc: null,
+    canSend: false,
+  };
+  out(`smsbox doctor: ${hat.title} (${hat.name}), ${run.device} @ ${run.baud}`);
+
+  let stream: Duplex;
+  try {
+    stream = await run.openStream();
+  } catch (error) {
+    bad(out, `无法打开串口 ${run.device}`, `Cannot open the serial port ${run.device}: ${error instanceof Error ? error.message : String(error)}`);
+    todo(out, '确认 /boot/firmware/config.txt 中有 enable_uart=1，并且运行本程序的用户在 dialout 组', 'Check that config.txt has enable_uart=1 and that this user is in the dialout group');
+    return findings;
+  }
+  const engine = new AtEngine(stream, { timeoutMs: run.timeoutMs ?? 3000, resyncQuietMs: 100 });
+  const command = (cmd: string): Promise<AtResponse> => engine.command(cmd);
+  try {
+    const deadline = Date.now() + (run.firstAnswerMs ?? 6000);
+    while (!findings.answered) {
+      try {
+        await engine.command('AT', { timeoutMs: 1000 });
+        findings.answered = true;
+      } catch (error) {
+        if (error instanceof AtError && !(error instanceof AtTimeoutError) && error.finalLine) findings.answered = true;
+        else if (Date.now() >= deadline || engine.closed) break;
+      }
+    }
+    if (!findings.answered) {
+      bad(out, '模块没有任何应答', 'No answer from the modem at all');
+      todo(out, '检查 HAT 是否插好、电源灯是否亮；没亮就按一下 PWR 键或用跳线帽短接 PWR 与 3V3', 'Check the HAT is seated and its power LED is on; if not, press PWR or put the jumper on PWR–3V3');
+      todo(out, `检查 UART 跳线（微雪 HAT 选 B：接树莓派串口）和波特率（${run.baud}）`, `Check the UART jumpers (Waveshare: position B, to the Pi's UART) and the baud rate (${run.baud})`);
+      todo(out, '串口控制台不能占用串口：从 /boot/firmware/cmdline.txt 删掉 console=serial0,115200', 'The serial console must not use the UART: remove console=serial0,115200 from cmdline.txt');
+      todo(out, '树莓派 3/4 的蓝牙占用 PL011：config.txt 加 dtoverlay=disable-bt，然后重启', 'On a Pi 3/4 Bluetooth holds the PL011 UART: add dtoverlay=disable-bt to config.txt and reboot');
+      return findings;
+    }
+    ok(out, '模块有应答', 'The modem answers AT');
+    await command('ATE0').catch(() => {});
+    await command('AT+CMEE=2').catch(() => {});
+
+    const first = async (cmd: string): Promise<string | null> => {
+      try {
+        const line = (await command(cmd)).lines.find((l) => l.trim() !== '');
+        return line ? line.replace(/^\+\w+:\s*/, '').trim() : null;
+      } catch {
+        return null;
+      }
+    };
+    findings.model = await first('AT+CGMM');
+    findings.firmware = await first('AT+CGMR');
+    findings.imei = await first('AT+CGSN');
+    ok(out, `型号 ${findings.model ?? '?'}，固件 ${findings.firmware ?? '?'}，IMEI ${findings.imei ?? '?'}`, `Model ${findings.model ?? '?'}, firmware ${findings.firmware ?? '?'}, IMEI ${findings.imei ?? '?'}`);
+
+    try {
+      const { lines } = await command('AT+CPIN?');
+      findings.sim = lines.map(parseCpin).find((p) => p !== null)?.state ?? 'other';
+    } catch (error) {
+      findings.sim = error instanceof AtCmeError ? (simStateFromCme(error.code, error.text) ?? 'other') : 'other';
+    }
+    switch (findings.sim) {
+      case 'ready':
+        ok(out, 'SIM 卡就绪', 'SIM card ready');
+        break;
+      case 'no-sim':
+        bad(out, '没有检测到 SIM 卡', 'No SIM card detected');
+        todo(out, '断电后把 SIM 卡（缺角朝外、金属面朝下）插到底，再开机', 'Power off, push the SIM card fully into its slot, and power on again');
+        return findings;
+      case 'pin-required':
+      case 'puk-required':
+        bad(out, 'SIM 卡需要 PIN 码' + (findings.sim === 'puk-required' ? '（已锁，需要 PUK）' : ''), 'The SIM card asks for a PIN' + (findings.sim === 'puk-required' ? ' (locked: PUK needed)' : ''));
+        todo(out, '把 SIM 卡放进手机，在设置里关闭"SIM 卡锁/PIN 码"，再插回', 'Put the SIM in a phone, turn off the SIM PIN lock, and put it back');
+        return findings;
+      default:
+        bad(out, 'SIM 卡状态异常', 'The SIM card is not ready');
+        todo(out, '断电重插 SIM 卡；仍不行请换一张卡试试', 'Re-seat the SIM with the power off; if that fails, try another SIM');
+        return findings;
+    }
+
+    const stats: RegistrationStat[] = [];
+    for (const reg of hat.at.registration) {
+      try {
+        const { lines } = await engine.command(`AT${reg}?`, { expectPrefix: reg });
+        const parsed = lines.map(parseRegistration).find((p) => p !== null);
+        if (parsed) stats.push(parsed.stat);
+      } catch {
+        // a module without this registration type (a 2G module and +CEREG)
+      }
+    }
+    findings.registration = stats.includes('home') ? 'home' : stats.includes('roaming') ? 'roaming' : stats.includes('denied') ? 'denied' : stats.length ? 'searching' : null;
+    try {
+      const signal = (await command('AT+CSQ')).lines.map(parseCsq).find((s) => s !== null);
+      findings.csq = signal?.csq ?? null;
+      findings.dbm = signal?.dbm ?? null;
+    } catch {
+      // reported below as unknown
+    }
+    const registered = findings.registration === 'home' || findings.registration === 'roaming';
+    if (registered) {
+      findings.operator = (await command('AT+COPS?').catch(() => ({ lines: [] as string[] }))).lines.map(parseCops).find((o) => o !== null) ?? null;
+      ok(out, `已注册网络：${findings.operator ?? '?'}${findings.registration === 'roaming' ? '（漫游）' : ''}`, `Registered on ${findings.operator ?? '?'}${findings.registration === 'roaming' ? ' (roaming)' : ''}`);
+    } else if (findings.registration === 'denied') {
+      bad(out, '运营商拒绝注册', 'The network denied registration');
+      todo(out, 'SIM 卡可能欠费、停机或未开通：用手机试这张卡，或联系运营商', 'The SIM may be out of credit, suspended or not activated: try it in a phone or call the carrier');
+    } else {
+      bad(out, '还没有注册到网络（正在搜索）', 'Not registered on a network yet (searching)');
+      todo(out, '检查天线是否拧紧（接 MAIN 口）；刚开机请等一分钟再试；只支持 2G 的模块在国内可能已无网络', 'Check the antenna is screwed onto MAIN; wait a minute after power-on; a 2G-only module may find no network in China');
+    }
+    if (findings.csq === null) {
+      if (registered) warn(out, '信号强度未知', 'Signal strength unknown');
+    } else if (findings.csq < WEAK_SIGNAL_CSQ) {
+      warn(out, `信号弱：CSQ ${findings.csq}（${findings.dbm} dBm）`, `Weak signal: CSQ ${findings.csq} (${findings.dbm} dBm)`);
+      todo(out, '把天线移到窗边或高处，远离金属机箱', 'Move the antenna near a window or higher up, away from metal');
+    } else {
+      ok(out, `信号 CSQ ${findings.csq}（${findings.dbm} dBm）`, `Signal CSQ ${findings.csq} (${findings.dbm} dBm)`);
+    }
+
+    try {
+      findings.smsc = (await command('AT+CSCA?')).lines.map(parseCsca).find((s) => s !== null) ?? null;
+    } catch {
+      findings.smsc = null;
+    }
+    if (findings.smsc) {
+      ok(out, `短信中心号码 ${findings.smsc}`, `SMS service centre ${findings.smsc}`);
+    } else {
+      bad(out, 'SIM 卡里没有短信中心号码', 'The SIM has no SMS service centre number');
+      todo(out, '联系运营商获取短信中心号码（如中国移动 +8613800xxx500），在手机里设置后再插回', 'Ask the carrier for the SMS centre number, set it in a phone, and put the SIM back');
+    }
+
+    findings.canSend = registered && findings.smsc !== null;
+    if (findings.canSend) ok(out, '可以发送短信', 'The modem can send SMS');
+    else bad(out, '现在还不能发送短信', 'The modem cannot send SMS yet');
+    return findings;
+  } finally {
+    engine.dispose();
+    await new Promise<void>((resolve) => {
+      const closable = stream as Duplex & { close?: (cb: () => void) => void; isOpen?: boolean };
+      if (typeof closable.close === 'function' && closable.isOpen !== false) closable.close(() => resolve());
+      else {
+        stream.destroy();
+        resolve();
+      }
+    });
+  }
+}
+
+/** `smsbox doctor …`; returns the exit code. */
+export async function doctorCommand(argv: string[], out: (line: string) => void): Promise<number> {
+  const args: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-h' || arg === '--help') {
+      out(DOCTOR_USAGE);
+      return 0;
+    }
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (!['--device', '--hat', '--baud', '--fault'].includes(flag)) {
+      out(`Unknown option ${arg}\n\n${DOCTOR_USAGE}`);
+      return 2;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) {
+      out(`${flag} needs a value\n\n${DOCTOR_USAGE}`);
+      return 2;
+    }
+    args[flag.slice(2)] = value;
+  }
+  let hat: HatProfile;
+  try {
+    hat = loadHat(args.hat ?? 'sim7600');
+  } catch (error) {
+    if (error instanceof HatProfileError) {
+      out(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const baud = args.baud === undefined ? hat.uart.baud : Number(args.baud);
+  if (!Number.isInteger(baud) || baud <= 0) {
+    out(`--baud must be a positive whole number, got "${args.baud}"`);
+    return 2;
+  }
+  const device = args.device ?? hat.uart.device;
+  let openStream: () => Promise<Duplex>;
+  let cleanup = (): void => {};
+  if (device === 'simulator') {
+    const { VirtualModem } = await import('../../hardware/simulator/virtual-modem.js');
+    const { createSimulatorBinding } = await import('../../hardware/simulator/binding.js');
+    const virtual = new VirtualModem({ sendMs: 10 });
+    const fault = args.fault;
+    if (fault) {
+      if (!['no-sim', 'no-network', 'silence', 'garbage'].includes(fault)) {
+        out(`--fault must be one of no-sim, no-network, silence, garbage; got "${fault}"`);
+        return 2;
+      }
+      virtual.inject({ kind: fault as 'no-sim' | 'no-network' | 'silence' | 'garbage' });
+    }
+    const binding = createSimulatorBinding(virtual);
+    openStream = () => openSerialStream({ path: 'simulator', baudRate: baud, binding });
+    cleanup = () => virtual.dispose();
+    out('（模拟模式：检查的是内置的虚拟模块，不是真实硬件 / simulator: checking the built-in virtual HAT, not real hardware）');
+  } else {
+    if (args.fault) {
+      out('--fault works only with --device simulator');
+      return 2;
+    }
+    openStream = () => openSerialStream({ path: device, baudRate: baud });
+  }
+  try {
+    const findings = await runDoctor({ openStream, hat, device, baud, out });
+    return findings.canSend ? 0 : 1;
+  } finally {
+    cleanup();
+  }
+}
+

@@ -1,0 +1,117 @@
+import test from 'ava';
+import { createSimulatorBinding } from '../../hardware/simulator/binding.js';
+import { VirtualModem, type VirtualModemOptions } from '../../hardware/simulator/virtual-modem.js';
+import { doctorCommand, runDoctor } from '../../src/modem/doctor.js';
+import { loadHat } from '../../src/modem/hats.js';
+import { openSerialStream } from '../../src/modem/serial.js';
+
+async function doctorOn(options: VirtualModemOptions, prepare: (modem: VirtualModem) => void = () => {}) {
+  const virtual = new VirtualModem({ sendMs: 5, ...options });
+  prepare(virtual);
+  const binding = createSimulatorBinding(virtual);
+  const lines: string[] = [];
+  const findings = await runDoctor({
+    openStream: () => openSerialStream({ path: '/dev/virtual0', baudRate: 115200, binding }),
+    hat: loadHat('sim7600'),
+    device: '/dev/virtual0',
+    baud: 115200,
+    out: (line) => lines.push(line),
+    timeoutMs: 500,
+    firstAnswerMs: 1200,
+  });
+  virtual.dispose();
+  return { findings, text: lines.join('\n') };
+}
+
+test('a healthy modem: the good facts, can send', async (t) => {
+  const { findings, text } = await doctorOn({});
+  t.true(findings.canSend);
+  t.is(findings.model, 'SIMCOM_SIM7600G-H');
+  t.is(findings.operator, 'CHINA MOBILE');
+  t.is(findings.csq, 20);
+  t.regex(text, /\[ OK \] 可以发送短信 \/ The modem can send SMS/);
+  t.regex(text, /IMEI 862636050000001/);
+  t.notRegex(text, /FAIL/);
+});
+
+test('no reply at all: wiring, baud, serial console and Bluetooth advice', async (t) => {
+  const { findings, text } = await doctorOn({}, (m) => m.inject({ kind: 'silence' }));
+  t.false(findings.answered);
+  t.false(findings.canSend);
+  t.regex(text, /No answer from the modem/);
+  t.regex(text, /console=serial0/);
+  t.regex(text, /disable-bt/);
+  t.regex(text, /baud/);
+});
+
+test('a wrong baud rate looks like silence (the virtual UART garbles both ways)', async (t) => {
+  const virtual = new VirtualModem({ sendMs: 5 });
+  const binding = createSimulatorBinding(virtual);
+  const lines: string[] = [];
+  const findings = await runDoctor({
+    openStream: () => openSerialStream({ path: '/dev/virtual0', baudRate: 9600, binding }),
+    hat: loadHat('sim7600'),
+    device: '/dev/virtual0',
+    baud: 9600,
+    out: (line) => lines.push(line),
+    timeoutMs: 300,
+    firstAnswerMs: 800,
+  });
+  virtual.dispose();
+  t.false(findings.answered);
+  t.regex(lines.join('\n'), /9600/);
+});
+
+test('no SIM', async (t) => {
+  const { findings, text } = await doctorOn({}, (m) => m.inject({ kind: 'no-sim' }));
+  t.is(findings.sim, 'no-sim');
+  t.false(findings.canSend);
+  t.regex(text, /\[FAIL\] 没有检测到 SIM 卡 \/ No SIM card detected/);
+});
+
+test('not registered, then registration denied', async (t) => {
+  const searching = await doctorOn({}, (m) => m.inject({ kind: 'no-network' }));
+  t.is(searching.findings.registration, 'searching');
+  t.false(searching.findings.canSend);
+  t.regex(searching.text, /antenna/);
+  const denied = await doctorOn({ registration: 'denied' });
+  t.is(denied.findings.registration, 'denied');
+  t.regex(denied.text, /denied registration/);
+});
+
+test('weak signal is a warning, not a failure', async (t) => {
+  const { findings, text } = await doctorOn({ signal: 5 });
+  t.true(findings.canSend);
+  t.regex(text, /\[WARN\] 信号弱：CSQ 5（-103 dBm）/);
+});
+
+test('missing SMS service centre', async (t) => {
+  const { findings, text } = await doctorOn({ smsc: '' });
+  t.is(findings.smsc, null);
+  t.false(findings.canSend);
+  t.regex(text, /no SMS service centre/);
+});
+
+test('smsbox doctor --device simulator: exit 0, and 1 with an injected fault', async (t) => {
+  const out: string[] = [];
+  t.is(await doctorCommand(['--device', 'simulator'], (l) => out.push(l)), 0);
+  t.regex(out.join('\n'), /simulator/);
+  const faulty: string[] = [];
+  t.is(await doctorCommand(['--device', 'simulator', '--fault', 'no-sim'], (l) => faulty.push(l)), 1);
+  t.regex(faulty.join('\n'), /No SIM card/);
+});
+
+test('smsbox doctor: usage errors and an unknown HAT list the known names', async (t) => {
+  const out: string[] = [];
+  t.is(await doctorCommand(['--hat', 'nokia3310'], (l) => out.push(l)), 2);
+  t.regex(out.join('\n'), /sim7600/);
+  t.regex(out.join('\n'), /ec25/);
+  t.is(await doctorCommand(['--bogus'], () => {}), 2);
+  t.is(await doctorCommand(['--device', '/dev/serial0', '--fault', 'no-sim'], () => {}), 2);
+});
+
+test('smsbox doctor on a device that does not exist: cannot open, exit 1', async (t) => {
+  const out: string[] = [];
+  t.is(await doctorCommand(['--device', '/dev/does-not-exist-smsbox'], (l) => out.push(l)), 1);
+  t.regex(out.join('\n'), /Cannot open the serial port/);
+});
