@@ -25,7 +25,7 @@ test('+CPIN states', (t) => {
     ['+CPIN: PH-NET PIN', 'other'],
     ['OK', null],
   ];
-  for (const [line, state] of table) t.is<string | null>(parseCpin(line)?.state ?? null, state, line);
+  for (const [line, state] of table) t.is<string | null, string | null>(parseCpin(line)?.state ?? null, state, line);
   t.is(simStateFromCme(10, '10'), 'no-sim');
   t.is(simStateFromCme(null, 'SIM not inserted'), 'no-sim');
   t.is(simStateFromCme(11, 'SIM PIN required'), 'pin-required');
@@ -45,7 +45,7 @@ test('registration: read form, URC form, LTE form with cell fields, SMS-only', (
     ['+CEREG: 0,6', 'home'],
     ['+CSQ: 20,99', null],
   ];
-  for (const [line, stat] of table) t.is<string | null>(parseRegistration(line)?.stat ?? null, stat, line);
+  for (const [line, stat] of table) t.is<string | null, string | null>(parseRegistration(line)?.stat ?? null, stat, line);
 });
 
 test('CSQ → dBm and bars per 27.007 §8.5', (t) => {
