@@ -37,7 +37,7 @@ export function rig(options: RigOptions = {}) {
       inbound.push(part);
     },
     pollIntervalMs: 100,
-    commandTimeoutMs: 400,
+    commandTimeoutMs: 1000,
     resyncQuietMs: 30,
     inboundRetryMs: 200,
     inboxScanEveryPolls: 2,
