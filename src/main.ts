@@ -1,11 +1,22 @@
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
-import { systemClock, type Clock } from './clock.js';
+import cron, { type ScheduledTask } from 'node-cron';
+import { createSimulatorBinding } from '../hardware/simulator/binding.js';
+import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
+import type { Clock } from './clock.js';
 import type { Config } from './config/config.js';
+import { InboundProcessor } from './inbound/inbound.js';
 import { createLogger, type Logger } from './log.js';
+import { loadHat } from './modem/hats.js';
+import { Modem, type ModemState } from './modem/modem.js';
+import { NoPower, simulatorPower, type ModemPower } from './modem/power.js';
+import { openSerialStream } from './modem/serial.js';
+import { BoxClock } from './scheduler/clock-trust.js';
+import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
 import { StatusModel } from './status/status.js';
 import { Store } from './store/store.js';
 import { createWebServer } from './web/server.js';
+import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
 
 /** Wires the parts of the box together; nothing else lives here. */
@@ -17,8 +28,13 @@ export interface BoxOptions {
   /** Overrides [http] port; 0 picks a free port. */
   port?: number;
   host?: string;
+  /** A clock the caller controls (tests); by default the system clock, corrected by network time on a Pi. */
   clock?: Clock;
   log?: Logger;
+  /** Timings of the modem driver (tests use small values). */
+  modemTimings?: { pollIntervalMs?: number; commandTimeoutMs?: number; bootMs?: number; resyncQuietMs?: number };
+  /** Boot time of the virtual HAT in simulator mode (default 3000 ms, as a real one takes longer). */
+  simulatorBootMs?: number;
 }
 
 export interface Box {
@@ -27,21 +43,131 @@ export interface Box {
   readonly store: Store;
   readonly status: StatusModel;
   readonly server: http.Server;
+  readonly modem: Modem;
+  readonly dispatcher: Dispatcher;
+  /** The virtual HAT, in simulator mode. */
+  readonly simulator: VirtualModem | null;
   close(): Promise<void>;
 }
 
+/** The status model's view of the modem driver's state. */
+function modemStatusFields(s: ModemState) {
+  return { state: s.state, hardFault: s.hardFault, registered: s.registered, operator: s.operator, signalCsq: s.csq, signalBars: s.bars };
+}
+
 export async function startBox(options: BoxOptions): Promise<Box> {
-  const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger();
   const config = options.config;
   const getConfig = () => config;
   const simulated = config.modem.device === 'simulator';
+  const boxClock = options.clock ? null : new BoxClock(config.schedule.clock);
+  const clock: Clock = options.clock ?? boxClock!;
 
   const store = Store.open(options.dataDir ?? config.storage.dataDir);
   store.syncAccounts(config.accounts, clock.now());
-  const status = new StatusModel({ store, clock, config: getConfig }, simulated);
-  const wdgj = new WdgjEndpoint({ store, status, clock, config: getConfig, log });
-  const server = createWebServer({ store, status, wdgj, clock, config: getConfig, log });
+  const interrupted = store.recoverInterrupted(clock.now(), config.dispatch.resendUncertain);
+  if (interrupted.length > 0) {
+    store.addEvent(clock.now(), 'warn', 'interrupted-sends',
+      config.dispatch.resendUncertain
+        ? `上次关机时有 ${interrupted.length} 条短信正在发送，已按设置重新排队（可能重复）`
+        : `上次关机时有 ${interrupted.length} 条短信正在发送，不确定是否已发出，请在管理页面选择“重发”或“标记失败”`,
+      config.dispatch.resendUncertain
+        ? `${interrupted.length} message(s) were being sent when the box stopped; queued again as configured (may duplicate)`
+        : `${interrupted.length} message(s) were being sent when the box stopped; they may or may not have gone out: choose resend or mark failed`,
+      { messageIds: interrupted });
+  }
+
+  // The modem: the virtual HAT in simulator mode, else the UART.
+  const hat = loadHat(config.modem.hat);
+  let simulator: VirtualModem | null = null;
+  let openStream: () => Promise<import('node:stream').Duplex>;
+  let power: ModemPower;
+  if (simulated) {
+    // Switched off at first, like a real HAT: the box powers it on through the (virtual) PWRKEY.
+    simulator = new VirtualModem({ sendMs: config.simulator.sendMs, bootMs: options.simulatorBootMs ?? 3000, initialPower: 'off' });
+    const binding = createSimulatorBinding(simulator);
+    openStream = () => openSerialStream({ path: 'simulator', baudRate: hat.uart.baud, binding });
+    power = simulatorPower(simulator);
+  } else {
+    const device = config.modem.device;
+    openStream = () => openSerialStream({ path: device, baudRate: hat.uart.baud });
+    // PWRKEY through johnny-five comes with the LED and power issue; until then the box cannot power-cycle.
+    power = new NoPower();
+  }
+
+  let dispatcher: Dispatcher | null = null;
+  const inbound = new InboundProcessor({ store, clock, config: getConfig, log, onQueued: () => dispatcher?.kick() });
+  const timings = options.modemTimings ?? {};
+  const modem = new Modem({
+    openStream,
+    hat: timings.bootMs === undefined ? hat : { ...hat, power: { ...hat.power, bootMs: timings.bootMs } },
+    power,
+    clock,
+    log,
+    onInbound: (part) => inbound.receive(part),
+    ...(timings.pollIntervalMs !== undefined ? { pollIntervalMs: timings.pollIntervalMs } : {}),
+    ...(timings.commandTimeoutMs !== undefined ? { commandTimeoutMs: timings.commandTimeoutMs } : {}),
+    ...(timings.resyncQuietMs !== undefined ? { resyncQuietMs: timings.resyncQuietMs } : {}),
+  });
+
+  const hatModem: DispatchModem = {
+    id: 'hat',
+    notReadyReason: () => {
+      const s = modem.status();
+      return s.state === 'ready' ? null : (s.hardFault ?? s.state);
+    },
+    send: (message) => modem.send(message),
+    setKeepLinkOpen: (on) => {
+      if (hat.at.cmms) void modem.setKeepLinkOpen(on).catch(() => {});
+    },
+  };
+
+  const status = new StatusModel(
+    {
+      store,
+      clock,
+      config: getConfig,
+      dispatch: () => dispatcher!.state(),
+      clockSource: () => boxClock?.clockSource() ?? 'config',
+    },
+    simulated,
+  );
+  dispatcher = new Dispatcher({
+    store,
+    modems: [hatModem],
+    clock,
+    config: getConfig,
+    log,
+    clockTrusted: () => boxClock?.trusted() ?? true,
+    isOptedOut: (number) => store.isOptedOut(number),
+  });
+
+  modem.on('status', (s) => {
+    status.setModem(modemStatusFields(s));
+    dispatcher!.kick();
+  });
+  modem.on('event', (e) => store.addEvent(clock.now(), e.level, `modem-${e.kind}`, e.zh, e.en));
+  modem.on('status-report', (r) => {
+    store.applyStatusReport(r.recipient, r.messageRef, r.status, r.delivered, r.final, clock.now());
+  });
+  modem.on('network-time', (date) => {
+    if (boxClock?.offerNetworkTime(date.getTime())) {
+      store.addEvent(clock.now(), 'info', 'clock-from-network', '已使用短信模块的网络时间校准时钟', 'clock set from the network time of the modem');
+      dispatcher!.kick();
+    }
+  });
+
+  const wdgj = new WdgjEndpoint({ store, status, clock, config: getConfig, log, onQueued: () => dispatcher!.kick() });
+  const server = createWebServer({
+    store,
+    status,
+    wdgj,
+    clock,
+    config: getConfig,
+    log,
+    onQueued: () => dispatcher!.kick(),
+    ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
+  });
 
   const host = options.host ?? config.http.host;
   await new Promise<void>((resolve, reject) => {
@@ -58,6 +184,30 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   log.info('smsbox listening', { url: `http://${host}:${port}/sms`, config: config.file ?? '(built-in defaults)' });
   store.addEvent(clock.now(), 'info', 'start', `短信网关已启动，端口 ${port}`, `smsbox started on port ${port}`);
 
+  // The HTTP path never waits on the modem: it starts in the background.
+  status.setModem(modemStatusFields(modem.status()));
+  void modem.start().catch((err: unknown) => log.error('modem start failed', { error: String(err) }));
+  dispatcher.start();
+  inbound.start();
+
+  // node-cron fires the sending window's edges (the loop also sleeps until them) and the housekeeping.
+  const cronJobs: ScheduledTask[] = [];
+  const quiet = config.schedule.quietHours;
+  if (quiet) {
+    for (const minute of [quiet.startMinute, quiet.endMinute]) {
+      cronJobs.push(cron.schedule(`${minute % 60} ${Math.floor(minute / 60)} * * *`, () => dispatcher!.kick(), { timezone: config.schedule.timezone }));
+    }
+  }
+  cronJobs.push(
+    cron.schedule('17 4 * * *', () => {
+      try {
+        store.housekeeping(clock.now());
+      } catch (err) {
+        log.error('housekeeping failed', { error: String(err) });
+      }
+    }, { timezone: config.schedule.timezone }),
+  );
+
   let closed = false;
   return {
     port,
@@ -65,13 +215,21 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     store,
     status,
     server,
+    modem,
+    dispatcher,
+    simulator,
     async close() {
       if (closed) return;
       closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      for (const job of cronJobs) await job.destroy();
+      // Stop taking requests, let the message being sent finish, then the modem.
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await serverClosed;
+      await dispatcher!.stop();
+      await inbound.stop();
+      await modem.stop({ powerDown: !simulated }).catch((err: unknown) => log.warn('modem stop failed', { error: String(err) }));
+      simulator?.dispose();
       store.close();
     },
   };

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { parseQuietHours, type QuietHours } from './quiet-hours.js';
 import { parseYuan } from '../money.js';
+import { DEFAULT_RULES } from '../inbound/keywords.js';
+import { normalizeNumber } from '../protocol/numbers.js';
 
 /**
  * The one config file (TOML). It is edited by shop owners, on the Pi from the
@@ -47,6 +49,22 @@ export interface Config {
     /** At-least-once: after a crash, resend what may or may not have gone out. */
     resendUncertain: boolean;
   };
+  optout: {
+    keywords: string[];
+    contains: string[];
+    resubscribe: string[];
+    /** Appended to every message, counted in segments and price; "" = none. */
+    footer: string;
+    /** Sent (inside the window) to a number that just opted out; "" = off. */
+    confirmation: string;
+  };
+  inbound: {
+    /** The owner's mobile: non-opt-out replies are forwarded to it by SMS; "" = off. */
+    forwardTo: string;
+    /** URL that gets every non-opt-out reply as a JSON POST; "" = off. */
+    webhook: string;
+    reassemblyTimeoutMinutes: number;
+  };
   modem: { device: string; hat: string };
   simulator: { sendMs: number };
   security: { loginFailuresAllowed: number; loginLockMinutes: number };
@@ -81,6 +99,14 @@ export function defaultConfig(): Config {
       clock: 'auto',
     },
     dispatch: { maxAttempts: 5, retryBaseSeconds: 30, statusReports: true, resendUncertain: false },
+    optout: {
+      keywords: [...DEFAULT_RULES.optOut],
+      contains: [...DEFAULT_RULES.optOutPhrases],
+      resubscribe: [...DEFAULT_RULES.resubscribe],
+      footer: '',
+      confirmation: '',
+    },
+    inbound: { forwardTo: '', webhook: '', reassemblyTimeoutMinutes: 60 },
     modem: { device: 'simulator', hat: 'sim7600' },
     simulator: { sendMs: 1500 },
     security: { loginFailuresAllowed: 10, loginLockMinutes: 5 },
@@ -140,6 +166,34 @@ function oneOf(values: readonly string[]): KeySpec {
   };
 }
 
+const textList: KeySpec = {
+  read: (v) =>
+    Array.isArray(v) && v.every((x) => typeof x === 'string' && x.trim() !== '')
+      ? { ok: true, value: v }
+      : { ok: false, zh: '应为文字列表，例如 ["T", "退订"]', en: 'must be a list of texts, e.g. ["T", "退订"]' },
+};
+
+const mobileOrEmpty: KeySpec = {
+  read: (v) => {
+    if (v === '') return { ok: true, value: '' };
+    const number = typeof v === 'string' ? normalizeNumber(v, true) : null;
+    return number ? { ok: true, value: number } : { ok: false, zh: '应为手机号码，例如 "13800138000"，或 "" 表示不转发', en: 'must be a mobile number, e.g. "13800138000", or "" for none' };
+  },
+};
+
+const urlOrEmpty: KeySpec = {
+  read: (v) => {
+    if (v === '') return { ok: true, value: '' };
+    try {
+      const url = new URL(String(v));
+      if (url.protocol === 'http:' || url.protocol === 'https:') return { ok: true, value: String(v) };
+    } catch {
+      // fall through
+    }
+    return { ok: false, zh: '应为 http:// 或 https:// 开头的网址，或 "" 表示不转发', en: 'must be an http:// or https:// URL, or "" for none' };
+  },
+};
+
 const boolean: KeySpec = {
   read: (v) => (typeof v === 'boolean' ? { ok: true, value: v } : { ok: false, zh: '应为 true 或 false', en: 'must be true or false' }),
 };
@@ -195,6 +249,18 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
     status_reports: boolean,
     resend_uncertain: boolean,
   },
+  optout: {
+    keywords: textList,
+    contains: textList,
+    resubscribe: textList,
+    footer: text({ maxLength: 70 }),
+    confirmation: text({ maxLength: 300 }),
+  },
+  inbound: {
+    forward_to: mobileOrEmpty,
+    webhook: urlOrEmpty,
+    reassembly_timeout_minutes: integer(1, 10_080),
+  },
   modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }) },
   simulator: { send_ms: integer(0, 600_000) },
   security: { login_failures_allowed: integer(1, 1000), login_lock_minutes: integer(1, 1440) },
@@ -202,7 +268,12 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
 };
 
 const ACCOUNT_KEYS: Record<string, KeySpec> = {
-  user: text({ nonEmpty: true, maxLength: 64 }),
+  user: {
+    read: (v) =>
+      typeof v === 'string' && v.startsWith('#')
+        ? { ok: false, zh: '用户名不能以 # 开头（保留给本机自己的短信）', en: 'must not start with # (reserved for the box itself)' }
+        : text({ nonEmpty: true, maxLength: 64 }).read(v),
+  },
   password: text({ nonEmpty: true, maxLength: 200 }),
   balance: yuan,
   ignore_quiet_hours: boolean,
@@ -357,6 +428,18 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
       set<number>(v['retry_base_seconds'], (x) => (config.dispatch.retryBaseSeconds = x));
       set<boolean>(v['status_reports'], (x) => (config.dispatch.statusReports = x));
       set<boolean>(v['resend_uncertain'], (x) => (config.dispatch.resendUncertain = x));
+      break;
+    case 'optout':
+      set<string[]>(v['keywords'], (x) => (config.optout.keywords = x));
+      set<string[]>(v['contains'], (x) => (config.optout.contains = x));
+      set<string[]>(v['resubscribe'], (x) => (config.optout.resubscribe = x));
+      set<string>(v['footer'], (x) => (config.optout.footer = x));
+      set<string>(v['confirmation'], (x) => (config.optout.confirmation = x));
+      break;
+    case 'inbound':
+      set<string>(v['forward_to'], (x) => (config.inbound.forwardTo = x));
+      set<string>(v['webhook'], (x) => (config.inbound.webhook = x));
+      set<number>(v['reassembly_timeout_minutes'], (x) => (config.inbound.reassemblyTimeoutMinutes = x));
       break;
     case 'modem':
       set<string>(v['device'], (x) => (config.modem.device = x));

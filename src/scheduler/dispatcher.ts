@@ -154,7 +154,8 @@ export class Dispatcher {
     const { store, clock } = this.deps;
     const config = this.deps.config();
 
-    if (this.deps.isOptedOut?.(message.to)) {
+    // The box's own messages (an opt-out confirmation) go to numbers that opted out by design.
+    if (message.kind === 'wdgj' && this.deps.isOptedOut?.(message.to)) {
       store.suppress(message.id, null, now, 'opted out');
       this.changed();
       return { kind: 'suppressed', messageId: message.id };

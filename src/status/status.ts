@@ -4,6 +4,8 @@ import { windowState } from '../scheduler/window.js';
 import { startOfLocalDay } from '../scheduler/tz.js';
 import type { Store } from '../store/store.js';
 import { version } from '../paths.js';
+import { WAIT_TEXT, type DispatchState } from '../scheduler/dispatcher.js';
+import type { ClockSource } from '../scheduler/clock-trust.js';
 
 /**
  * The one status model. LEDs, the web page, /api/status and metrics all read
@@ -40,7 +42,14 @@ export class StatusModel {
   private readonly startedAt: number;
 
   constructor(
-    private readonly deps: { store: Store; clock: Clock; config: () => Config },
+    private readonly deps: {
+      store: Store;
+      clock: Clock;
+      config: () => Config;
+      /** The dispatch loop's view: what it waits for and until when. */
+      dispatch?: () => DispatchState;
+      clockSource?: () => ClockSource;
+    },
     simulated: boolean,
   ) {
     this.startedAt = deps.clock.now();
@@ -76,6 +85,9 @@ export class StatusModel {
     const counts = this.deps.store.queueCounts(startOfLocalDay(now, tz));
     const window = windowState(now, config.schedule.quietHours, tz);
     const last = this.recent[0];
+    const dispatch = this.deps.dispatch?.() ?? null;
+    const waiting = dispatch?.waiting ?? null;
+    const clockSource = this.deps.clockSource?.() ?? 'rtc';
     return {
       version,
       uptime_s: Math.floor((now - this.startedAt) / 1000),
@@ -90,6 +102,13 @@ export class StatusModel {
         signal_bars: this.modem.signalBars ?? null,
       },
       queue: {
+        /** Why nothing is being sent right now (null while sending). */
+        waiting,
+        waiting_text: waiting ? WAIT_TEXT[waiting].zh : null,
+        waiting_text_en: waiting ? WAIT_TEXT[waiting].en : null,
+        waiting_detail: dispatch?.detail ?? null,
+        next_send_at: dispatch?.nextSendAt ? new Date(dispatch.nextSendAt).toISOString() : null,
+        sending_message_id: dispatch?.sending ?? null,
         queued: counts.queued,
         sending: counts.sending,
         uncertain: counts.uncertain,
@@ -104,6 +123,7 @@ export class StatusModel {
         next_open: window.nextOpen === null ? null : new Date(window.nextOpen).toISOString(),
         next_close: window.nextClose === null ? null : new Date(window.nextClose).toISOString(),
       },
+      clock: { source: clockSource, trusted: clockSource !== 'none' },
       leds: {},
       wdgj: {
         last_request: last

@@ -111,4 +111,59 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE outbox ADD COLUMN modem TEXT;
   CREATE INDEX outbox_due ON outbox(status, next_attempt_at, id);
   `,
+  // 3: inbound — the inbox (one row per message, reassembled), its parts (deduplicated on the
+  // PDU), opt-outs, forwarding jobs; outbox.kind tells the box's own messages from WDGJ ones.
+  `
+  CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY,
+    received_at INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    text TEXT NOT NULL,
+    -- the service centre's time stamp of the first part, ISO 8601
+    sent_at TEXT,
+    -- sender, reference and total of a multipart message; NULL for a single SMS
+    concat_key TEXT,
+    parts_total INTEGER NOT NULL DEFAULT 1,
+    parts_received INTEGER NOT NULL DEFAULT 1,
+    complete INTEGER NOT NULL DEFAULT 1,
+    -- what the box made of it: optout, resubscribe, forwarded, incomplete, or NULL
+    action TEXT,
+    processed INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX inbox_concat ON inbox(concat_key, complete, received_at);
+  CREATE INDEX inbox_pending ON inbox(processed, complete, received_at);
+  CREATE INDEX inbox_sender ON inbox(sender);
+
+  CREATE TABLE inbox_parts (
+    inbox_id INTEGER NOT NULL REFERENCES inbox(id),
+    part INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    pdu TEXT NOT NULL UNIQUE,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (inbox_id, part)
+  );
+
+  CREATE TABLE optouts (
+    number TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('sms', 'admin', 'import')),
+    reason TEXT NOT NULL DEFAULT '',
+    inbox_id INTEGER REFERENCES inbox(id)
+  );
+
+  CREATE TABLE forwards (
+    id INTEGER PRIMARY KEY,
+    inbox_id INTEGER NOT NULL REFERENCES inbox(id),
+    target TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX forwards_due ON forwards(status, next_attempt_at);
+
+  ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'wdgj';
+  `,
 ];

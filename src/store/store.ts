@@ -35,6 +35,8 @@ export interface MessageRow {
   deliveredAt: number | null;
   attempts: number;
   lastError: string | null;
+  /** 'wdgj' for messages from 管家助理; 'optout-confirmation' and 'forward' are the box's own. */
+  kind: string;
 }
 
 export interface LedgerRow {
@@ -46,6 +48,45 @@ export interface LedgerRow {
   requestId: number | null;
   messageId: number | null;
   note: string;
+}
+
+/** The account the box's own messages are queued under; never enabled, so it cannot log in. */
+export const SYSTEM_ACCOUNT = '#system';
+
+export interface InboxRow {
+  id: number;
+  receivedAt: number;
+  from: string;
+  text: string;
+  sentAt: string | null;
+  partsTotal: number;
+  partsReceived: number;
+  complete: boolean;
+  action: string | null;
+  processed: boolean;
+}
+
+export interface OptOutRow {
+  number: string;
+  createdAt: number;
+  source: 'sms' | 'admin' | 'import';
+  reason: string;
+  inboxId: number | null;
+}
+
+function toInbox(r: Record<string, unknown>): InboxRow {
+  return {
+    id: r['id'] as number,
+    receivedAt: r['received_at'] as number,
+    from: r['sender'] as string,
+    text: r['text'] as string,
+    sentAt: (r['sent_at'] as string | null) ?? null,
+    partsTotal: r['parts_total'] as number,
+    partsReceived: r['parts_received'] as number,
+    complete: r['complete'] === 1,
+    action: (r['action'] as string | null) ?? null,
+    processed: r['processed'] === 1,
+  };
 }
 
 export type EventLevel = 'info' | 'warn' | 'error';
@@ -74,7 +115,7 @@ export interface SendRequest {
 }
 
 export type SendOutcome =
-  | { kind: 'accepted'; requestId: number; messageIds: number[]; chargeLi: number }
+  | { kind: 'accepted'; requestId: number; messageIds: number[]; chargeLi: number; suppressed: string[] }
   | { kind: 'duplicate'; requestId: number }
   | { kind: 'balance-too-low'; balanceLi: number; neededLi: number };
 
@@ -104,6 +145,7 @@ function toMessage(r: Row): MessageRow {
     deliveredAt: (r['delivered_at'] as number | null) ?? null,
     attempts: r['attempts'] as number,
     lastError: (r['last_error'] as string | null) ?? null,
+    kind: (r['kind'] as string | undefined) ?? 'wdgj',
   };
 }
 
@@ -162,6 +204,11 @@ export class Store {
     const store = new Store(db);
     store.migrate();
     return store;
+  }
+
+  /** Runs fn in one transaction (a savepoint when nested). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   close(): void {
@@ -233,7 +280,7 @@ export class Store {
       }
       const keep = new Set(accounts.map((a) => a.user));
       for (const user of existing.keys()) {
-        if (!keep.has(user)) this.stmt('UPDATE accounts SET enabled = 0, updated_at = ? WHERE user = ?').run(now, user);
+        if (!keep.has(user) && user !== SYSTEM_ACCOUNT) this.stmt('UPDATE accounts SET enabled = 0, updated_at = ? WHERE user = ?').run(now, user);
       }
     })();
   }
@@ -322,29 +369,33 @@ export class Store {
     }
     const account = this.stmt('SELECT balance_li FROM accounts WHERE id = ?').get(req.accountId) as Row;
     const balance = (account['balance_li'] as number | null) ?? null;
+    // Opted-out numbers get a row (so the shop sees why) but are neither sent nor charged.
+    const suppressed = req.recipients.filter((to) => this.isOptedOut(to));
     const perMessage = req.segments * req.priceLiPerSegment;
-    const needed = perMessage * req.recipients.length;
+    const needed = perMessage * (req.recipients.length - suppressed.length);
     if (balance !== null && needed > balance) return { kind: 'balance-too-low', balanceLi: balance, neededLi: needed };
 
     const requestId = this.stmt(
-        'INSERT INTO requests (account_id, received_at, client, fingerprint, recipients, invalid_numbers) VALUES (?, ?, ?, ?, ?, ?)',
-      )
+      'INSERT INTO requests (account_id, received_at, client, fingerprint, recipients, invalid_numbers) VALUES (?, ?, ?, ?, ?, ?)',
+    )
       .run(req.accountId, req.now, req.client, fingerprint, req.recipients.length, JSON.stringify(req.invalidNumbers))
       .lastInsertRowid as number;
     const insert = this.stmt(
-      `INSERT INTO outbox (request_id, account_id, to_number, body, segments, encoding, charge_li, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      `INSERT INTO outbox (request_id, account_id, to_number, body, segments, encoding, charge_li, status, created_at, updated_at, last_error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const messageIds = req.recipients.map(
-      (to) => insert.run(requestId, req.accountId, to, req.body, req.segments, req.encoding, perMessage, req.now, req.now).lastInsertRowid as number,
-    );
+    const messageIds = req.recipients.map((to) => {
+      const optedOut = suppressed.includes(to);
+      return insert.run(requestId, req.accountId, to, req.body, req.segments, req.encoding, optedOut ? 0 : perMessage,
+        optedOut ? 'suppressed' : 'queued', req.now, req.now, optedOut ? 'opted out' : null).lastInsertRowid as number;
+    });
     if (balance !== null && needed > 0) {
       const after = balance - needed;
       this.stmt('UPDATE accounts SET balance_li = ?, updated_at = ? WHERE id = ?').run(after, req.now, req.accountId);
       this.insertLedger(req.accountId, req.now, 'charge', -needed, after, requestId, null,
-        `${req.recipients.length} × ${req.segments} × ${formatYuan(req.priceLiPerSegment)}`);
+        `${req.recipients.length - suppressed.length} × ${req.segments} × ${formatYuan(req.priceLiPerSegment)}`);
     }
-    return { kind: 'accepted', requestId, messageIds, chargeLi: needed };
+    return { kind: 'accepted', requestId, messageIds, chargeLi: needed, suppressed };
   }
 
   getMessage(id: number): MessageRow | null {
@@ -572,6 +623,175 @@ export class Store {
       segmentsSent: r['segments_sent'] as number,
       error: (r['error'] as string | null) ?? null,
     }));
+  }
+
+  // ---- inbound -------------------------------------------------------------
+
+  /**
+   * Commits one received segment (the modem deletes its copy only after this
+   * returns). Multipart messages are put together in one inbox row, parts in
+   * any order; a PDU seen before is ignored, so the modem offering the same
+   * message twice (a crash between commit and delete) changes nothing.
+   */
+  addInboundPart(
+    part: { from: string; text: string; timestamp: string; concat: { ref: number; part: number; total: number; ref16: boolean } | null; pdu: string },
+    now: number,
+    reassemblyWindowMs: number,
+  ): { inboxId: number; complete: boolean; duplicate: boolean } {
+    return this.db.transaction(() => {
+      const seen = this.stmt('SELECT inbox_id FROM inbox_parts WHERE pdu = ?').get(part.pdu) as Row | undefined;
+      if (seen) return { inboxId: seen['inbox_id'] as number, complete: true, duplicate: true };
+      const insertInbox = this.stmt(
+        `INSERT INTO inbox (received_at, sender, text, sent_at, concat_key, parts_total, parts_received, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const insertPart = this.stmt('INSERT INTO inbox_parts (inbox_id, part, text, pdu, received_at) VALUES (?, ?, ?, ?, ?)');
+      if (!part.concat || part.concat.total <= 1) {
+        const id = insertInbox.run(now, part.from, part.text, part.timestamp, null, 1, 1, 1).lastInsertRowid as number;
+        insertPart.run(id, 1, part.text, part.pdu, now);
+        return { inboxId: id, complete: true, duplicate: false };
+      }
+      const key = `${part.from}|${part.concat.ref16 ? 16 : 8}:${part.concat.ref}|${part.concat.total}`;
+      const open = this.stmt(
+        `SELECT id, complete FROM inbox WHERE concat_key = ? AND received_at > ? ORDER BY id DESC LIMIT 1`,
+      ).get(key, now - reassemblyWindowMs) as Row | undefined;
+      // A complete message with this key already has every part: this is the network repeating one.
+      if (open && open['complete'] === 1) return { inboxId: open['id'] as number, complete: true, duplicate: true };
+      const id = open
+        ? (open['id'] as number)
+        : (insertInbox.run(now, part.from, '', part.timestamp, key, part.concat.total, 0, 0).lastInsertRowid as number);
+      const has = this.stmt('SELECT 1 FROM inbox_parts WHERE inbox_id = ? AND part = ?').get(id, part.concat.part);
+      if (has) return { inboxId: id, complete: false, duplicate: true };
+      insertPart.run(id, part.concat.part, part.text, part.pdu, now);
+      const parts = this.stmt('SELECT part, text FROM inbox_parts WHERE inbox_id = ? ORDER BY part').all(id) as Row[];
+      const complete = parts.length >= part.concat.total;
+      this.stmt('UPDATE inbox SET text = ?, parts_received = ?, complete = ? WHERE id = ?').run(
+        parts.map((p) => p['text'] as string).join(''),
+        parts.length,
+        complete ? 1 : 0,
+        id,
+      );
+      return { inboxId: id, complete, duplicate: false };
+    })();
+  }
+
+  /** Inbox rows ready for processing: complete ones, and incomplete ones whose wait is over. */
+  pendingInbound(now: number, reassemblyWindowMs: number): InboxRow[] {
+    return (
+      this.stmt(
+        `SELECT * FROM inbox WHERE processed = 0 AND (complete = 1 OR received_at <= ?) ORDER BY id LIMIT 100`,
+      ).all(now - reassemblyWindowMs) as Row[]
+    ).map(toInbox);
+  }
+
+  markInboundProcessed(id: number, action: string | null): void {
+    this.stmt('UPDATE inbox SET processed = 1, action = ? WHERE id = ?').run(action, id);
+  }
+
+  listInbox(opts: { limit: number; q?: string; beforeId?: number }): InboxRow[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (opts.q) {
+      where.push(`(sender LIKE ? ESCAPE '\\' OR text LIKE ? ESCAPE '\\')`);
+      const like = `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      args.push(like, like);
+    }
+    if (opts.beforeId !== undefined) {
+      where.push('id < ?');
+      args.push(opts.beforeId);
+    }
+    const sql = `SELECT * FROM inbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.stmt(sql).all(...args, opts.limit) as Row[]).map(toInbox);
+  }
+
+  isOptedOut(number: string): boolean {
+    return this.stmt('SELECT 1 FROM optouts WHERE number = ?').get(number) !== undefined;
+  }
+
+  /** Adds a number to the opt-out list; false when it was already there (the first reason is kept). */
+  addOptOut(number: string, source: OptOutRow['source'], reason: string, now: number, inboxId: number | null = null): boolean {
+    return this.stmt('INSERT OR IGNORE INTO optouts (number, created_at, source, reason, inbox_id) VALUES (?, ?, ?, ?, ?)')
+      .run(number, now, source, reason, inboxId).changes > 0;
+  }
+
+  removeOptOut(number: string): boolean {
+    return this.stmt('DELETE FROM optouts WHERE number = ?').run(number).changes > 0;
+  }
+
+  listOptOuts(opts: { limit: number; q?: string }): OptOutRow[] {
+    const like = opts.q ? `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    const rows = (like
+      ? this.stmt(`SELECT * FROM optouts WHERE number LIKE ? ESCAPE '\\' OR reason LIKE ? ESCAPE '\\' ORDER BY created_at DESC LIMIT ?`).all(like, like, opts.limit)
+      : this.stmt('SELECT * FROM optouts ORDER BY created_at DESC LIMIT ?').all(opts.limit)) as Row[];
+    return rows.map((r) => ({
+      number: r['number'] as string,
+      createdAt: r['created_at'] as number,
+      source: r['source'] as OptOutRow['source'],
+      reason: r['reason'] as string,
+      inboxId: (r['inbox_id'] as number | null) ?? null,
+    }));
+  }
+
+  /** The box's own messages (opt-out confirmations, forwards to the owner) go through the outbox like any other, uncharged. */
+  queueSystemMessage(kind: 'optout-confirmation' | 'forward', to: string, body: string, segments: number, encoding: string, now: number): number {
+    return this.db.transaction(() => {
+      let account = this.stmt('SELECT id FROM accounts WHERE user = ?').get(SYSTEM_ACCOUNT) as Row | undefined;
+      if (!account) {
+        // Disabled: it can never log in over WDGJ.
+        this.stmt(
+          `INSERT INTO accounts (user, password_hash, balance_li, config_balance_li, enabled, created_at, updated_at) VALUES (?, '!', NULL, NULL, 0, ?, ?)`,
+        ).run(SYSTEM_ACCOUNT, now, now);
+        account = this.stmt('SELECT id FROM accounts WHERE user = ?').get(SYSTEM_ACCOUNT) as Row;
+      }
+      const accountId = account['id'] as number;
+      const requestId = this.stmt(
+        'INSERT INTO requests (account_id, received_at, client, fingerprint, recipients) VALUES (?, ?, ?, ?, 1)',
+      ).run(accountId, now, kind, requestFingerprint(accountId, [to], body)).lastInsertRowid as number;
+      return this.stmt(
+        `INSERT INTO outbox (request_id, account_id, to_number, body, segments, encoding, charge_li, status, created_at, updated_at, kind)
+         VALUES (?, ?, ?, ?, ?, ?, 0, 'queued', ?, ?, ?)`,
+      ).run(requestId, accountId, to, body, segments, encoding, now, now, kind).lastInsertRowid as number;
+    })();
+  }
+
+  // Webhook forwarding: one row per inbound message and target, retried until done.
+  addForward(inboxId: number, target: string, now: number): void {
+    this.stmt('INSERT INTO forwards (inbox_id, target, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)').run(inboxId, target, now, now, now);
+  }
+
+  dueForwards(now: number): { id: number; inboxId: number; target: string; attempts: number }[] {
+    return (this.stmt(`SELECT * FROM forwards WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT 20`).all(now) as Row[]).map((r) => ({
+      id: r['id'] as number,
+      inboxId: r['inbox_id'] as number,
+      target: r['target'] as string,
+      attempts: r['attempts'] as number,
+    }));
+  }
+
+  nextForwardAt(): number | null {
+    const row = this.stmt(`SELECT MIN(next_attempt_at) AS at FROM forwards WHERE status = 'pending'`).get() as Row;
+    return (row['at'] as number | null) ?? null;
+  }
+
+  finishForward(id: number, now: number, outcome: { ok: true } | { ok: false; error: string; retryAt: number | null }): void {
+    if (outcome.ok) {
+      this.stmt(`UPDATE forwards SET status = 'done', attempts = attempts + 1, last_error = NULL, updated_at = ? WHERE id = ?`).run(now, id);
+    } else {
+      this.stmt(`UPDATE forwards SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ? WHERE id = ?`)
+        .run(outcome.retryAt === null ? 'failed' : 'pending', outcome.error, outcome.retryAt, now, id);
+    }
+  }
+
+  getInbox(id: number): InboxRow | null {
+    const row = this.stmt('SELECT * FROM inbox WHERE id = ?').get(id) as Row | undefined;
+    return row ? toInbox(row) : null;
+  }
+
+  /** Daily: events older than 180 days go, the WAL is folded back, the planner refreshed. */
+  housekeeping(now: number): void {
+    this.flushEvents();
+    this.stmt('DELETE FROM events WHERE at < ?').run(now - 180 * 86_400_000);
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.pragma('optimize');
   }
 
   // ---- events -------------------------------------------------------------

@@ -5,11 +5,11 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { parseYuan, formatYuan } from '../money.js';
-import { displayNumber } from '../protocol/numbers.js';
-import { escapeRawTarget, parseQueryString, parseRequestTarget, type Params } from '../protocol/request.js';
+import { displayNumber, normalizeNumber } from '../protocol/numbers.js';
+import { decodeText, escapeRawTarget, parseQueryString, parseRequestTarget, type Params } from '../protocol/request.js';
 import { safeEqual } from '../passwords.js';
 import type { StatusModel } from '../status/status.js';
-import { MESSAGE_STATUSES, type MessageStatus, type Store } from '../store/store.js';
+import { MESSAGE_STATUSES, type MessageRow, type MessageStatus, type OptOutRow, type Store } from '../store/store.js';
 import { LoginLimiter } from './login-limiter.js';
 import { renderHome } from './pages.js';
 import type { WdgjEndpoint } from './wdgj.js';
@@ -26,7 +26,9 @@ export interface WebDeps {
   config: () => Config;
   log: Logger;
   /** Extra routes (the simulator's API in simulator mode). */
-  extraRoutes?: (app: polka.Polka) => void;
+  extraRoutes?: (app: polka.Polka, helpers: { requireAdmin: (req: polka.Request, res: http.ServerResponse) => boolean }) => void;
+  /** A message became due (a resend): the dispatcher decides again. */
+  onQueued?: () => void;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -48,9 +50,13 @@ export function sendJson(res: Res, status: number, value: unknown, headers: Reco
   res.end(bytes);
 }
 
-/** Reads a request body up to MAX_BODY bytes; null when it is larger. */
+/** A body already read (by the WDGJ check of form POSTs) is kept here for the route that handles the request. */
+const bodies = new WeakMap<http.IncomingMessage, Buffer | null>();
+
+/** Reads a request body up to MAX_BODY bytes; null when it is larger. Safe to call twice. */
 export function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
+  if (bodies.has(req)) return Promise.resolve(bodies.get(req)!);
+  return new Promise<Buffer | null>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -62,7 +68,34 @@ export function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+  }).then((body) => {
+    bodies.set(req, body);
+    return body;
   });
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+function messageJson(m: MessageRow) {
+  return {
+    id: m.id,
+    account: m.account,
+    to: displayNumber(m.to),
+    to_e164: m.to,
+    body: m.body,
+    status: m.status,
+    segments: m.segments,
+    encoding: m.encoding,
+    charge: formatYuan(m.chargeLi),
+    attempts: m.attempts,
+    request_id: m.requestId,
+    created_at: iso(m.createdAt),
+    sent_at: iso(m.sentAt),
+    delivered_at: iso(m.deliveredAt),
+    error: m.lastError,
+  };
 }
 
 function jsonError(res: Res, status: number, code: string, zh: string, en: string): void {
@@ -156,26 +189,52 @@ export function createWebServer(deps: WebDeps): http.Server {
       ...(status ? { status: status as MessageStatus } : {}),
       ...(beforeText && /^\d+$/.test(beforeText) ? { beforeId: Number(beforeText) } : {}),
     });
+    sendJson(res, 200, { messages: messages.map(messageJson) });
+  });
+
+  const messageById = (req: Req, res: Res): MessageRow | null => {
+    const id = Number(req.params['id']);
+    const message = Number.isSafeInteger(id) ? deps.store.getMessage(id) : null;
+    if (!message) jsonError(res, 404, 'no-message', `没有第 ${req.params['id']} 号短信`, `no message ${req.params['id']}`);
+    return message;
+  };
+
+  app.get('/api/messages/:id', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const message = messageById(req, res);
+    if (!message) return;
     sendJson(res, 200, {
-      messages: messages.map((m) => ({
-        id: m.id,
-        account: m.account,
-        to: displayNumber(m.to),
-        to_e164: m.to,
-        body: m.body,
-        status: m.status,
-        segments: m.segments,
-        encoding: m.encoding,
-        charge: formatYuan(m.chargeLi),
-        attempts: m.attempts,
-        request_id: m.requestId,
-        created_at: new Date(m.createdAt).toISOString(),
-        sent_at: m.sentAt === null ? null : new Date(m.sentAt).toISOString(),
-        delivered_at: m.deliveredAt === null ? null : new Date(m.deliveredAt).toISOString(),
-        error: m.lastError,
+      message: messageJson(message),
+      attempts: deps.store.listAttempts(message.id).map((a) => ({
+        id: a.id,
+        modem: a.modem,
+        started_at: new Date(a.startedAt).toISOString(),
+        finished_at: a.finishedAt === null ? null : new Date(a.finishedAt).toISOString(),
+        outcome: a.outcome,
+        segments_sent: a.segmentsSent,
+        error: a.error,
       })),
     });
   });
+
+  // The shop's decision on a message that may or may not have been sent.
+  for (const action of ['resend', 'fail'] as const) {
+    app.post(`/api/messages/:id/${action}`, (req: Req, res: Res) => {
+      if (!requireAdmin(req, res)) return;
+      const message = messageById(req, res);
+      if (!message) return;
+      const now = deps.clock.now();
+      if (!deps.store.resolveUncertain(message.id, action, now)) {
+        return jsonError(res, 409, 'not-uncertain', `第 ${message.id} 号短信的状态是 ${message.status}，只有“待确认”（uncertain）的短信可以${action === 'resend' ? '重发' : '标记失败'}`,
+          `message ${message.id} is ${message.status}; only uncertain messages can be ${action === 'resend' ? 'resent' : 'marked failed'}`);
+      }
+      deps.store.addEvent(now, 'info', `message-${action}`,
+        action === 'resend' ? `第 ${message.id} 号短信已重新排队` : `第 ${message.id} 号短信已标记失败并退款`,
+        action === 'resend' ? `message ${message.id} queued again` : `message ${message.id} marked failed and refunded`, { messageId: message.id });
+      if (action === 'resend') deps.onQueued?.();
+      sendJson(res, 200, { message: messageJson(deps.store.getMessage(message.id)!) });
+    });
+  }
 
   const accountJson = (a: { user: string; balanceLi: number | null; ignoreQuietHours: boolean }) => ({
     user: a.user,
@@ -239,7 +298,96 @@ export function createWebServer(deps: WebDeps): http.Server {
     });
   });
 
-  deps.extraRoutes?.(app);
+  // ---- inbox and opt-outs ---------------------------------------------------
+
+  app.get('/api/inbox', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const limit = Math.min(Math.max(Number(query.get('limit') ?? 50) || 50, 1), 1000);
+    const before = query.get('before_id');
+    const rows = deps.store.listInbox({ limit, ...(query.get('q') ? { q: query.get('q')! } : {}), ...(before && /^\d+$/.test(before) ? { beforeId: Number(before) } : {}) });
+    sendJson(res, 200, {
+      messages: rows.map((m) => ({
+        id: m.id,
+        from: displayNumber(m.from),
+        from_raw: m.from,
+        text: m.text,
+        received_at: iso(m.receivedAt),
+        sent_at: m.sentAt,
+        complete: m.complete,
+        parts: { received: m.partsReceived, total: m.partsTotal },
+        action: m.action,
+      })),
+    });
+  });
+
+  const optOutJson = (o: OptOutRow) => ({ number: displayNumber(o.number), number_e164: o.number, created_at: iso(o.createdAt), source: o.source, reason: o.reason, inbox_id: o.inboxId });
+
+  app.get('/api/optouts', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const limit = Math.min(Math.max(Number(query.get('limit') ?? 1000) || 1000, 1), 100_000);
+    sendJson(res, 200, { optouts: deps.store.listOptOuts({ limit, ...(query.get('q') ? { q: query.get('q')! } : {}) }).map(optOutJson) });
+  });
+
+  app.post('/api/optouts', async (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const raw = await readBody(req);
+    let body: { number?: unknown; reason?: unknown } = {};
+    try {
+      body = raw === null ? {} : (JSON.parse(raw.toString('utf8') || '{}') as typeof body);
+    } catch {
+      return jsonError(res, 400, 'bad-json', '请求体应为 JSON，例如 {"number": "13800138000"}', 'body must be JSON, e.g. {"number": "13800138000"}');
+    }
+    const number = typeof body.number === 'string' ? normalizeNumber(body.number, true) : null;
+    if (!number) return jsonError(res, 400, 'bad-number', '号码无效，例如 13800138000', 'invalid number, e.g. 13800138000');
+    const now = deps.clock.now();
+    const added = deps.store.addOptOut(number, 'admin', typeof body.reason === 'string' ? body.reason.slice(0, 200) : '', now);
+    if (added) deps.store.addEvent(now, 'info', 'optout-admin', `管理员把 ${displayNumber(number)} 加入退订名单`, `admin added ${displayNumber(number)} to the opt-out list`);
+    sendJson(res, added ? 201 : 200, { added, optout: optOutJson(deps.store.listOptOuts({ limit: 1, q: number })[0]!) });
+  });
+
+  app.delete('/api/optouts/:number', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const number = normalizeNumber(decodeURIComponent(req.params['number'] ?? ''), true);
+    if (!number || !deps.store.removeOptOut(number)) return jsonError(res, 404, 'not-opted-out', '该号码不在退订名单中', 'that number is not on the opt-out list');
+    const now = deps.clock.now();
+    deps.store.addEvent(now, 'info', 'optout-removed', `管理员把 ${displayNumber(number)} 移出退订名单`, `admin removed ${displayNumber(number)} from the opt-out list`);
+    sendJson(res, 200, { removed: true });
+  });
+
+  // CSV with a BOM, so Excel on the shop's Windows PC shows the Chinese reasons correctly.
+  app.get('/api/optouts.csv', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    const lines = ['number,created_at,source,reason', ...deps.store.listOptOuts({ limit: 1_000_000 }).map((o) => [displayNumber(o.number), iso(o.createdAt)!, o.source, o.reason].map(quote).join(','))];
+    res.setHeader('Content-Disposition', 'attachment; filename="optouts.csv"');
+    sendText(res, 200, `\uFEFF${lines.join('\r\n')}\r\n`, 'text/csv; charset=utf-8');
+  });
+
+  app.post('/api/optouts/import', async (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const raw = await readBody(req);
+    if (raw === null) return jsonError(res, 413, 'too-large', '文件太大（最多 64 KB），请分批导入', 'file too large (64 KB at most); import in parts');
+    const now = deps.clock.now();
+    let added = 0;
+    let already = 0;
+    const invalid: string[] = [];
+    deps.store.transaction(() => {
+      for (const line of decodeText(raw).replace(/^\uFEFF/, '').split(/\r\n|\n|\r/)) {
+        const first = line.split(/[,，;\t]/)[0]!.replace(/^"|"$/g, '').trim();
+        if (first === '' || /^number$|^号码$|^手机/i.test(first)) continue;
+        const number = normalizeNumber(first, true);
+        if (!number) invalid.push(first);
+        else if (deps.store.addOptOut(number, 'import', 'CSV import', now)) added++;
+        else already++;
+      }
+    });
+    deps.store.addEvent(now, 'info', 'optout-import', `导入退订名单：新增 ${added} 个，已存在 ${already} 个，无效 ${invalid.length} 个`, `opt-out import: ${added} added, ${already} already listed, ${invalid.length} invalid`);
+    sendJson(res, 200, { added, already, invalid });
+  });
+
+  deps.extraRoutes?.(app, { requireAdmin });
 
   const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, app.handler as http.RequestListener);
 

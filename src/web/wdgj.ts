@@ -5,7 +5,7 @@ import { formatYuan } from '../money.js';
 import { planSegments } from '../modem/pdu/index.js';
 import { displayNumber, parseRecipients } from '../protocol/numbers.js';
 import type { Params } from '../protocol/request.js';
-import { AuthReply, parseMessageName, SendReply, type RejectReason, type WdgjMessage } from '../protocol/wdgj.js';
+import { AuthReply, parseMessageName, SendReply, type RejectReason } from '../protocol/wdgj.js';
 import { VerifiedPasswordCache, hashPassword } from '../passwords.js';
 import type { StatusModel } from '../status/status.js';
 import { GroupCommit } from '../store/group-commit.js';
@@ -116,7 +116,8 @@ export class WdgjEndpoint {
       return reject('no-valid-number', `没有有效的手机号码（Tel="${params.get('tel') ?? ''}"），未发送`, `no valid mobile number (Tel="${params.get('tel') ?? ''}"); nothing queued`);
     }
 
-    const plan = planSegments(body);
+    const text = withFooter(body, config.optout.footer);
+    const plan = planSegments(text);
     if (plan.parts.length > config.sms.maxSegments) {
       return reject('too-long',
         `短信过长：需要 ${plan.parts.length} 条，上限为 ${config.sms.maxSegments} 条（[sms] max_segments）`,
@@ -132,7 +133,7 @@ export class WdgjEndpoint {
         accountId: account.id,
         recipients: recipients.valid,
         invalidNumbers: recipients.invalid,
-        body,
+        body: text,
         segments: plan.parts.length,
         encoding: plan.encoding,
         priceLiPerSegment: config.billing.pricePerSegmentLi,
@@ -157,6 +158,12 @@ export class WdgjEndpoint {
           `account ${account.user}: balance ${formatYuan(outcome.balanceLi)} yuan does not cover ${formatYuan(outcome.neededLi)} yuan`);
         return [SendReply.balanceTooLow];
       case 'accepted':
+        if (outcome.suppressed.length > 0) {
+          const numbers = outcome.suppressed.map(displayNumber);
+          this.event('info', 'suppressed-at-accept',
+            `以下号码已退订，未发送也未扣费：${numbers.join('、')}`,
+            `opted-out numbers neither sent nor charged: ${numbers.join(', ')}`, { numbers });
+        }
         this.deps.onQueued?.();
         return [SendReply.accepted];
     }
@@ -171,6 +178,7 @@ export class WdgjEndpoint {
   }
 }
 
-export function isWdgjMessage(value: string | undefined): value is WdgjMessage {
-  return parseMessageName(value) !== null;
+/** The opt-out footer ("回T退订") is added once: not again when the shop's text already ends with it. */
+export function withFooter(body: string, footer: string): string {
+  return footer === '' || body.trimEnd().endsWith(footer.trim()) ? body : body + footer;
 }

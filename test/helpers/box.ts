@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Clock } from '../../src/clock.js';
 import { defaultConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/log.js';
-import { startBox, type Box } from '../../src/main.js';
+import { startBox, type Box, type BoxOptions } from '../../src/main.js';
 
 export interface TestBox extends Box {
   dataDir: string;
@@ -19,7 +19,20 @@ export function tempDir(prefix = 'smsbox-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestBox(opts: { config?: (c: Config) => void; dataDir?: string; clock?: Clock } = {}): Promise<TestBox> {
+export interface TestBoxOptions {
+  config?: (c: Config) => void;
+  dataDir?: string;
+  clock?: Clock;
+  /**
+   * How long the virtual HAT takes to boot. By default a minute: the box
+   * accepts and queues while its modem is still starting, so tests of the
+   * HTTP side see messages stay queued. End-to-end tests pass a few ms.
+   */
+  simulatorBootMs?: number;
+  modemTimings?: BoxOptions['modemTimings'];
+}
+
+export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> {
   const config = defaultConfig();
   opts.config?.(config);
   const dataDir = opts.dataDir ?? tempDir();
@@ -31,6 +44,8 @@ export async function startTestBox(opts: { config?: (c: Config) => void; dataDir
     host: '127.0.0.1',
     log: createLogger({ level: 'debug', write: (line) => logLines.push(line) }),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    simulatorBootMs: opts.simulatorBootMs ?? 60_000,
+    ...(opts.modemTimings ? { modemTimings: opts.modemTimings } : {}),
   });
   return Object.assign(box, {
     dataDir,

@@ -1,0 +1,189 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { planSegments } from '../modem/pdu/index.js';
+import { displayNumber, normalizeNumber } from '../protocol/numbers.js';
+import type { InboxRow, Store } from '../store/store.js';
+import { classifyReply } from './keywords.js';
+
+/**
+ * Customers' replies: every received segment is committed to the inbox
+ * before the modem deletes its copy; complete messages (or incomplete ones
+ * whose wait is over) are then processed once: opt-out, resubscribe, or
+ * forwarded to the owner's mobile and/or a webhook. Processing state is in
+ * the database, so a restart in the middle picks up where it stopped.
+ */
+
+export interface ReceivedPart {
+  from: string;
+  text: string;
+  timestamp: string;
+  concat: { ref: number; part: number; total: number; ref16: boolean } | null;
+  pdu: string;
+}
+
+const WEBHOOK_TIMEOUT_MS = 10_000;
+const WEBHOOK_MAX_ATTEMPTS = 50;
+
+/** Webhook retry: 30 s doubling, at most an hour apart; about two days in all. */
+export function webhookRetryDelay(attempts: number): number {
+  return Math.min(30_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
+}
+
+export class InboundProcessor {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private delivering: Promise<void> | null = null;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      clock: Clock;
+      config: () => Config;
+      log: Logger;
+      /** Something was queued for sending (a confirmation, a forward). */
+      onQueued?: () => void;
+      /** The HTTP client for webhooks; the global fetch by default. */
+      fetch?: typeof fetch;
+    },
+  ) {}
+
+  private get windowMs(): number {
+    return this.deps.config().inbound.reassemblyTimeoutMinutes * 60_000;
+  }
+
+  /** The modem's onInbound: resolves once the part is committed (then the modem may delete its copy). */
+  async receive(part: ReceivedPart): Promise<void> {
+    const result = this.deps.store.addInboundPart(part, this.deps.clock.now(), this.windowMs);
+    if (result.complete && !result.duplicate) this.processPending();
+  }
+
+  /** Processes every inbox row that is ready; safe to call at any time, any number of times. */
+  processPending(): void {
+    const now = this.deps.clock.now();
+    for (const row of this.deps.store.pendingInbound(now, this.windowMs)) {
+      try {
+        this.processOne(row, now);
+      } catch (err) {
+        this.deps.log.error('processing an inbound message failed', { id: row.id, error: String(err) });
+      }
+    }
+    this.scheduleDeliveries();
+  }
+
+  private processOne(row: InboxRow, now: number): void {
+    const { store } = this.deps;
+    const config = this.deps.config();
+    // Only a mobile number can opt out; 10086 or "TAOBAO" are kept as they are and forwarded.
+    const mobile = normalizeNumber(row.from, true);
+    const kind = row.complete && mobile
+      ? classifyReply(row.text, { optOut: config.optout.keywords, optOutPhrases: config.optout.contains, resubscribe: config.optout.resubscribe })
+      : null;
+    const who = displayNumber(mobile ?? row.from);
+    let queued = false;
+    store.transaction(() => {
+      if (kind === 'optout') {
+        const added = store.addOptOut(mobile!, 'sms', `回复 / replied "${row.text.slice(0, 40)}"`, now, row.id);
+        store.addEvent(now, 'info', 'optout', `${who} 回复“${row.text.slice(0, 40)}”，已退订，以后不再发送`, `${who} replied "${row.text.slice(0, 40)}": opted out, never messaged again`, { number: mobile, inboxId: row.id });
+        if (added && config.optout.confirmation) {
+          const plan = planSegments(config.optout.confirmation);
+          store.queueSystemMessage('optout-confirmation', mobile!, config.optout.confirmation, plan.parts.length, plan.encoding, now);
+          queued = true;
+        }
+        store.markInboundProcessed(row.id, 'optout');
+      } else if (kind === 'resubscribe') {
+        store.removeOptOut(mobile!);
+        store.addEvent(now, 'info', 'resubscribe', `${who} 回复“${row.text.slice(0, 40)}”，已重新订阅`, `${who} replied "${row.text.slice(0, 40)}": subscribed again`, { number: mobile, inboxId: row.id });
+        store.markInboundProcessed(row.id, 'resubscribe');
+      } else {
+        const incomplete = !row.complete;
+        if (incomplete) {
+          store.addEvent(now, 'warn', 'inbound-incomplete', `来自 ${who} 的长短信只收到 ${row.partsReceived}/${row.partsTotal} 段，已按不完整短信保存`, `long SMS from ${who}: only ${row.partsReceived} of ${row.partsTotal} parts arrived; kept as incomplete`, { inboxId: row.id });
+        }
+        if (config.inbound.forwardTo && config.inbound.forwardTo !== mobile) {
+          const body = `[短信网关] ${who}${incomplete ? '（不完整）' : ''}: ${row.text}`;
+          const plan = planSegments(body);
+          // A forward longer than the box accepts from 管家助理 is cut, not dropped.
+          const text = plan.parts.length > config.sms.maxSegments ? plan.parts.slice(0, config.sms.maxSegments).join('') : body;
+          store.queueSystemMessage('forward', config.inbound.forwardTo, text, Math.min(plan.parts.length, config.sms.maxSegments), plan.encoding, now);
+          queued = true;
+        }
+        if (config.inbound.webhook) store.addForward(row.id, config.inbound.webhook, now);
+        store.markInboundProcessed(row.id, incomplete ? 'incomplete' : config.inbound.forwardTo || config.inbound.webhook ? 'forwarded' : null);
+      }
+    });
+    if (queued) this.deps.onQueued?.();
+  }
+
+  /** Starts the periodic work: incomplete messages whose wait is over, and webhook retries. */
+  start(): void {
+    this.running = true;
+    this.processPending();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.delivering;
+  }
+
+  private scheduleDeliveries(): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    const now = this.deps.clock.now();
+    const next = this.deps.store.nextForwardAt();
+    // Wake at least every minute: incomplete multipart messages time out on their own.
+    const delay = Math.max(0, Math.min(next === null ? 60_000 : next - now, 60_000));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.delivering = this.deliverDue().finally(() => {
+        this.delivering = null;
+        this.processPending();
+      });
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  /** POSTs due webhook forwards; each outcome committed, so retries survive a restart. */
+  async deliverDue(): Promise<void> {
+    const { store, clock } = this.deps;
+    const post = this.deps.fetch ?? fetch;
+    for (const job of store.dueForwards(clock.now())) {
+      const row = store.getInbox(job.inboxId);
+      if (!row) continue;
+      let error: string | null = null;
+      try {
+        const response = await post(job.target, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+          body: JSON.stringify({
+            id: row.id,
+            from: row.from,
+            text: row.text,
+            received_at: new Date(row.receivedAt).toISOString(),
+            sent_at: row.sentAt,
+            complete: row.complete,
+            parts: { received: row.partsReceived, total: row.partsTotal },
+          }),
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
+        if (!response.ok) error = `HTTP ${response.status}`;
+        await response.body?.cancel();
+      } catch (err) {
+        error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      }
+      const now = clock.now();
+      if (error === null) {
+        store.finishForward(job.id, now, { ok: true });
+      } else {
+        const attempts = job.attempts + 1;
+        const retryAt = attempts >= WEBHOOK_MAX_ATTEMPTS ? null : now + webhookRetryDelay(attempts);
+        store.finishForward(job.id, now, { ok: false, error, retryAt });
+        if (retryAt === null) {
+          store.addEvent(now, 'warn', 'webhook-failed', `转发到 ${job.target} 失败 ${attempts} 次，已放弃：${error}`, `forwarding to ${job.target} failed ${attempts} times, given up: ${error}`, { inboxId: row.id });
+        }
+      }
+    }
+  }
+}
