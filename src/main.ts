@@ -35,6 +35,8 @@ export interface BoxOptions {
   modemTimings?: { pollIntervalMs?: number; commandTimeoutMs?: number; bootMs?: number; resyncQuietMs?: number };
   /** Boot time of the virtual HAT in simulator mode (default 3000 ms, as a real one takes longer). */
   simulatorBootMs?: number;
+  /** A virtual HAT that outlives this box (tests that restart the box keep its SIM's messages). */
+  simulator?: VirtualModem;
 }
 
 export interface Box {
@@ -84,7 +86,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   let power: ModemPower;
   if (simulated) {
     // Switched off at first, like a real HAT: the box powers it on through the (virtual) PWRKEY.
-    simulator = new VirtualModem({ sendMs: config.simulator.sendMs, bootMs: options.simulatorBootMs ?? 3000, initialPower: 'off' });
+    simulator = options.simulator ?? new VirtualModem({ sendMs: config.simulator.sendMs, bootMs: options.simulatorBootMs ?? 3000, initialPower: 'off' });
     const binding = createSimulatorBinding(simulator);
     openStream = () => openSerialStream({ path: 'simulator', baudRate: hat.uart.baud, binding });
     power = simulatorPower(simulator);
@@ -229,7 +231,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       await dispatcher!.stop();
       await inbound.stop();
       await modem.stop({ powerDown: !simulated }).catch((err: unknown) => log.warn('modem stop failed', { error: String(err) }));
-      simulator?.dispose();
+      if (!options.simulator) simulator?.dispose();
       store.close();
     },
   };

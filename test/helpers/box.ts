@@ -30,6 +30,7 @@ export interface TestBoxOptions {
    */
   simulatorBootMs?: number;
   modemTimings?: BoxOptions['modemTimings'];
+  simulator?: BoxOptions['simulator'];
 }
 
 export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> {
@@ -46,6 +47,7 @@ export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> 
     ...(opts.clock ? { clock: opts.clock } : {}),
     simulatorBootMs: opts.simulatorBootMs ?? 60_000,
     ...(opts.modemTimings ? { modemTimings: opts.modemTimings } : {}),
+    ...(opts.simulator ? { simulator: opts.simulator } : {}),
   });
   return Object.assign(box, {
     dataDir,

@@ -1,0 +1,147 @@
+/**
+ * The whole box in process, on the virtual HAT through a real
+ * SerialPortStream: HTTP in, AT commands out, customers' replies back.
+ */
+import test from 'ava';
+import { rmSync } from 'node:fs';
+import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
+import type { Config } from '../../src/config/config.js';
+import { encodeDeliver } from '../../src/modem/pdu/index.js';
+import { basicAuth, startTestBox, tempDir, type TestBox, type TestBoxOptions } from '../helpers/box.js';
+
+const AUTH = 'User=aaaa&PWD=bbbb';
+const ADMIN = basicAuth('smsbox');
+
+/** Fast timings, and a window that is always open whatever time the suite runs. */
+function fast(c: Config): void {
+  c.schedule.quietHours = null;
+  c.schedule.quietHoursText = '';
+  c.schedule.maxPerHour = 0;
+  c.schedule.maxPerDay = 0;
+  c.simulator.sendMs = 20;
+  c.dispatch.retryBaseSeconds = 1;
+}
+
+const FAST_BOX: TestBoxOptions = {
+  config: fast,
+  simulatorBootMs: 50,
+  modemTimings: { pollIntervalMs: 100, commandTimeoutMs: 1000, bootMs: 3000, resyncQuietMs: 30 },
+};
+
+async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function json(box: TestBox, path: string, init: RequestInit = {}) {
+  const res = await fetch(`${box.url}${path}`, { ...init, headers: { 'content-type': 'application/json', ...ADMIN, ...(init.headers as Record<string, string>) } });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+const ready = (box: TestBox) => until('the modem to be ready', () => box.modem.status().state === 'ready');
+
+test('smsSnd leaves through the virtual HAT and is delivered; a long Chinese text arrives whole', async (t) => {
+  const box = await startTestBox(FAST_BOX);
+  await ready(box);
+  const long = '您好！您在本店购买的商品已经发货，快递单号 SF1234567890，预计两天内送达。如有问题请联系客服，感谢您的惠顾，祝您生活愉快！本店新品上架，欢迎再次光临。';
+  t.true(long.length > 70 && long.length <= 134, 'two UCS-2 segments');
+  t.is((await box.get(`/sms?Msg=smsSnd&${AUTH}&Tel=13800138000&Body=${encodeURIComponent(long)}`)).body, '1');
+  const sent = await until('the simulator to transmit', async () => {
+    const { body } = await json(box, '/api/simulator/sent');
+    return body['sent'].length === 1 ? body['sent'] : null;
+  });
+  t.like(sent[0], { to: '+8613800138000', text: long, segments: 2 });
+  const message = await until('the status report', () => {
+    const m = box.store.listMessages({ limit: 1 })[0]!;
+    return m.status === 'delivered' ? m : null;
+  });
+  t.is(message.segments, 2);
+  t.truthy(message.sentAt);
+  const status = JSON.parse((await box.get('/api/status')).body);
+  t.like(status.modem, { state: 'ready', simulated: true, registered: true });
+  t.is(status.queue.sent_today, 1);
+  await box.dispose();
+});
+
+test('opt-out round trip: a reply "T" → the next send to that number is suppressed, the balance untouched', async (t) => {
+  const box = await startTestBox(FAST_BOX);
+  await ready(box);
+  t.like((await json(box, '/api/simulator/inbound', { method: 'POST', body: JSON.stringify({ from: '+8613900000000', text: 'Ｔ' }) })).body, { ok: true });
+  const optouts = await until('the opt-out', async () => {
+    const { body } = await json(box, '/api/optouts');
+    return body['optouts'].length > 0 ? body['optouts'] : null;
+  });
+  t.like(optouts[0], { number: '13900000000', source: 'sms' });
+  const inbox = (await json(box, '/api/inbox')).body['messages'];
+  t.like(inbox[0], { from: '13900000000', text: 'Ｔ', action: 'optout', complete: true });
+
+  t.is((await box.get(`/sms?Msg=smsSnd&${AUTH}&Tel=13900000000,13800138000&Body=hello`)).body, '1');
+  await until('the other message to be sent', () => box.store.listMessages({ limit: 10, status: 'sent' }).length === 1);
+  const byNumber = Object.fromEntries(box.store.listMessages({ limit: 10 }).map((m) => [m.to, m.status]));
+  t.deepEqual(byNumber, { '+8613900000000': 'suppressed', '+8613800138000': 'sent' });
+  t.is((await box.get(`/sms?Msg=smsBalance&${AUTH}`)).body, '99.90', 'charged for one recipient only');
+  t.deepEqual((await json(box, '/api/simulator/sent')).body['sent'].map((m: { to: string }) => m.to), ['+8613800138000']);
+  await box.dispose();
+});
+
+test('a long reply arriving out of order across a restart of the box is put together', async (t) => {
+  const dataDir = tempDir();
+  const simulator = new VirtualModem({ sendMs: 20, bootMs: 50 });
+  const text = '你好，我想问一下我的订单什么时候能发货？我已经等了三天了，麻烦尽快帮我查一下物流信息，谢谢！另外能不能改一下收货地址？新地址是北京市朝阳区某某路一号。';
+  const [first, second] = encodeDeliver({ from: '+8613900000000', text, timestamp: new Date(), concatRef: 77 });
+  t.truthy(first && second);
+
+  let box = await startTestBox({ ...FAST_BOX, dataDir, simulator });
+  await ready(box);
+  simulator.storeMessage(second!); // the second part arrives first
+  await until('part 2 in the inbox', () => box.store.listInbox({ limit: 1 })[0]?.partsReceived === 1);
+  t.false(box.store.listInbox({ limit: 1 })[0]!.complete);
+  await box.close();
+
+  simulator.storeMessage(first!); // arrives while the box is down
+  box = await startTestBox({ ...FAST_BOX, dataDir, simulator });
+  const row = await until('the message to be complete', () => {
+    const r = box.store.listInbox({ limit: 1 })[0];
+    return r?.complete ? r : null;
+  });
+  t.is(row.text, text);
+  t.is(box.store.listInbox({ limit: 10 }).length, 1);
+  await until('the SIM to be emptied', () => simulator.stored().length === 0);
+  await box.dispose();
+  simulator.dispose();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('modem errors: a final +CMS error fails and refunds, a retryable one is retried, the queue keeps going', async (t) => {
+  const box = await startTestBox(FAST_BOX);
+  await ready(box);
+  box.simulator!.inject({ kind: 'cms-error', code: 1, count: 1 }); // unassigned number
+  t.is((await box.get(`/sms?Msg=smsSnd&${AUTH}&Tel=13800000001&Body=first`)).body, '1');
+  await until('the first to fail', () => box.store.listMessages({ limit: 1, status: 'failed' }).length === 1);
+  t.is((await box.get(`/sms?Msg=smsBalance&${AUTH}`)).body, '100.00', 'refunded');
+
+  box.simulator!.inject({ kind: 'cms-error', code: 42, count: 1 }); // congestion
+  t.is((await box.get(`/sms?Msg=smsSnd&${AUTH}&Tel=13800000002&Body=second`)).body, '1');
+  const retried = await until('the second to be sent after a retry', () => box.store.listMessages({ limit: 1, status: 'sent' })[0]);
+  t.is(retried.attempts, 2);
+  const history = (await json(box, `/api/messages/${retried.id}`)).body;
+  t.deepEqual(history['attempts'].map((a: { outcome: string }) => a.outcome), ['retry', 'sent']);
+  await box.dispose();
+});
+
+test('/api/status says why the queue waits: modem not ready', async (t) => {
+  const box = await startTestBox({ config: fast }); // the virtual HAT takes a minute to boot
+  t.is((await box.get(`/sms?Msg=smsSnd&${AUTH}&Tel=13800138000&Body=hi`)).body, '1');
+  const status = await until('the waiting reason', async () => {
+    const s = JSON.parse((await box.get('/api/status')).body);
+    return s.queue.waiting === 'modem-not-ready' ? s : null;
+  });
+  t.is(status.queue.queued, 1);
+  t.is(status.queue.waiting_text, '短信模块未就绪');
+  await box.dispose();
+});
