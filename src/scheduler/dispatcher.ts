@@ -68,6 +68,13 @@ export interface DispatcherDeps {
   onChange?: () => void;
 }
 
+interface Prepared {
+  message: MessageRow;
+  modem: DispatchModem;
+  history: number[];
+  attemptId: number;
+}
+
 const DAY = 86_400_000;
 /** The longest sleep: re-evaluate now and then even when nothing wakes us (clock jumps, missed events). */
 const MAX_SLEEP_MS = 30_000;
@@ -85,6 +92,10 @@ export class Dispatcher {
   private wake: (() => void) | null = null;
   private kicked = false;
   private lastLoggedWait: WaitReason | null = null;
+  /** A message already committed as "sending", to be transmitted by the next step. */
+  private prepared: Prepared | null = null;
+  /** What each modem was last told about keeping its link open: AT+CMMS only when that changes. */
+  private readonly linkOpen = new Map<string, boolean>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -102,6 +113,16 @@ export class Dispatcher {
 
   /** One decision: send at most one message, or say what we wait for and until when. */
   async step(): Promise<StepResult> {
+    const ready = this.prepared ?? this.decide();
+    this.prepared = null;
+    return 'kind' in ready ? ready : this.transmit(ready);
+  }
+
+  /**
+   * Everything up to the modem, synchronously: checks, the message, and
+   * "sending" committed for it. Returns what to transmit, or why not.
+   */
+  private decide(): StepResult | Prepared {
     const { store, clock, config: getConfig } = this.deps;
     const config = getConfig();
     const now = clock.now();
@@ -117,10 +138,9 @@ export class Dispatcher {
     const window = windowState(now, config.schedule.quietHours, config.schedule.timezone);
     const message = store.nextDue(now, window.open);
     if (!message) {
-      modem.setKeepLinkOpen?.(false);
+      this.keepLinkOpen(modem, false);
       const retryAt = store.nextRetryAt(now);
-      const queued = store.queuedCount();
-      if (!window.open && queued > 0 && (retryAt === null || (window.nextOpen !== null && window.nextOpen <= retryAt))) {
+      if (!window.open && store.hasQueued() && (retryAt === null || (window.nextOpen !== null && window.nextOpen <= retryAt))) {
         return this.waitFor({ kind: 'wait', reason: 'window-closed', until: window.nextOpen });
       }
       if (retryAt !== null) return this.waitFor({ kind: 'wait', reason: 'retry-backoff', until: retryAt });
@@ -135,7 +155,7 @@ export class Dispatcher {
     });
     if (limit.notBefore > now) return this.waitFor({ kind: 'wait', reason: `limit-${limit.reason!}`, until: limit.notBefore });
 
-    return this.send(message, modem, history, now);
+    return this.prepare(message, modem, history, now);
   }
 
   private waitFor(result: StepResult & { kind: 'wait' }): StepResult {
@@ -150,32 +170,32 @@ export class Dispatcher {
     return result;
   }
 
-  private async send(message: MessageRow, modem: DispatchModem, history: number[], now: number): Promise<StepResult> {
-    const { store, clock } = this.deps;
-    const config = this.deps.config();
-
+  private prepare(message: MessageRow, modem: DispatchModem, history: number[], now: number): StepResult | Prepared {
+    const { store } = this.deps;
     // The box's own messages (an opt-out confirmation) go to numbers that opted out by design.
     if (message.kind === 'wdgj' && this.deps.isOptedOut?.(message.to)) {
       store.suppress(message.id, null, now, 'opted out');
       this.changed();
       return { kind: 'suppressed', messageId: message.id };
     }
-
     const attemptId = store.beginAttempt(message.id, modem.id, now);
     if (attemptId === null) return { kind: 'skipped', messageId: message.id };
+    // A backlog behind this message: keep the radio link up between them.
+    this.keepLinkOpen(modem, store.hasQueued());
+    return { message, modem, history, attemptId };
+  }
+
+  private async transmit({ message, modem, history, attemptId }: Prepared): Promise<StepResult> {
+    const { store, clock } = this.deps;
+    const config = this.deps.config();
     this.current = { waiting: null, nextSendAt: null, detail: null, sending: message.id };
     this.lastLoggedWait = null;
     this.changed();
-    // A backlog behind this message: keep the radio link up between them.
-    modem.setKeepLinkOpen?.(store.queuedCount() > 0);
 
-    let outcome: StepResult['kind'];
+    let outcome: StepResult['kind'] = 'sent';
+    let sent: { messageRefs: number[] } | null = null;
     try {
-      const { messageRefs } = await modem.send({ to: message.to, text: message.body, statusReport: config.dispatch.statusReports });
-      const done = clock.now();
-      store.finishSent(message.id, attemptId, done, message.to, messageRefs);
-      for (let i = 0; i < message.segments; i++) history.push(done);
-      outcome = 'sent';
+      sent = await modem.send({ to: message.to, text: message.body, statusReport: config.dispatch.statusReports });
     } catch (err) {
       const done = clock.now();
       const failure =
@@ -205,9 +225,32 @@ export class Dispatcher {
         outcome = 'retry';
       }
     }
-    this.current = { ...this.current, sending: null };
+    if (sent) {
+      const done = clock.now();
+      for (let i = 0; i < message.segments; i++) history.push(done);
+      // "sent" for this message and "sending" for the next in one commit: one disk
+      // flush instead of two between segments keeps a backlog at the modem's pace.
+      try {
+        const next = store.transaction(() => {
+          store.finishSent(message.id, attemptId, done, message.to, sent!.messageRefs);
+          return this.decide();
+        });
+        if (!('kind' in next)) this.prepared = next;
+      } catch (err) {
+        this.deps.log.error('choosing the next message failed', { error: String(err) });
+        store.finishSent(message.id, attemptId, done, message.to, sent.messageRefs);
+      }
+      outcome = 'sent';
+    }
+    if (!this.prepared) this.current = { ...this.current, sending: null };
     this.changed();
     return { kind: outcome, messageId: message.id };
+  }
+
+  private keepLinkOpen(modem: DispatchModem, on: boolean): void {
+    if (!modem.setKeepLinkOpen || (this.linkOpen.get(modem.id) ?? false) === on) return;
+    this.linkOpen.set(modem.id, on);
+    modem.setKeepLinkOpen(on);
   }
 
   private changed(): void {
@@ -239,6 +282,11 @@ export class Dispatcher {
     this.running = false;
     this.wake?.();
     await this.loopDone;
+    // Committed as "sending" but never given to the modem: back to the queue, no trace.
+    if (this.prepared) {
+      this.deps.store.cancelAttempt(this.prepared.message.id, this.prepared.attemptId);
+      this.prepared = null;
+    }
   }
 
   private async loop(): Promise<void> {

@@ -463,8 +463,9 @@ export class Store {
     return row ? toMessage(row as Row) : null;
   }
 
-  queuedCount(): number {
-    return (this.stmt(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'queued'`).get() as Row)['n'] as number;
+  /** Cheaper than counting: the dispatcher asks before every message. */
+  hasQueued(): boolean {
+    return this.stmt(`SELECT 1 FROM outbox WHERE status = 'queued' LIMIT 1`).get() !== undefined;
   }
 
   /** When the earliest waiting retry falls due (null when none waits). */
@@ -490,6 +491,14 @@ export class Store {
       ).run(modem, now, messageId).changes;
       if (changed === 0) return null;
       return this.stmt('INSERT INTO attempts (message_id, modem, started_at) VALUES (?, ?, ?)').run(messageId, modem, now).lastInsertRowid as number;
+    })();
+  }
+
+  /** Undoes beginAttempt for a message that never reached the modem (the box is stopping). */
+  cancelAttempt(messageId: number, attemptId: number): void {
+    this.db.transaction(() => {
+      this.stmt('DELETE FROM attempts WHERE id = ? AND finished_at IS NULL').run(attemptId);
+      this.stmt(`UPDATE outbox SET status = 'queued', attempts = attempts - 1 WHERE id = ? AND status = 'sending'`).run(messageId);
     })();
   }
 
