@@ -4,6 +4,7 @@ import { ConfigError, defaultConfig, loadConfig } from './config/config.js';
 import { createLogger } from './log.js';
 import { startBox } from './main.js';
 import { simulateModemCommand } from '../hardware/simulator/cli.js';
+import { doctorCommand } from './modem/doctor.js';
 import { pduCommand } from './modem/pdu/cli.js';
 import { version } from './paths.js';
 
@@ -18,6 +19,9 @@ const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway 
       打印每一段短信的 PDU（十六进制，接在 AT+CMGS= 之后发送）/ print each segment's PDU as hex, as sent after AT+CMGS=
   smsbox pdu decode HEX
       解码一条 PDU（SMS-DELIVER / SUBMIT / STATUS-REPORT）为 JSON / decode a PDU to JSON
+  smsbox doctor [--device PATH] [--hat NAME] [--baud N]
+      检查短信模块（接线、SIM 卡、信号、短信中心），说明问题和解决办法 /
+      check the modem (wiring, SIM, signal, SMS centre) and say what is wrong and what to do
   smsbox simulate-modem --link PATH [--send-ms N] [--boot-ms N]
       在伪终端 PATH 上运行模拟短信模块（需要 socat），任何 AT 客户端都可以连接 /
       run the virtual HAT on a pseudo-terminal at PATH (needs socat) for any AT client
@@ -79,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'doctor':
+      return doctorCommand(rest, (line) => process.stdout.write(`${line}\n`));
     case 'simulate-modem':
       return simulateModemCommand(rest);
     case 'pdu':
