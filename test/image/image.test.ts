@@ -1,0 +1,245 @@
+// The SD-card image's files, checked without building the image: the boot
+// partition's config as the shop's Notepad leaves it, and the boot/system files
+// the HAT and the SD card depend on. Runs in well under a second, no root.
+import test from 'ava';
+import fc from 'fast-check';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'smol-toml';
+import { ConfigError, defaultConfig, loadConfig, type Config } from '../../src/config/config.js';
+import { packageRoot } from '../../src/paths.js';
+
+const image = (...parts: string[]) => join(packageRoot, 'image', ...parts);
+const read = (...parts: string[]) => readFileSync(image(...parts), 'utf8');
+const BOM = '\uFEFF';
+
+/** The boot partition's smsbox.toml exactly as image/build writes it. */
+const bootConfigText = (): string =>
+  execFileSync('bash', [image('make-boot-config')], { input: readFileSync(image('smsbox.toml')), encoding: 'utf8' });
+
+/** Writes text to a fresh temp file and loads it the way the box does. */
+function loadText(text: string): Config {
+  const dir = mkdtempSync(join(tmpdir(), 'smsbox-image-test-'));
+  try {
+    const file = join(dir, 'smsbox.toml');
+    writeFileSync(file, text);
+    return loadConfig(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const withoutFile = (config: Config) => ({ ...config, file: null });
+
+// Imported before any test is declared (ava needs tests declared synchronously).
+interface Rendered {
+  files: Record<string, string>;
+  country: string | null;
+  messages: string[];
+}
+const netconfig = (await import(pathToFileURL(image('rootfs/usr/local/lib/smsbox/netconfig.mjs')).href)) as {
+  renderNetwork: (settings: unknown) => Rendered;
+};
+
+/** Minimal systemd unit reader: section → key → every value assigned (in order). */
+function unit(text: string): Map<string, Map<string, string[]>> {
+  const sections = new Map<string, Map<string, string[]>>();
+  let current = new Map<string, string[]>();
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) {
+      current = sections.get(header[1]!) ?? new Map();
+      sections.set(header[1]!, current);
+      continue;
+    }
+    const eq = line.indexOf('=');
+    const key = line.slice(0, eq).trim();
+    current.set(key, [...(current.get(key) ?? []), line.slice(eq + 1).trim()]);
+  }
+  return sections;
+}
+const words = (values: string[] | undefined) => (values ?? []).join(' ').split(/\s+/).filter(Boolean);
+
+test('the shipped smsbox.toml saved by Notepad (CRLF and a BOM) still gives exactly the built-in defaults', (t) => {
+  const shipped = read('smsbox.toml');
+  t.regex(shipped, /[\u4e00-\u9fff]/, 'the file has Chinese comments to survive');
+  const notepad = BOM + shipped.replace(/\r?\n/g, '\r\n');
+  t.deepEqual(withoutFile(loadText(notepad)), withoutFile(defaultConfig()));
+});
+
+test('the boot partition copy: CRLF, every comment kept, and only port, HAT device and data folder changed', (t) => {
+  const boot = bootConfigText();
+  const lines = boot.split('\n');
+  t.true(lines.slice(0, -1).every((line) => line.endsWith('\r')), 'every line ends in CRLF for old Notepad');
+  const shipped = read('smsbox.toml').split('\n');
+  t.is(lines.length, shipped.length, 'no line added or lost');
+  const changed = lines.map((line, i) => [line.replace(/\r$/, ''), shipped[i]!] as const).filter(([a, b]) => a !== b);
+  t.deepEqual(
+    changed.map(([line]) => line.replace(/\s+#.*/, '')),
+    ['port = 80', 'device = "/dev/serial0"', 'data_dir = "/var/lib/smsbox"'],
+  );
+  for (const [line, before] of changed) {
+    t.is(line.slice(line.indexOf('#')), before.slice(before.indexOf('#')), 'the comment after the value is kept');
+  }
+
+  const config = loadText(BOM + boot);
+  t.is(config.http.port, 80);
+  t.is(config.modem.device, '/dev/serial0');
+  t.is(config.storage.dataDir, '/var/lib/smsbox');
+  const expected = defaultConfig();
+  expected.http.port = 80;
+  expected.modem.device = '/dev/serial0';
+  expected.storage.dataDir = '/var/lib/smsbox';
+  t.deepEqual(withoutFile(config), withoutFile(expected));
+});
+
+test('a wrong value in a CRLF + BOM file is reported on the line Notepad shows', (t) => {
+  const lines = (BOM + bootConfigText()).split('\r\n');
+  const index = lines.findIndex((line) => line.startsWith('max_per_hour'));
+  lines[index] = 'max_per_hour = "很多"           # 中文注释 / a Chinese comment';
+  const err = t.throws(() => loadText(lines.join('\r\n')), { instanceOf: ConfigError });
+  t.is(err.line, index + 1);
+});
+
+test('make-boot-config refuses input that lacks a key it must set', (t) => {
+  const input = read('smsbox.toml').replace(/^device = .*$/m, '');
+  t.throws(() => execFileSync('bash', [image('make-boot-config')], { input, stdio: 'pipe' }));
+});
+
+test('smsbox.service: after local file systems, restarts, port 80 by capability, not root, dialout + gpio, clean stop', (t) => {
+  const u = unit(read('rootfs/etc/systemd/system/smsbox.service'));
+  const s = u.get('Service')!;
+  t.true(words(u.get('Unit')!.get('After')).includes('local-fs.target'));
+  t.deepEqual(s.get('Restart'), ['on-failure']);
+  t.true(words(s.get('AmbientCapabilities')).includes('CAP_NET_BIND_SERVICE'));
+  t.deepEqual(words(s.get('CapabilityBoundingSet')), ['CAP_NET_BIND_SERVICE'], 'no capability beyond port binding');
+  t.truthy(s.get('User'));
+  t.not(s.get('User')![0], 'root');
+  t.deepEqual(words(s.get('SupplementaryGroups')).sort(), ['dialout', 'gpio']);
+  t.deepEqual(s.get('KillSignal'), ['SIGTERM']);
+  t.true(Number(s.get('TimeoutStopSec')?.[0]) >= 10, 'time to finish the command in flight and checkpoint');
+  const exec = words(s.get('ExecStart'));
+  t.is(exec[0], '/usr/bin/node');
+  t.is(exec[exec.indexOf('--config') + 1], '/boot/firmware/smsbox.toml');
+  t.is(exec[exec.indexOf('--data') + 1], '/var/lib/smsbox');
+  t.deepEqual(u.get('Install')!.get('WantedBy'), ['multi-user.target']);
+});
+
+test('config.txt: UART on, Bluetooth off the PL011; cmdline.txt: no serial console, root by label', (t) => {
+  const config = read('boot/config.txt')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  t.true(config.includes('enable_uart=1'));
+  t.true(config.includes('dtoverlay=disable-bt'));
+  t.true(config.includes('arm_64bit=1'));
+  const cmdline = read('boot/cmdline.txt');
+  t.is(cmdline.trim().split('\n').length, 1, 'the firmware reads one line');
+  const args = cmdline.trim().split(/\s+/);
+  const consoles = args.filter((a) => a.startsWith('console='));
+  t.true(consoles.length > 0);
+  t.true(consoles.every((c) => c === 'console=tty1'), `only the screen, never the HAT's UART: ${consoles.join(' ')}`);
+  t.true(args.includes('root=LABEL=RASPIROOT'));
+  t.false(args.some((a) => /^kgdboc=/.test(a)));
+});
+
+test('udev: GPIO chips to group gpio, the GPIO 14/15 UART to dialout as /dev/serial0', (t) => {
+  const rules = read('rootfs/etc/udev/rules.d/60-smsbox-hat.rules')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+  t.true(rules.some((r) => r.includes('KERNEL=="gpiochip*"') && r.includes('GROUP="gpio"')));
+  for (const tty of ['ttyS1', 'ttyAMA0']) {
+    t.true(rules.some((r) => r.includes(`KERNEL=="${tty}"`) && r.includes('GROUP="dialout"') && r.includes('SYMLINK+="serial0"')));
+  }
+});
+
+test('SD-card care: journal in RAM and capped, noatime, no swap', (t) => {
+  const journal = unit(read('rootfs/etc/systemd/journald.conf.d/smsbox.conf')).get('Journal')!;
+  t.deepEqual(journal.get('Storage'), ['volatile']);
+  t.regex(journal.get('RuntimeMaxUse')?.[0] ?? '', /^\d+M$/);
+  const mounts = read('rootfs/etc/fstab')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.split(/\s+/));
+  t.false(mounts.some((m) => m[2] === 'swap'));
+  for (const m of mounts) t.true(m[3]!.split(',').includes('noatime'), `${m[1]} mounted noatime`);
+  t.deepEqual(mounts.map((m) => m[1]).sort(), ['/', '/boot/firmware']);
+});
+
+// --- network.toml → runtime network files (image/rootfs/usr/local/lib/smsbox/netconfig.mjs) ---
+
+const WIFI = 'smsbox/wpa_supplicant-wlan0.conf';
+const STATIC = 'systemd/network/10-smsbox-static.network';
+
+test('the shipped network.toml parses after Notepad and means plain DHCP: no files, no messages', (t) => {
+  const settings = parse((BOM + read('boot/network.toml').replace(/\n/g, '\r\n')).replace(/^\uFEFF/, ''));
+  t.deepEqual(netconfig.renderNetwork(settings), { files: {}, country: null, messages: [] });
+});
+
+test('Wi-Fi: a Chinese SSID with quotes is written as hex; country upper-cased; WPA passphrase kept', (t) => {
+  const r = netconfig.renderNetwork({ wifi: { country: 'cn', ssid: '小店"WiFi"', password: 'p@ss word"8' } });
+  t.deepEqual(r.messages, []);
+  t.is(r.country, 'CN');
+  const conf = r.files[WIFI]!;
+  t.true(conf.includes('country=CN'));
+  t.true(conf.includes(`ssid=${Buffer.from('小店"WiFi"').toString('hex')}`));
+  t.true(conf.includes('psk="p@ss word"8"'));
+  t.is(r.files[STATIC], undefined);
+});
+
+const table: Array<[string, unknown, RegExp | null, string[]]> = [
+  ['open network', { wifi: { country: 'CN', ssid: 'shop', password: '' } }, null, [WIFI]],
+  ['no country', { wifi: { ssid: 'shop', password: '12345678' } }, /country/, []],
+  ['short password', { wifi: { country: 'CN', ssid: 'shop', password: '1234567' } }, /password/, []],
+  ['SSID over 32 bytes', { wifi: { country: 'CN', ssid: '店'.repeat(11), password: '12345678' } }, /ssid/, []],
+  ['country of 3 letters', { wifi: { country: 'CHN', ssid: '', password: '' } }, /country/, []],
+  ['static address', { static_ip: { address: '192.168.1.50/24', gateway: '192.168.1.1', dns: ['223.5.5.5'] } }, null, [STATIC]],
+  ['address without prefix means /24', { static_ip: { address: '10.0.0.9' } }, null, [STATIC]],
+  ['bad address', { static_ip: { address: '192.168.1.300/24' } }, /address/, []],
+  ['bad gateway', { static_ip: { address: '192.168.1.50/24', gateway: 'router' } }, /gateway/, []],
+  ['bad dns', { static_ip: { address: '192.168.1.50/24', dns: ['x'] } }, /dns/, []],
+  ['bad interface', { static_ip: { interface: 'eth0; rm', address: '192.168.1.50/24' } }, /interface/, []],
+  ['wrong type', { wifi: { ssid: 42 }, static_ip: { address: true } }, /ssid[\s\S]*address|address[\s\S]*ssid/, []],
+];
+for (const [name, settings, message, files] of table) {
+  test(`network.toml: ${name}`, (t) => {
+    const r = netconfig.renderNetwork(settings);
+    t.deepEqual(Object.keys(r.files).sort(), [...files].sort());
+    if (message) t.regex(r.messages.join('\n'), message);
+    else t.deepEqual(r.messages, []);
+  });
+}
+
+test('static address file: interface, address, gateway and DNS as given', (t) => {
+  const r = netconfig.renderNetwork({ static_ip: { interface: 'wlan0', address: '192.168.1.50/24', gateway: '192.168.1.1', dns: ['223.5.5.5', '114.114.114.114'] } });
+  const lines = r.files[STATIC]!.split('\n');
+  for (const line of ['Name=wlan0', 'Address=192.168.1.50/24', 'Gateway=192.168.1.1', 'DNS=223.5.5.5', 'DNS=114.114.114.114']) {
+    t.true(lines.includes(line), line);
+  }
+});
+
+test('property: any network.toml content renders without throwing, and a file is only written when no message was given for its part', (t) => {
+  const value = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.array(fc.string(), { maxLength: 3 }), fc.constant(undefined));
+  const ipLike = fc.oneof(value, fc.ipV4(), fc.tuple(fc.ipV4(), fc.integer({ min: -1, max: 40 })).map(([ip, p]) => `${ip}/${p}`));
+  const settings = fc.record(
+    {
+      wifi: fc.oneof(value, fc.record({ country: fc.oneof(value, fc.constantFrom('CN', 'cn', 'US')), ssid: value, password: value }, { requiredKeys: [] })),
+      static_ip: fc.oneof(value, fc.record({ interface: value, address: ipLike, gateway: ipLike, dns: fc.oneof(value, fc.array(ipLike, { maxLength: 3 })) }, { requiredKeys: [] })),
+    },
+    { requiredKeys: [] },
+  );
+  fc.assert(
+    fc.property(settings, (s) => {
+      const r = netconfig.renderNetwork(s);
+      const wifiMessage = r.messages.some((m) => m.startsWith('[wifi] ssid') || m.startsWith('[wifi] password') || m.includes('needs country'));
+      const staticMessage = r.messages.some((m) => m.startsWith('[static_ip]'));
+      return !(wifiMessage && r.files[WIFI]) && !(staticMessage && r.files[STATIC]);
+    }),
+  );
+  t.pass();
+});
