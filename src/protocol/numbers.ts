@@ -25,7 +25,7 @@ function toHalfWidth(s: string): string {
 
 /** One token → E.164, or null. */
 export function normalizeNumber(token: string, allowInternational: boolean): string | null {
-  const cleaned = toHalfWidth(token).replace(/[-().]/g, '');
+  const cleaned = toHalfWidth(token).replace(/[-().\s]/g, '');
   const mainland = /^(?:\+86|0086|86)?(1[3-9]\d{9})$/.exec(cleaned);
   if (mainland) return `+86${mainland[1]}`;
   if (!allowInternational) return null;
