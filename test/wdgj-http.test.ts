@@ -307,5 +307,12 @@ test('unknown paths without Msg get a 404 that says so; the home page renders', 
     t.is(home.status, 200);
     t.regex(home.body, /模拟模式/);
     t.regex((await box.get('/?lang=en')).body, /Simulator mode/);
+    t.regex(home.body, /短信模块启动中/, 'the modem is still booting');
+    // A message interrupted mid-send is shown to the shop for a decision.
+    await box.get(`/sms?Msg=smsSnd&${AUTH}&Tel=13800138000&Body=x`);
+    const [message] = box.store.listMessages({ limit: 1 });
+    box.store.beginAttempt(message!.id, 'hat', Date.now());
+    box.store.recoverInterrupted(Date.now(), false);
+    t.regex((await box.get('/')).body, /有 1 条短信在断电或模块重启时正在发送/);
   });
 });

@@ -24,7 +24,14 @@ const T = {
     zh: '模拟模式：没有接短信模块，短信不会真的发出。',
     en: 'Simulator mode: no modem hardware, no SMS leaves this box.',
   },
-  verdictQueueOnly: { zh: '正在接收短信，等待短信模块', en: 'Accepting messages, waiting for the modem' },
+  verdictSending: { zh: '正常发送中', en: 'Sending normally' },
+  verdictWindow: { zh: '等待发送时段', en: 'Waiting for the sending window' },
+  verdictStarting: { zh: '短信模块启动中，短信先排队', en: 'The modem is starting; messages are queued meanwhile' },
+  verdictClock: { zh: '等待时间校准，短信先排队', en: 'Waiting for the clock to be set; messages are queued meanwhile' },
+  uncertainWarning: {
+    zh: '有 {n} 条短信在断电或模块重启时正在发送，不确定顾客是否已收到。为避免重复，它们不会自动重发：请用 POST /api/messages/<编号>/resend 重发，或 /fail 标记失败（退款）。',
+    en: '{n} message(s) were being sent when the box lost power or the modem restarted; the customer may or may not have them. They are not resent automatically, to avoid duplicates: resend with POST /api/messages/<id>/resend, or mark failed (refunded) with /fail.',
+  },
   verdictFault: { zh: '故障', en: 'Fault' },
   windowOpen: { zh: '发送时段内', en: 'Inside the sending window' },
   windowClosed: { zh: '免打扰时段，短信排队等待，将于 {t} 开始发送', en: 'Quiet hours: messages wait until {t}' },
@@ -59,9 +66,20 @@ export function renderHome(status: StatusSnapshot, config: Config, recent: reado
   const usesDefaults =
     config.admin.password === DEFAULT_ADMIN_PASSWORD ||
     config.accounts.some((a) => a.user === DEMO_ACCOUNT.user && a.password === DEMO_ACCOUNT.password);
+  const waiting = status.queue.waiting;
   const verdict = status.modem.hard_fault
-    ? `${t('verdictFault')}: ${h(status.modem.hard_fault)}`
-    : h(t('verdictQueueOnly'));
+    ? `${h(t('verdictFault'))}: ${h(status.modem.hard_fault)}`
+    : waiting === 'clock-not-set'
+      ? h(t('verdictClock'))
+      : waiting === 'modem-not-ready' || status.modem.state !== 'ready'
+        ? h(t('verdictStarting'))
+        : waiting === 'window-closed'
+          ? h(t('verdictWindow'))
+          : h(t('verdictSending'));
+  const waitingLine = status.queue.waiting && status.queue.waiting !== 'idle'
+    ? `<p>${h(lang === 'zh' ? status.queue.waiting_text : status.queue.waiting_text_en)}${status.queue.waiting_detail ? `: ${h(status.queue.waiting_detail)}` : ''}</p>`
+    : '';
+  const uncertainLine = status.queue.uncertain > 0 ? `<p class="warn">${h(t('uncertainWarning').replace('{n}', String(status.queue.uncertain)))}</p>` : '';
   const windowLine = status.window.open
     ? t('windowOpen')
     : t('windowClosed').replace('{t}', status.window.next_open ? isoInZone(Date.parse(status.window.next_open), tz).slice(0, 16).replace('T', ' ') : '');
@@ -90,6 +108,8 @@ nav{float:right}
 ${status.modem.simulated ? `<p class="banner">${h(t('simulated'))}</p>` : ''}
 ${usesDefaults ? `<p class="warn">${h(t('defaultsWarning'))}</p>` : ''}
 <p class="verdict">${verdict}</p>
+${waitingLine}
+${uncertainLine}
 <p>${h(windowLine)}</p>
 <h2>${h(t('queue'))}</h2>
 <p>${h(t('queued'))}: ${status.queue.queued} · ${h(t('uncertain'))}: ${status.queue.uncertain} · ${h(t('sentToday'))}: ${status.queue.sent_today} · ${h(t('failedToday'))}: ${status.queue.failed_today}</p>
