@@ -1,19 +1,9 @@
 import test from 'ava';
 import iconv from 'iconv-lite';
-import { basicAuth, startTestBox, type TestBox } from './helpers/box.js';
-import type { Config } from '../src/config/config.js';
+import { basicAuth, withBox, type TestBox } from './helpers/box.js';
 
 const AUTH = 'User=aaaa&PWD=bbbb';
 const ADMIN = basicAuth('smsbox');
-
-async function withBox(run: (box: TestBox) => Promise<void>, config?: (c: Config) => void) {
-  const box = await startTestBox(config ? { config } : {});
-  try {
-    await run(box);
-  } finally {
-    await box.dispose();
-  }
-}
 
 const call = async (box: TestBox, method: string, path: string, body?: string, type = 'application/json') => {
   const res = await fetch(`${box.url}${path}`, { method, headers: { ...ADMIN, 'content-type': type }, ...(body !== undefined ? { body } : {}) });

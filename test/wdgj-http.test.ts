@@ -2,19 +2,9 @@ import test from 'ava';
 import http from 'node:http';
 import net from 'node:net';
 import iconv from 'iconv-lite';
-import type { Config } from '../src/config/config.js';
-import { basicAuth, startTestBox, tempDir, type TestBox } from './helpers/box.js';
+import { basicAuth, startTestBox, tempDir, withBox } from './helpers/box.js';
 
 const AUTH = 'User=aaaa&PWD=bbbb';
-
-async function withBox(run: (box: TestBox) => Promise<void>, config?: (c: Config) => void) {
-  const box = await startTestBox(config ? { config } : {});
-  try {
-    await run(box);
-  } finally {
-    await box.dispose();
-  }
-}
 
 /** Sends raw bytes as one HTTP request and returns the whole response text. */
 function rawRequest(port: number, bytes: Buffer): Promise<string> {

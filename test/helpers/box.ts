@@ -66,3 +66,13 @@ export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> 
 export function basicAuth(password: string, user = 'admin'): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }
+
+/** Runs a test against a fresh box (built-in defaults, optionally changed) and always disposes of it. */
+export async function withBox(run: (box: TestBox) => Promise<void>, config?: (c: Config) => void): Promise<void> {
+  const box = await startTestBox(config ? { config } : {});
+  try {
+    await run(box);
+  } finally {
+    await box.dispose();
+  }
+}
