@@ -148,6 +148,16 @@ test('config.txt: UART on, Bluetooth off the PL011; cmdline.txt: no serial conso
   t.false(args.some((a) => /^kgdboc=/.test(a)));
 });
 
+test('after a kernel upgrade Debian\'s raspi-firmware hook regenerates the same UART settings', (t) => {
+  // The hook sources this file as shell; CONSOLES becomes console= arguments.
+  const defaults = read('rootfs/etc/default/raspi-firmware');
+  const consoles = /^CONSOLES="([^"]*)"$/m.exec(defaults)?.[1];
+  t.is(consoles, 'tty1');
+  t.regex(defaults, /^ROOTPART="LABEL=RASPIROOT"$/m);
+  const custom = read('rootfs/etc/default/raspi-firmware-custom').split('\n').map((line) => line.trim());
+  t.true(custom.includes('dtoverlay=disable-bt'));
+});
+
 test('udev: GPIO chips to group gpio, the GPIO 14/15 UART to dialout as /dev/serial0', (t) => {
   const rules = read('rootfs/etc/udev/rules.d/60-smsbox-hat.rules')
     .split('\n')
