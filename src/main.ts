@@ -49,6 +49,8 @@ export interface Box {
   readonly dispatcher: Dispatcher;
   /** The virtual HAT, in simulator mode. */
   readonly simulator: VirtualModem | null;
+  /** Replaces the config while running: accounts, schedule, limits, opt-out rules apply at once. */
+  applyConfig(next: Config): void;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,9 @@ function modemStatusFields(s: ModemState) {
 
 export async function startBox(options: BoxOptions): Promise<Box> {
   const log = options.log ?? createLogger();
-  const config = options.config;
+  // The settings page replaces the config while the box runs (applyConfig below);
+  // everything reads it through getConfig, so the new values apply without a restart.
+  let config = options.config;
   const getConfig = () => config;
   const simulated = config.modem.device === 'simulator';
   const boxClock = options.clock ? null : new BoxClock(config.schedule.clock);
@@ -168,6 +172,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     config: getConfig,
     log,
     onQueued: () => dispatcher!.kick(),
+    applyConfig: (next) => applyConfig(next),
     ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
   });
 
@@ -193,22 +198,33 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   inbound.start();
 
   // node-cron fires the sending window's edges (the loop also sleeps until them) and the housekeeping.
-  const cronJobs: ScheduledTask[] = [];
-  const quiet = config.schedule.quietHours;
-  if (quiet) {
-    for (const minute of [quiet.startMinute, quiet.endMinute]) {
-      cronJobs.push(cron.schedule(`${minute % 60} ${Math.floor(minute / 60)} * * *`, () => dispatcher!.kick(), { timezone: config.schedule.timezone }));
+  let windowJobs: ScheduledTask[] = [];
+  const scheduleWindowEdges = () => {
+    for (const job of windowJobs) void job.destroy();
+    const quiet = config.schedule.quietHours;
+    windowJobs = quiet
+      ? [quiet.startMinute, quiet.endMinute].map((minute) =>
+          cron.schedule(`${minute % 60} ${Math.floor(minute / 60)} * * *`, () => dispatcher!.kick(), { timezone: config.schedule.timezone }),
+        )
+      : [];
+  };
+  scheduleWindowEdges();
+  const housekeeping = cron.schedule('17 4 * * *', () => {
+    try {
+      store.housekeeping(clock.now());
+    } catch (err) {
+      log.error('housekeeping failed', { error: String(err) });
     }
-  }
-  cronJobs.push(
-    cron.schedule('17 4 * * *', () => {
-      try {
-        store.housekeeping(clock.now());
-      } catch (err) {
-        log.error('housekeeping failed', { error: String(err) });
-      }
-    }, { timezone: config.schedule.timezone }),
-  );
+  }, { timezone: config.schedule.timezone });
+
+  /** A validated new config, applied without a restart (modem, HTTP port and data dir need one). */
+  const applyConfig = (next: Config): void => {
+    config = next;
+    store.syncAccounts(next.accounts, clock.now());
+    scheduleWindowEdges();
+    dispatcher!.kick();
+    store.addEvent(clock.now(), 'info', 'config-applied', '新设置已生效', 'new settings applied');
+  };
 
   let closed = false;
   return {
@@ -220,10 +236,11 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     modem,
     dispatcher,
     simulator,
+    applyConfig,
     async close() {
       if (closed) return;
       closed = true;
-      for (const job of cronJobs) await job.destroy();
+      for (const job of [...windowJobs, housekeeping]) await job.destroy();
       // Stop taking requests, let the message being sent finish, then the modem.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

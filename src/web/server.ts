@@ -29,6 +29,8 @@ export interface WebDeps {
   extraRoutes?: (app: polka.Polka, helpers: { requireAdmin: (req: polka.Request, res: http.ServerResponse) => boolean }) => void;
   /** A message became due (a resend): the dispatcher decides again. */
   onQueued?: () => void;
+  /** Applies a validated new config without a restart (the settings page); `config().file` is where it came from. */
+  applyConfig?: (next: Config) => void;
 }
 
 const MAX_BODY = 64 * 1024;
