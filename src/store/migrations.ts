@@ -166,4 +166,11 @@ export const MIGRATIONS: readonly string[] = [
 
   ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'wdgj';
   `,
+  // 4: signal history for the status page's 24-hour chart (issue 8), one sample a minute.
+  `
+  CREATE TABLE signal_samples (
+    at INTEGER PRIMARY KEY,
+    csq INTEGER
+  );
+  `,
 ];

@@ -847,4 +847,57 @@ export class Store {
       data: r['data'] === null ? null : JSON.parse(r['data'] as string),
     }));
   }
+
+  // ---- web (issue 8) --------------------------------------------------------
+  // Queries of the status page and admin; the signal samples are the page's own history.
+
+  /** Newest first; `q` matches the number (digits, any form) or the text. */
+  searchMessages(opts: { limit: number; q?: string; status?: MessageStatus; beforeId?: number }): MessageRow[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (opts.q) {
+      const like = `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const digits = opts.q.replace(/[\s-]/g, '');
+      where.push(`(o.to_number LIKE ? ESCAPE '\\' OR o.body LIKE ? ESCAPE '\\')`);
+      args.push(/^\+?\d+$/.test(digits) ? `%${digits.replace(/^\+/, '')}%` : like, like);
+    }
+    if (opts.status) {
+      where.push('o.status = ?');
+      args.push(opts.status);
+    }
+    if (opts.beforeId !== undefined) {
+      where.push('o.id < ?');
+      args.push(opts.beforeId);
+    }
+    const sql = `SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`;
+    return (this.stmt(sql).all(...args, opts.limit) as Row[]).map(toMessage);
+  }
+
+  /** Messages sent and failed per hour since `since` (hour = floor(ms / 3600000)). */
+  hourlyCounts(since: number): { hour: number; sent: number; failed: number }[] {
+    return (this.stmt(
+      `SELECT hour, SUM(sent) AS sent, SUM(failed) AS failed FROM (
+         SELECT sent_at / 3600000 AS hour, 1 AS sent, 0 AS failed FROM outbox WHERE sent_at >= ?
+         UNION ALL
+         SELECT updated_at / 3600000, 0, 1 FROM outbox WHERE status = 'failed' AND updated_at >= ?
+       ) GROUP BY hour ORDER BY hour`,
+    ).all(since, since) as Row[]).map((r) => ({ hour: r['hour'] as number, sent: r['sent'] as number, failed: r['failed'] as number }));
+  }
+
+  /** Totals by status since the beginning, for /metrics counters. */
+  statusTotals(): Record<string, number> {
+    const totals: Record<string, number> = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 0]));
+    for (const r of this.stmt('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as Row[]) totals[r['status'] as string] = r['n'] as number;
+    return totals;
+  }
+
+  addSignalSample(at: number, csq: number | null): void {
+    this.stmt('INSERT OR REPLACE INTO signal_samples (at, csq) VALUES (?, ?)').run(at, csq);
+    this.stmt('DELETE FROM signal_samples WHERE at < ?').run(at - 8 * 24 * 3600_000);
+  }
+
+  signalSamples(since: number): { at: number; csq: number | null }[] {
+    return (this.stmt('SELECT at, csq FROM signal_samples WHERE at >= ? ORDER BY at').all(since) as Row[]).map((r) => ({ at: r['at'] as number, csq: (r['csq'] as number | null) ?? null }));
+  }
 }

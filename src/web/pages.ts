@@ -1,11 +1,12 @@
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, hostname } from 'node:os';
 import type { Config } from '../config/config.js';
 import { DEFAULT_ADMIN_PASSWORD, DEMO_ACCOUNT } from '../config/config.js';
 import type { StatusSnapshot, WdgjRequestRecord } from '../status/status.js';
-import { isoInZone } from '../scheduler/tz.js';
 import { escapeHtml as h } from './html.js';
+import { layout, localTime, signalBars, tr, type Lang, type PageContext } from './layout.js';
+import { lineChart } from './charts.js';
 
-type Lang = 'zh' | 'en';
+export type { Lang };
 
 /** Every IPv4 LAN address of the box: the URLs the shop can paste into 管家助理. */
 export function lanUrls(port: number): string[] {
@@ -18,106 +19,190 @@ export function lanUrls(port: number): string[] {
   return urls.length ? urls : [`http://127.0.0.1:${port}/sms`];
 }
 
-const T = {
-  title: { zh: '短信网关', en: 'SMS gateway' },
-  simulated: {
-    zh: '模拟模式：没有接短信模块，短信不会真的发出。',
-    en: 'Simulator mode: no modem hardware, no SMS leaves this box.',
-  },
-  verdictSending: { zh: '正常发送中', en: 'Sending normally' },
-  verdictWindow: { zh: '等待发送时段', en: 'Waiting for the sending window' },
-  verdictStarting: { zh: '短信模块启动中，短信先排队', en: 'The modem is starting; messages are queued meanwhile' },
-  verdictClock: { zh: '等待时间校准，短信先排队', en: 'Waiting for the clock to be set; messages are queued meanwhile' },
-  uncertainWarning: {
-    zh: '有 {n} 条短信在断电或模块重启时正在发送，不确定顾客是否已收到。为避免重复，它们不会自动重发：请用 POST /api/messages/<编号>/resend 重发，或 /fail 标记失败（退款）。',
-    en: '{n} message(s) were being sent when the box lost power or the modem restarted; the customer may or may not have them. They are not resent automatically, to avoid duplicates: resend with POST /api/messages/<id>/resend, or mark failed (refunded) with /fail.',
-  },
-  verdictFault: { zh: '故障', en: 'Fault' },
-  windowOpen: { zh: '发送时段内', en: 'Inside the sending window' },
-  windowClosed: { zh: '免打扰时段，短信排队等待，将于 {t} 开始发送', en: 'Quiet hours: messages wait until {t}' },
-  queue: { zh: '队列', en: 'Queue' },
-  queued: { zh: '排队中', en: 'queued' },
-  uncertain: { zh: '待确认', en: 'uncertain' },
-  sentToday: { zh: '今日已发', en: 'sent today' },
-  failedToday: { zh: '今日失败', en: 'failed today' },
-  setup: { zh: '在管家助理中设置', en: 'Set up 管家助理' },
-  setupSteps: {
-    zh: '打开管家助理 → 短信设置 → 发送方式选「自定义」→ 在接口地址中粘贴下面任一地址 → 填写用户名和密码（配置文件中的 [[account]]）→ 点击「测试」，应显示成功。',
-    en: 'Open 管家助理 → SMS settings → sending method 「自定义」 (custom) → paste one of the URLs below as the interface URL → enter the user name and password (an [[account]] of the config file) → press 「测试」 (test): it must succeed.',
-  },
-  lastRequests: { zh: '最近来自管家助理的请求', en: 'Latest requests from 管家助理' },
-  none: { zh: '还没有收到请求。如果管家助理提示连接失败，请检查：电脑和本机在同一网络、地址和端口正确、防火墙未拦截。', en: 'No request yet. If 管家助理 cannot connect: check that the PC and this box are on the same network, the address and port are right, and no firewall blocks it.' },
-  defaultsWarning: {
-    zh: '仍在使用默认密码（管理密码或演示账号 aaaa/bbbb）。请在配置文件中修改 [admin] password 和 [[account]]。',
-    en: 'Default passwords are in use (admin password or the demo account aaaa/bbbb). Change [admin] password and [[account]] in the config file.',
-  },
-  time: { zh: '时间', en: 'Time' },
-  client: { zh: '来源', en: 'Client' },
-  msg: { zh: '类型', en: 'Type' },
-  user: { zh: '用户', en: 'User' },
-  reply: { zh: '应答', en: 'Reply' },
-  version: { zh: '版本', en: 'Version' },
-  uptime: { zh: '运行时间', en: 'Uptime' },
-} as const;
+/** The box's mDNS name URL (avahi announces `<hostname>.local`). */
+export function mdnsUrl(port: number): string {
+  return `http://${hostname().split('.')[0]}.local${port === 80 ? '' : `:${port}`}/sms`;
+}
 
-export function renderHome(status: StatusSnapshot, config: Config, recent: readonly WdgjRequestRecord[], lang: Lang): string {
-  const t = (key: keyof typeof T) => T[key][lang];
-  const tz = config.schedule.timezone;
-  const usesDefaults =
-    config.admin.password === DEFAULT_ADMIN_PASSWORD ||
-    config.accounts.some((a) => a.user === DEMO_ACCOUNT.user && a.password === DEMO_ACCOUNT.password);
+export type VerdictLevel = 'ok' | 'wait' | 'fault';
+
+/** What to do about a fault, for the shop owner. */
+function faultFix(fault: string, lang: Lang): string {
+  const f = fault.toLowerCase();
+  if (/sim/.test(f)) return tr(lang, '请关机后检查 SIM 卡是否插好、是否欠费停机，再开机。', 'Power off, check the SIM card is seated and the line is paid, then power on.');
+  if (/network|regist|网络|注册/.test(f)) return tr(lang, '请检查天线是否拧紧，或把盒子移到信号更好的位置。', 'Check the antenna is screwed on, or move the box where the signal is better.');
+  return tr(lang, '请拔掉电源 10 秒后重新接上；若仍故障，请联系技术支持并提供“事件”页面的内容。', 'Unplug the power for 10 seconds and plug it back; if the fault stays, call support with the events list.');
+}
+
+/** The one-line verdict the overview leads with, and its level (colour). */
+export function verdictOf(status: StatusSnapshot, lang: Lang): { level: VerdictLevel; text: string; detail: string } {
   const waiting = status.queue.waiting;
-  const verdict = status.modem.hard_fault
-    ? `${h(t('verdictFault'))}: ${h(status.modem.hard_fault)}`
-    : waiting === 'clock-not-set'
-      ? h(t('verdictClock'))
-      : waiting === 'modem-not-ready' || status.modem.state !== 'ready'
-        ? h(t('verdictStarting'))
-        : waiting === 'window-closed'
-          ? h(t('verdictWindow'))
-          : h(t('verdictSending'));
-  const waitingLine = status.queue.waiting && status.queue.waiting !== 'idle'
-    ? `<p>${h(lang === 'zh' ? status.queue.waiting_text : status.queue.waiting_text_en)}${status.queue.waiting_detail ? `: ${h(status.queue.waiting_detail)}` : ''}</p>`
+  if (status.modem.hard_fault) {
+    return { level: 'fault', text: `${tr(lang, '故障', 'Fault')}: ${status.modem.hard_fault}`, detail: faultFix(status.modem.hard_fault, lang) };
+  }
+  const detail = waiting && waiting !== 'idle'
+    ? `${(lang === 'zh' ? status.queue.waiting_text : status.queue.waiting_text_en) ?? ''}${status.queue.waiting_detail ? `: ${status.queue.waiting_detail}` : ''}`
     : '';
-  const uncertainLine = status.queue.uncertain > 0 ? `<p class="warn">${h(t('uncertainWarning').replace('{n}', String(status.queue.uncertain)))}</p>` : '';
-  const windowLine = status.window.open
-    ? t('windowOpen')
-    : t('windowClosed').replace('{t}', status.window.next_open ? isoInZone(Date.parse(status.window.next_open), tz).slice(0, 16).replace('T', ' ') : '');
-  const rows = recent
-    .slice(0, 10)
-    .map(
-      (r) =>
-        `<tr><td>${h(isoInZone(r.at, tz).slice(0, 19).replace('T', ' '))}</td><td>${h(r.client)}</td><td>${h(r.msg)}</td><td>${h(r.user)}</td><td>${h(r.reply)}${r.reason ? ` (${h(r.reason)})` : ''}</td></tr>`,
-    )
-    .join('');
-  return `<!doctype html>
-<html lang="${lang === 'zh' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(t('title'))}</title>
-<style>
-body{font-family:system-ui,"Microsoft YaHei","PingFang SC",sans-serif;margin:0 auto;max-width:52rem;padding:1rem;color:#222}
-.banner{background:#b00020;color:#fff;padding:.6rem 1rem;font-weight:bold;border-radius:.3rem}
-.warn{background:#fff3cd;padding:.6rem 1rem;border-radius:.3rem}
-.verdict{font-size:1.6rem;margin:1rem 0}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}
-code{background:#f3f3f3;padding:.1rem .3rem;user-select:all}
-nav{float:right}
-</style></head><body>
-<nav><a href="?lang=zh">中文</a> · <a href="?lang=en">English</a></nav>
-<h1>${h(t('title'))}</h1>
-${status.modem.simulated ? `<p class="banner">${h(t('simulated'))}</p>` : ''}
-${usesDefaults ? `<p class="warn">${h(t('defaultsWarning'))}</p>` : ''}
-<p class="verdict">${verdict}</p>
-${waitingLine}
-${uncertainLine}
-<p>${h(windowLine)}</p>
-<h2>${h(t('queue'))}</h2>
-<p>${h(t('queued'))}: ${status.queue.queued} · ${h(t('uncertain'))}: ${status.queue.uncertain} · ${h(t('sentToday'))}: ${status.queue.sent_today} · ${h(t('failedToday'))}: ${status.queue.failed_today}</p>
-<h2>${h(t('setup'))}</h2>
-<p>${h(t('setupSteps'))}</p>
-<ul>${lanUrls(config.http.port).map((u) => `<li><code>${h(u)}</code></li>`).join('')}</ul>
-<h2>${h(t('lastRequests'))}</h2>
-${rows ? `<table><tr><th>${h(t('time'))}</th><th>${h(t('client'))}</th><th>${h(t('msg'))}</th><th>${h(t('user'))}</th><th>${h(t('reply'))}</th></tr>${rows}</table>` : `<p>${h(t('none'))}</p>`}
-<p><small>${h(t('version'))} ${h(status.version)} · ${h(t('uptime'))} ${status.uptime_s}s</small></p>
-</body></html>`;
+  if (waiting === 'clock-not-set') return { level: 'wait', text: tr(lang, '等待时间校准，短信先排队', 'Waiting for the clock to be set; messages are queued meanwhile'), detail };
+  if (waiting === 'modem-not-ready' || status.modem.state !== 'ready') {
+    return { level: 'wait', text: tr(lang, '短信模块启动中，短信先排队', 'The modem is starting; messages are queued meanwhile'), detail };
+  }
+  if (waiting === 'window-closed') return { level: 'wait', text: tr(lang, '等待发送时段', 'Waiting for the sending window'), detail };
+  return { level: 'ok', text: tr(lang, '正常发送中', 'Sending normally'), detail };
+}
+
+export function usesDefaultPasswords(config: Config): boolean {
+  return config.admin.password === DEFAULT_ADMIN_PASSWORD || config.accounts.some((a) => a.user === DEMO_ACCOUNT.user && a.password === DEMO_ACCOUNT.password);
+}
+
+function windowLine(status: StatusSnapshot, tz: string, lang: Lang): string {
+  if (status.window.open) return tr(lang, '发送时段内', 'Inside the sending window');
+  const at = status.window.next_open ? localTime(Date.parse(status.window.next_open), tz).slice(0, 16) : '';
+  return tr(lang, `免打扰时段，短信排队等待，将于 ${at} 开始发送`, `Quiet hours: messages wait until ${at}`);
+}
+
+function uptime(seconds: number, lang: Lang): string {
+  const d = Math.floor(seconds / 86400);
+  const hh = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return lang === 'zh' ? `${d ? `${d} 天 ` : ''}${hh} 小时 ${m} 分` : `${d ? `${d} d ` : ''}${hh} h ${m} min`;
+}
+
+function requestsTable(recent: readonly WdgjRequestRecord[], tz: string, lang: Lang, limit: number): string {
+  const rows = recent.slice(0, limit).map((r) =>
+    `<tr><td>${h(localTime(r.at, tz))}</td><td>${h(r.client)}</td><td>${h(r.msg)}</td><td>${h(r.user)}</td><td>${h(r.reply)}${r.reason ? ` <small>(${h(r.reason)})</small>` : ''}</td></tr>`).join('');
+  if (!rows) {
+    return `<p class="muted">${h(tr(lang, '还没有收到请求。如果管家助理提示连接失败，请检查：电脑和本机在同一网络、地址和端口正确、防火墙未拦截。', 'No request yet. If 管家助理 cannot connect: check that the PC and this box are on the same network, the address and port are right, and no firewall blocks it.'))}</p>`;
+  }
+  return `<div class="table-wrap"><table><tr><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '来源', 'Client'))}</th><th>${h(tr(lang, '类型', 'Type'))}</th><th>${h(tr(lang, '用户', 'User'))}</th><th>${h(tr(lang, '应答', 'Reply'))}</th></tr>${rows}</table></div>`;
+}
+
+const CLOCK_SOURCES: Record<string, [string, string]> = {
+  ntp: ['网络时间 (NTP)', 'network time (NTP)'],
+  modem: ['短信模块网络时间', "the modem's network time"],
+  rtc: ['硬件时钟', 'hardware clock'],
+  config: ['系统时钟', 'system clock'],
+  none: ['未校准', 'not set'],
+};
+
+/** The overview: public (no login), live through /api/status/stream. */
+export function renderHome(status: StatusSnapshot, config: Config, recent: readonly WdgjRequestRecord[], lang: Lang, ctx?: Partial<PageContext>, signal: { at: number; csq: number | null }[] = []): string {
+  const context: PageContext = { lang, csrf: ctx?.csrf ?? null, path: '/', flash: ctx?.flash ?? null, simulated: status.modem.simulated };
+  const tz = config.schedule.timezone;
+  const verdict = verdictOf(status, lang);
+  const uncertain = status.queue.uncertain > 0
+    ? `<p class="warn">${h(tr(lang,
+      `有 ${status.queue.uncertain} 条短信在断电或模块重启时正在发送，不确定顾客是否已收到。为避免重复，它们不会自动重发：请在“短信”页面选择重发或标记失败（退款）。`,
+      `${status.queue.uncertain} message(s) were being sent when the box lost power or the modem restarted; the customer may or may not have them. They are not resent automatically, to avoid duplicates: resend or mark failed (refunded) on the Messages page.`))} <a href="/messages?status=uncertain">${h(tr(lang, '去处理', 'Decide'))}</a></p>`
+    : '';
+  const defaults = usesDefaultPasswords(config)
+    ? `<p class="warn">${h(tr(lang, '仍在使用默认密码（管理密码或演示账号 aaaa/bbbb）。请在“设置”页面或配置文件中修改 [admin] password 和 [[account]]。', 'Default passwords are in use (admin password or the demo account aaaa/bbbb). Change them on the Settings page or in the config file ([admin] password, [[account]]).'))}</p>`
+    : '';
+  const leds = Object.entries(status.leds as Record<string, unknown>);
+  const ledsHtml = leds.length
+    ? `<div class="leds">${leds.map(([name, value]) => {
+      const v = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+      const on = /on|blink|true/i.test(v);
+      return `<span class="led"><i style="${on ? 'background:#2da44e' : ''}"></i>${h(name)}: <span data-k="leds.${h(name)}">${h(v)}</span></span>`;
+    }).join('')}</div>`
+    : `<p class="muted">${h(tr(lang, '无指示灯信息', 'no LED information'))}</p>`;
+  const clock = CLOCK_SOURCES[status.clock.source] ?? [status.clock.source, status.clock.source];
+  const chart = lineChart(signal.map((s) => ({ x: s.at, y: s.csq === null || s.csq === 99 ? null : s.csq })), {
+    yMax: 31, xLabel: (x) => localTime(x, tz).slice(11, 16), height: 120, title: tr(lang, '信号 (CSQ 0–31)，24 小时', 'Signal (CSQ 0–31), 24 hours'),
+  });
+  const body = `
+<div class="verdict ${verdict.level}" id="verdict"><span data-v="text">${h(verdict.text)}</span><small data-v="detail">${h(verdict.detail)}</small></div>
+${uncertain}${defaults}
+<div class="grid">
+<section><h2>${h(tr(lang, '队列', 'Queue'))}</h2><dl class="kv">
+<dt>${h(tr(lang, '排队中', 'queued'))}</dt><dd class="big" data-k="queue.queued">${status.queue.queued}</dd>
+<dt>${h(tr(lang, '今日已发', 'sent today'))}</dt><dd data-k="queue.sent_today">${status.queue.sent_today}</dd>
+<dt>${h(tr(lang, '今日失败', 'failed today'))}</dt><dd data-k="queue.failed_today">${status.queue.failed_today}</dd>
+<dt>${h(tr(lang, '今日退订拦截', 'suppressed today'))}</dt><dd data-k="queue.suppressed_today">${status.queue.suppressed_today}</dd>
+<dt>${h(tr(lang, '待确认', 'uncertain'))}</dt><dd data-k="queue.uncertain">${status.queue.uncertain}</dd>
+</dl></section>
+<section><h2>${h(tr(lang, '短信模块', 'Modem'))}</h2><dl class="kv">
+<dt>${h(tr(lang, '状态', 'State'))}</dt><dd data-k="modem.state">${h(status.modem.state)}</dd>
+<dt>SIM</dt><dd data-k="modem.registered" data-map="${h(JSON.stringify({ true: tr(lang, '已注册网络', 'registered'), false: tr(lang, '未注册', 'not registered'), null: '—' }))}">${h(status.modem.registered === null ? '—' : status.modem.registered ? tr(lang, '已注册网络', 'registered') : tr(lang, '未注册', 'not registered'))}</dd>
+<dt>${h(tr(lang, '运营商', 'Operator'))}</dt><dd data-k="modem.operator">${h(status.modem.operator ?? '—')}</dd>
+<dt>${h(tr(lang, '信号', 'Signal'))}</dt><dd>${signalBars(status.modem.signal_bars)} <span data-k="modem.signal_csq">${h(status.modem.signal_csq ?? '—')}</span></dd>
+</dl></section>
+<section><h2>${h(tr(lang, '发送时段', 'Sending window'))}</h2>
+<p id="window">${h(windowLine(status, tz, lang))}</p>
+<dl class="kv"><dt>${h(tr(lang, '免打扰', 'Quiet hours'))}</dt><dd>${h(status.window.quiet_hours || tr(lang, '无', 'none'))}</dd>
+<dt>${h(tr(lang, '时钟', 'Clock'))}</dt><dd>${h(tr(lang, clock[0], clock[1]))}</dd>
+<dt>${h(tr(lang, '时区', 'Time zone'))}</dt><dd>${h(tz)}</dd></dl></section>
+</div>
+<section><h2>${h(tr(lang, '指示灯', 'LEDs'))}</h2>${ledsHtml}</section>
+<section><h2>${h(tr(lang, '信号', 'Signal'))}</h2>${chart}</section>
+<section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2>${requestsTable(recent, tz, lang, 10)}
+<p><a href="/setup">${h(tr(lang, '在管家助理中设置 →', 'Set up 管家助理 →'))}</a></p></section>
+<p><small>${h(tr(lang, '版本', 'Version'))} ${h(status.version)} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
+  return layout(context, tr(lang, '概览', 'Overview'), body, overviewScript(lang));
+}
+
+/** Live updates: the page listens to /api/status/stream and fills the marked fields. */
+function overviewScript(lang: Lang): string {
+  return `(function(){
+var lang=${JSON.stringify(lang)};
+function get(o,p){return p.split('.').reduce(function(a,k){return a==null?a:a[k]},o)}
+function up(s){var d=Math.floor(s/86400),h=Math.floor(s%86400/3600),m=Math.floor(s%3600/60);return lang==='zh'?(d?d+' 天 ':'')+h+' 小时 '+m+' 分':(d?d+' d ':'')+h+' h '+m+' min'}
+if(!window.EventSource)return;
+var es=new EventSource('/api/status/stream?lang='+lang);
+es.addEventListener('status',function(e){var d=JSON.parse(e.data),s=d.status;
+var v=document.getElementById('verdict');v.className='verdict '+d.verdict.level;
+v.querySelector('[data-v=text]').textContent=d.verdict.text;v.querySelector('[data-v=detail]').textContent=d.verdict.detail;
+document.getElementById('window').textContent=d.window_text;
+document.querySelectorAll('[data-k]').forEach(function(el){var val=get(s,el.getAttribute('data-k'));
+if(el.getAttribute('data-fmt')==='uptime')val=up(val);
+var map=el.getAttribute('data-map');if(map){val=JSON.parse(map)[String(val)]}
+el.textContent=val==null?'—':(typeof val==='object'?JSON.stringify(val):String(val))});
+var bars=document.querySelectorAll('.bars i');for(var i=0;i<bars.length;i++)bars[i].className=i<(s.modem.signal_bars||0)?'on':'';
+document.getElementById('live').textContent=${JSON.stringify(tr(lang, '实时更新', 'live'))}+' '+new Date().toLocaleTimeString();});
+es.onerror=function(){document.getElementById('live').textContent=${JSON.stringify(tr(lang, '连接中断，正在重连…', 'disconnected, reconnecting…'))}};
+})();`;
+}
+
+export function windowText(status: StatusSnapshot, config: Config, lang: Lang): string {
+  return windowLine(status, config.schedule.timezone, lang);
+}
+
+/** Setup for 管家助理: the URLs to paste, the accounts, the steps and the live request log. */
+export function renderSetup(ctx: PageContext, config: Config, recent: readonly WdgjRequestRecord[]): string {
+  const { lang } = ctx;
+  const urls = [...lanUrls(config.http.port), mdnsUrl(config.http.port)];
+  const copy = tr(lang, '复制', 'Copy');
+  const urlList = urls.map((u) => `<li class="row"><code>${h(u)}</code> <button type="button" class="secondary" data-copy="${h(u)}">${h(copy)}</button></li>`).join('');
+  const accounts = ctx.csrf
+    ? config.accounts.map((a) => `<li><code>${h(a.user)}</code></li>`).join('')
+    : `<li class="muted">${h(tr(lang, '登录后显示账号名', 'log in to see the account names'))}</li>`;
+  const steps = lang === 'zh'
+    ? ['打开管家助理，进入「短信设置」（或「短信平台设置」）。', '发送方式选择「自定义」（自定义短信接口 3.0）。', '在「接口地址」中粘贴上面任一地址（推荐第一个）。', '用户名和密码填写下面的账号（配置文件中的 [[account]]）。', '点击「测试」或「查询余额」：应显示余额，下面“最近的请求”会出现一条记录。', '保存。以后管家助理发出的短信会在本机排队并发送。']
+    : ['Open 管家助理 and go to 「短信设置」 (SMS settings).', 'Choose the sending method 「自定义」 (custom SMS interface 3.0).', 'Paste one of the URLs above into 「接口地址」 (interface URL); the first is best.', 'Enter an account below as user name and password (an [[account]] of the config file).', 'Press 「测试」 or 「查询余额」: it must show the balance, and a line appears under "latest requests" below.', 'Save. Messages from 管家助理 are then queued and sent by this box.'];
+  const drawing = `<svg viewBox="0 0 420 170" class="chart" role="img" aria-label="${h(tr(lang, '管家助理短信设置示意图', 'sketch of the 管家助理 SMS settings'))}" style="max-width:28rem">
+<rect x="1" y="1" width="418" height="168" rx="6" fill="#f6f8fa" stroke="#8c959f"/><rect x="1" y="1" width="418" height="24" rx="6" fill="#d0d7de"/>
+<text x="10" y="18" font-size="12">短信设置</text>
+<text x="14" y="50" font-size="12">发送方式</text><rect x="90" y="37" width="120" height="20" fill="#fff" stroke="#8c959f"/><text x="96" y="52" font-size="12">自定义 ▾</text>
+<text x="14" y="80" font-size="12">接口地址</text><rect x="90" y="67" width="310" height="20" fill="#fff8c5" stroke="#bf8700" stroke-width="2"/><text x="96" y="82" font-size="11">${h(urls[0]!)}</text>
+<text x="14" y="110" font-size="12">用户名</text><rect x="90" y="97" width="120" height="20" fill="#fff" stroke="#8c959f"/>
+<text x="220" y="110" font-size="12">密码</text><rect x="255" y="97" width="120" height="20" fill="#fff" stroke="#8c959f"/>
+<rect x="90" y="132" width="60" height="24" rx="3" fill="#1f883d"/><text x="107" y="148" font-size="12" fill="#fff">测试</text>
+<rect x="160" y="132" width="60" height="24" rx="3" fill="#eaeef2" stroke="#8c959f"/><text x="177" y="148" font-size="12">保存</text></svg>`;
+  const body = `
+<section><h2>${h(tr(lang, '1. 接口地址（粘贴到管家助理）', '1. Interface URL (paste into 管家助理)'))}</h2><ul style="list-style:none;padding:0">${urlList}</ul>
+<p><small>${h(tr(lang, '若本机地址会变化，可用 .local 名称（需要电脑支持 mDNS/Bonjour）。', 'If the address changes, the .local name works on PCs with mDNS/Bonjour.'))}</small></p></section>
+<section><h2>${h(tr(lang, '2. 账号', '2. Accounts'))}</h2><ul>${accounts}</ul></section>
+<section><h2>${h(tr(lang, '3. 步骤', '3. Steps'))}</h2><ol>${steps.map((s) => `<li>${h(s)}</li>`).join('')}</ol>${drawing}</section>
+<section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2><div id="requests">${requestsTable(recent, config.schedule.timezone, lang, 20)}</div>
+<p><small>${h(tr(lang, '每 3 秒自动刷新。', 'Refreshes every 3 seconds.'))}</small></p></section>`;
+  const script = `document.querySelectorAll('[data-copy]').forEach(function(b){b.addEventListener('click',function(){var t=b.getAttribute('data-copy');
+function done(){b.textContent=${JSON.stringify(tr(lang, '已复制', 'Copied'))}}
+if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(t).then(done)}else{var a=document.createElement('textarea');a.value=t;document.body.appendChild(a);a.select();try{document.execCommand('copy');done()}catch(e){}a.remove()}})});
+setInterval(function(){fetch('/setup/requests'+location.search).then(function(r){return r.text()}).then(function(t){document.getElementById('requests').innerHTML=t})},3000);`;
+  return layout(ctx, tr(lang, '在管家助理中设置', 'Set up 管家助理'), body, script);
+}
+
+/** The live panel of the setup page (HTML fragment, escaped). */
+export function renderRequestsFragment(recent: readonly WdgjRequestRecord[], config: Config, lang: Lang): string {
+  return requestsTable(recent, config.schedule.timezone, lang, 20);
 }

@@ -11,7 +11,12 @@ import { safeEqual } from '../passwords.js';
 import type { StatusModel } from '../status/status.js';
 import { MESSAGE_STATUSES, type MessageRow, type MessageStatus, type OptOutRow, type Store } from '../store/store.js';
 import { LoginLimiter } from './login-limiter.js';
-import { renderHome } from './pages.js';
+import { renderHome, verdictOf, windowText } from './pages.js';
+import { registerAdmin, redirect, sendHtml, readForm } from './admin.js';
+import { layout, tr, type Lang } from './layout.js';
+import { escapeHtml as h } from './html.js';
+import { HttpMetrics, renderMetrics, routeLabel } from './metrics.js';
+import { CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, SessionStore, checkCsrf, parseCookies, sessionCookie, type Session } from './session.js';
 import type { WdgjEndpoint } from './wdgj.js';
 
 type Req = polka.Request;
@@ -111,7 +116,36 @@ export function createWebServer(deps: WebDeps): http.Server {
   });
 
   const answerWdgj = async (res: Res, params: Params, client: string) => {
+    wdgjRequests.add(res);
     sendText(res, 200, await deps.wdgj.answer(params, client));
+  };
+  const wdgjRequests = new WeakSet<Res>();
+  const httpMetrics = new HttpMetrics();
+  const sessions = new SessionStore();
+  const flashes = new WeakMap<Session, { kind: 'ok' | 'error'; text: string }>();
+
+  const sessionOf = (req: http.IncomingMessage): Session | null =>
+    sessions.get(parseCookies(req.headers.cookie).get(SESSION_COOKIE), deps.clock.now());
+
+  /** ?lang=en|zh switches and is remembered in a cookie; Chinese by default. */
+  const langOf = (req: http.IncomingMessage, res: Res): Lang => {
+    const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('lang');
+    if (asked === 'en' || asked === 'zh') {
+      res.setHeader('Set-Cookie', `smsbox_lang=${asked}; Path=/; SameSite=Strict; Max-Age=31536000`);
+      return asked;
+    }
+    return parseCookies(req.headers.cookie).get('smsbox_lang') === 'en' ? 'en' : 'zh';
+  };
+
+  /** Same-origin check for logins (no session, so no CSRF token yet): a cross-site form carries another Origin. */
+  const sameOrigin = (req: http.IncomingMessage): boolean => {
+    const origin = req.headers.origin;
+    if (!origin || origin === 'null') return origin !== 'null';
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
   };
 
   /** HTTP Basic `admin:<admin password>`; answers 401 itself and returns false when refused. */
@@ -121,6 +155,13 @@ export function createWebServer(deps: WebDeps): http.Server {
     const locked = adminLimiter.lockedFor(client, now);
     if (locked > 0) {
       jsonError(res, 429, 'too-many-attempts', `密码错误次数过多，请 ${Math.ceil(locked / 60_000)} 分钟后再试`, `too many failed logins; try again in ${Math.ceil(locked / 60_000)} minutes`);
+      return false;
+    }
+    const session = req.headers.authorization ? null : sessionOf(req);
+    if (session) {
+      // A browser session authorises the JSON API too; changes must carry its CSRF token.
+      if (req.method === 'GET' || req.method === 'HEAD' || checkCsrf(session, req.headers[CSRF_HEADER] as string | undefined)) return true;
+      jsonError(res, 403, 'csrf', '缺少或错误的 CSRF 令牌（X-CSRF-Token），请刷新页面后重试', 'missing or wrong CSRF token (X-CSRF-Token); reload the page and try again');
       return false;
     }
     const header = req.headers.authorization ?? '';
@@ -153,6 +194,16 @@ export function createWebServer(deps: WebDeps): http.Server {
     },
   });
 
+  // Counts every request and its latency for /metrics, by a route label with few values.
+  app.use((req: Req, res: Res, next: Next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      httpMetrics.observe(req.method ?? 'GET', routeLabel(path, wdgjRequests.has(res)), res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  });
+
   // WDGJ requests are answered on any path, GET or form POST, whenever they carry Msg.
   app.use(async (req: Req, res: Res, next: Next) => {
     const target = parseRequestTarget(Buffer.from(req.url ?? '/', 'latin1').toString('latin1'));
@@ -167,8 +218,128 @@ export function createWebServer(deps: WebDeps): http.Server {
   });
 
   app.get('/', (req: Req, res: Res) => {
-    const lang = new URL(req.url ?? '/', 'http://x').searchParams.get('lang') === 'en' ? 'en' : 'zh';
-    sendText(res, 200, renderHome(deps.status.snapshot(), deps.config(), deps.status.recentWdgj(), lang), 'text/html; charset=utf-8');
+    const lang = langOf(req, res);
+    const session = sessionOf(req);
+    const flash = session ? flashes.get(session) ?? null : null;
+    if (session) flashes.delete(session);
+    const signal = deps.store.signalSamples(deps.clock.now() - 24 * 3600_000);
+    sendHtml(res, 200, renderHome(deps.status.snapshot(), deps.config(), deps.status.recentWdgj(), lang, { csrf: session?.csrf ?? null, flash }, signal));
+  });
+
+  // ---- browser login --------------------------------------------------------
+
+  const loginPage = (lang: Lang, error: string | null, next: string) => layout({ lang, csrf: null, path: '/login', simulated: deps.status.snapshot().modem.simulated, flash: error ? { kind: 'error', text: error } : null },
+    tr(lang, '管理员登录', 'Admin login'),
+    `<section style="max-width:24rem"><form method="post" action="/login"><input type="hidden" name="next" value="${h(next)}">
+<label>${h(tr(lang, '管理密码（配置文件 [admin] password）', 'Admin password ([admin] password in the config)'))}<br><input type="password" name="password" autocomplete="current-password" autofocus required></label>
+<p><button type="submit">${h(tr(lang, '登录', 'Log in'))}</button></p></form></section>`);
+
+  const safeNext = (next: string | null): string => (next && /^\/(?!\/)[^\s\\]*$/.test(next) && !next.startsWith('/login') ? next : '/');
+
+  app.get('/login', (req: Req, res: Res) => {
+    const lang = langOf(req, res);
+    sendHtml(res, 200, loginPage(lang, null, safeNext(new URL(req.url ?? '/', 'http://x').searchParams.get('next'))));
+  });
+
+  app.post('/login', async (req: Req, res: Res) => {
+    const lang = langOf(req, res);
+    const form = await readForm(req);
+    const next = safeNext(form.get('next'));
+    if (!sameOrigin(req)) return sendHtml(res, 403, loginPage(lang, tr(lang, '请从本机页面登录', 'log in from the box\'s own page'), next));
+    const client = clientAddress(req.socket);
+    const now = deps.clock.now();
+    const locked = adminLimiter.lockedFor(client, now);
+    if (locked > 0) {
+      const minutes = Math.ceil(locked / 60_000);
+      return sendHtml(res, 429, loginPage(lang, tr(lang, `密码错误次数过多，请 ${minutes} 分钟后再试`, `too many failed logins; try again in ${minutes} minutes`), next));
+    }
+    if (!safeEqual(form.get('password') ?? '', deps.config().admin.password)) {
+      if (adminLimiter.fail(client, now)) {
+        deps.store.addEvent(now, 'warn', 'admin-login-locked', `管理密码错误次数过多，暂时拒绝 ${client}`, `too many failed admin logins from ${client}`, { client });
+      }
+      return sendHtml(res, 401, loginPage(lang, tr(lang, '密码错误', 'wrong password'), next));
+    }
+    adminLimiter.succeed(client);
+    const old = sessionOf(req);
+    if (old) sessions.destroy(old.id); // a fresh id at login: a planted cookie gains nothing
+    const session = sessions.create(now);
+    res.setHeader('Set-Cookie', sessionCookie(session, now));
+    redirect(res, next);
+  });
+
+  app.post('/logout', async (req: Req, res: Res) => {
+    const form = await readForm(req);
+    const session = sessionOf(req);
+    if (session && checkCsrf(session, form.get(CSRF_FIELD))) sessions.destroy(session.id);
+    res.setHeader('Set-Cookie', sessionCookie(null, deps.clock.now()));
+    redirect(res, '/');
+  });
+
+  registerAdmin(app, deps, {
+    lang: langOf,
+    sessionOf,
+    requirePage: (req, res) => {
+      const session = sessionOf(req);
+      if (!session) redirect(res, `/login?next=${encodeURIComponent(req.url ?? '/')}`);
+      return session;
+    },
+    requireForm: async (req, res) => {
+      const form = await readForm(req);
+      const session = sessionOf(req);
+      if (!session) {
+        redirect(res, '/login');
+        return null;
+      }
+      if (!checkCsrf(session, form.get(CSRF_FIELD))) {
+        const lang = langOf(req, res);
+        sendHtml(res, 403, layout({ lang, csrf: session.csrf, path: '' }, tr(lang, '请求已过期', 'Request expired'),
+          `<p>${h(tr(lang, '表单的安全令牌不对（页面可能已过期）。请返回、刷新页面后再试。', 'The form\'s security token does not match (the page may be stale). Go back, reload and try again.'))}</p>`));
+        return null;
+      }
+      return { session, form };
+    },
+    flash: (session, kind, text) => flashes.set(session, { kind, text }),
+    takeFlash: (session) => {
+      if (!session) return null;
+      const flash = flashes.get(session) ?? null;
+      flashes.delete(session);
+      return flash;
+    },
+    resetSessions: (keep) => {
+      const flash = flashes.get(keep);
+      sessions.clear();
+      void flash;
+    },
+  });
+
+  // ---- live status and metrics ----------------------------------------------
+
+  /** Server-Sent Events: the status snapshot and its verdict, on every change and at least every 2 s. */
+  app.get('/api/status/stream', (req: Req, res: Res) => {
+    const lang = langOf(req, res);
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.write('retry: 3000\n\n');
+    let last = '';
+    let lastSentAt = 0;
+    const push = () => {
+      const status = deps.status.snapshot();
+      const { uptime_s: _u, time: _t, ...stable } = status;
+      const key = JSON.stringify(stable);
+      const now = Date.now();
+      if (key === last && now - lastSentAt < 2000) return;
+      last = key;
+      lastSentAt = now;
+      res.write(`event: status\ndata: ${JSON.stringify({ status, verdict: verdictOf(status, lang), window_text: windowText(status, deps.config(), lang) })}\n\n`);
+    };
+    push();
+    const timer = setInterval(push, 250);
+    const stop = () => clearInterval(timer);
+    req.on('close', stop);
+    res.on('close', stop);
+  });
+
+  app.get('/metrics', (_req: Req, res: Res) => {
+    sendText(res, 200, renderMetrics(deps.status.snapshot(), deps.store.statusTotals(), httpMetrics), 'text/plain; version=0.0.4; charset=utf-8');
   });
 
   app.get('/api/status', (_req: Req, res: Res) => sendJson(res, 200, deps.status.snapshot()));
@@ -391,6 +562,18 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   deps.extraRoutes?.(app, { requireAdmin });
 
+  // The 24-hour signal chart: one sample a minute while the box runs.
+  const sampleSignal = () => {
+    try {
+      const modem = deps.status.snapshot().modem;
+      deps.store.addSignalSample(Math.floor(deps.clock.now() / 60_000) * 60_000, modem.state === 'ready' ? modem.signal_csq : null);
+    } catch (err) {
+      deps.log.warn('signal sample failed', { error: String(err) });
+    }
+  };
+  const sampler = setInterval(sampleSignal, 60_000);
+  sampler.unref();
+
   const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, app.handler as http.RequestListener);
 
   // Some WDGJ clients put raw UTF-8 or GBK bytes (even spaces) into the request
@@ -414,5 +597,6 @@ export function createWebServer(deps: WebDeps): http.Server {
     if (!params.has('msg')) return reply('400 Bad Request', 'bad request');
     void deps.wdgj.answer(params, clientAddress(socket)).then((answer) => reply('200 OK', answer));
   });
+  server.on('close', () => clearInterval(sampler));
   return server;
 }

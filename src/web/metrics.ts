@@ -1,0 +1,83 @@
+import type { StatusSnapshot } from '../status/status.js';
+
+/** Prometheus text exposition (format 0.0.4) of the box's state and its HTTP traffic. */
+
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Collapses a path to a route label with few values: ids and numbers become ":id". */
+export function routeLabel(path: string, wdgj: boolean): string {
+  if (wdgj) return 'wdgj';
+  const known = /^\/(api\/[a-z]+(?:\.csv)?|metrics|login|logout|setup|messages|inbox|optouts|settings|charts)?/.exec(path);
+  const base = known?.[0] ?? '/';
+  if (path === '/' || path === '') return '/';
+  if (base === '/' || base === '') return 'other';
+  const rest = path.slice(base.length).split('/').filter(Boolean).map((s) => (/^\d+$|^\+?\d{5,}$/.test(s) ? ':id' : /^[a-z-]+$/.test(s) ? s : ':param'));
+  return [base, ...rest].join('/').slice(0, 60);
+}
+
+export class HttpMetrics {
+  private readonly counts = new Map<string, number>();
+  private readonly histograms = new Map<string, { buckets: number[]; sum: number; count: number }>();
+
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const m = /^(GET|POST|PUT|DELETE|HEAD|OPTIONS)$/.test(method) ? method : 'OTHER';
+    const key = `method="${m}",route="${route}",code="${status}"`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const hkey = `route="${route}"`;
+    let hist = this.histograms.get(hkey);
+    if (!hist) {
+      hist = { buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.histograms.set(hkey, hist);
+    }
+    LATENCY_BUCKETS.forEach((le, i) => {
+      if (seconds <= le) hist!.buckets[i]!++;
+    });
+    hist.sum += seconds;
+    hist.count++;
+  }
+
+  render(): string[] {
+    const lines = ['# HELP smsbox_http_requests_total HTTP requests answered, by method, route and status code.', '# TYPE smsbox_http_requests_total counter'];
+    for (const [key, n] of this.counts) lines.push(`smsbox_http_requests_total{${key}} ${n}`);
+    lines.push('# HELP smsbox_http_request_duration_seconds Time to answer HTTP requests.', '# TYPE smsbox_http_request_duration_seconds histogram');
+    for (const [key, hist] of this.histograms) {
+      LATENCY_BUCKETS.forEach((le, i) => lines.push(`smsbox_http_request_duration_seconds_bucket{${key},le="${le}"} ${hist.buckets[i]}`));
+      lines.push(`smsbox_http_request_duration_seconds_bucket{${key},le="+Inf"} ${hist.count}`);
+      lines.push(`smsbox_http_request_duration_seconds_sum{${key}} ${hist.sum.toFixed(6)}`);
+      lines.push(`smsbox_http_request_duration_seconds_count{${key}} ${hist.count}`);
+    }
+    return lines;
+  }
+}
+
+const MODEM_STATES = ['queue-only', 'off', 'booting', 'starting', 'initialising', 'searching', 'ready', 'fault', 'stopped'];
+
+function labelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export function renderMetrics(status: StatusSnapshot, totals: Record<string, number>, http: HttpMetrics): string {
+  const lines: string[] = [];
+  const gauge = (name: string, help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  gauge('smsbox_queue_depth', 'Messages waiting in the outbox, by status.', [
+    ['{status="queued"}', status.queue.queued],
+    ['{status="sending"}', status.queue.sending],
+    ['{status="uncertain"}', status.queue.uncertain],
+  ]);
+  lines.push('# HELP smsbox_messages_total Messages in the outbox by final or current status (sent includes delivered).', '# TYPE smsbox_messages_total counter');
+  lines.push(`smsbox_messages_total{status="sent"} ${(totals['sent'] ?? 0) + (totals['delivered'] ?? 0)}`);
+  for (const s of ['delivered', 'failed', 'suppressed']) lines.push(`smsbox_messages_total{status="${s}"} ${totals[s] ?? 0}`);
+  gauge('smsbox_signal_csq', 'Signal quality reported by AT+CSQ (0-31, 99 unknown); absent reading = -1.', [['', status.modem.signal_csq ?? -1]]);
+  gauge('smsbox_signal_bars', 'Signal bars 0-5 as shown on the page.', [['', status.modem.signal_bars ?? 0]]);
+  const states = MODEM_STATES.includes(status.modem.state) ? MODEM_STATES : [...MODEM_STATES, status.modem.state];
+  gauge('smsbox_modem_state', 'The modem driver state: 1 for the current one.', states.map((s) => [`{state="${labelValue(s)}"}`, s === status.modem.state ? 1 : 0]));
+  gauge('smsbox_modem_fault', '1 when a fault makes sending impossible.', [['', status.modem.hard_fault ? 1 : 0]]);
+  gauge('smsbox_modem_simulated', '1 in simulator mode (no SMS leaves the box).', [['', status.modem.simulated ? 1 : 0]]);
+  gauge('smsbox_window_open', '1 inside the sending window.', [['', status.window.open ? 1 : 0]]);
+  gauge('smsbox_uptime_seconds', 'Seconds since the box started.', [['', status.uptime_s]]);
+  lines.push(...http.render());
+  return `${lines.join('\n')}\n`;
+}
