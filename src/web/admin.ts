@@ -121,7 +121,7 @@ export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: AdminHel
     });
     const more = rows.length > pageSize;
     const shown = rows.slice(0, pageSize);
-    const table = shown.map((m) => `<tr data-id="${m.id}"><td><a href="/messages/${m.id}">${m.id}</a></td><td>${h(localTime(m.createdAt, tz()))}</td><td>${h(displayNumber(m.to))}</td>
+    const table = shown.map((m) => `<tr data-id="${m.id}"><td><a href="/messages/${m.id}">${m.id}</a></td><td class="time">${h(localTime(m.createdAt, tz()))}</td><td>${h(displayNumber(m.to))}</td>
 <td class="text">${h(m.body)}</td><td>${statusBadge(m.status, lang)}${m.lastError ? `<br><small>${h(m.lastError)}</small>` : ''}</td><td>${h(m.account)}</td><td>${decisionButtons(m, ctx)}</td></tr>`).join('');
     const nextLink = more ? `<a class="button secondary" href="/messages?${new URLSearchParams({ ...(search ? { q: search } : {}), ...(status ? { status } : {}), before: String(shown[shown.length - 1]!.id) })}">${h(tr(lang, '更早 →', 'Older →'))}</a>` : '';
     const accounts = deps.config().accounts;
@@ -136,7 +136,7 @@ export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: AdminHel
 <form method="get" action="/messages" class="row"><input type="search" name="q" value="${h(search)}" placeholder="${h(tr(lang, '按号码或内容搜索', 'search number or text'))}" aria-label="search">
 <select name="status" aria-label="status"><option value="">${h(tr(lang, '全部状态', 'all statuses'))}</option>${MESSAGE_STATUSES.map((s) => `<option value="${s}"${s === status ? ' selected' : ''}>${h(tr(lang, STATUS_TEXT[s][0], STATUS_TEXT[s][1]))}</option>`).join('')}</select>
 <button type="submit" class="secondary">${h(tr(lang, '搜索', 'Search'))}</button></form>
-<section class="table-wrap"><table id="messages"><tr><th>#</th><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '号码', 'Number'))}</th><th>${h(tr(lang, '内容', 'Text'))}</th><th>${h(tr(lang, '状态', 'Status'))}</th><th>${h(tr(lang, '账号', 'Account'))}</th><th></th></tr>
+<section class="table-wrap"><table id="messages" class="cards"><tr><th>#</th><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '号码', 'Number'))}</th><th>${h(tr(lang, '内容', 'Text'))}</th><th>${h(tr(lang, '状态', 'Status'))}</th><th>${h(tr(lang, '账号', 'Account'))}</th><th></th></tr>
 ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no messages'))}</td></tr>`}</table></section>${nextLink}`;
     sendHtml(res, 200, layout(ctx, tr(lang, '短信', 'Messages'), body));
   });
@@ -168,7 +168,7 @@ ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no m
     const id = Number(req.params['id']);
     const m = Number.isSafeInteger(id) ? deps.store.getMessage(id) : null;
     if (!m) return sendHtml(res, 404, layout(ctx, tr(lang, '没有这条短信', 'No such message'), `<p><a href="/messages">←</a></p>`));
-    const attempts = deps.store.listAttempts(m.id).map((a) => `<tr><td>${a.id}</td><td>${h(localTime(a.startedAt, tz()))}</td><td>${h(localTime(a.finishedAt, tz()))}</td><td>${h(a.outcome ?? '')}</td><td>${a.segmentsSent}</td><td>${h(a.error ?? '')}</td></tr>`).join('');
+    const attempts = deps.store.listAttempts(m.id).map((a) => `<tr><td>${a.id}</td><td class="time">${h(localTime(a.startedAt, tz()))}</td><td class="time">${h(localTime(a.finishedAt, tz()))}</td><td>${h(a.outcome ?? '')}</td><td>${a.segmentsSent}</td><td>${h(a.error ?? '')}</td></tr>`).join('');
     const body = `<p><a href="/messages">← ${h(tr(lang, '返回', 'Back'))}</a></p>
 <section><dl class="kv">
 <dt>#</dt><dd>${m.id}</dd><dt>${h(tr(lang, '号码', 'Number'))}</dt><dd>${h(displayNumber(m.to))}</dd>
@@ -220,10 +220,10 @@ ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no m
     const ACTIONS: Record<string, [string, string]> = { optout: ['退订', 'opted out'], resubscribe: ['恢复订阅', 'resubscribed'], forwarded: ['已转发', 'forwarded'], incomplete: ['不完整', 'incomplete'] };
     const table = shown.map((m) => {
       const act = m.action ? (ACTIONS[m.action] ?? [m.action, m.action]) : null;
-      return `<tr><td>${h(localTime(m.receivedAt, tz()))}</td><td>${h(displayNumber(m.from))}</td><td class="text">${h(m.text)}</td><td>${act ? h(tr(lang, act[0], act[1])) : ''}${m.complete ? '' : ` <small>(${m.partsReceived}/${m.partsTotal})</small>`}</td></tr>`;
+      return `<tr><td class="time">${h(localTime(m.receivedAt, tz()))}</td><td>${h(displayNumber(m.from))}</td><td class="text">${h(m.text)}</td><td>${act ? h(tr(lang, act[0], act[1])) : ''}${m.complete ? '' : ` <small>(${m.partsReceived}/${m.partsTotal})</small>`}</td></tr>`;
     }).join('');
     const body = `<form method="get" action="/inbox" class="row"><input type="search" name="q" value="${h(search)}" placeholder="${h(tr(lang, '按号码或内容搜索', 'search number or text'))}" aria-label="search"><button class="secondary" type="submit">${h(tr(lang, '搜索', 'Search'))}</button></form>
-<section class="table-wrap"><table id="inbox"><tr><th>${h(tr(lang, '收到', 'Received'))}</th><th>${h(tr(lang, '号码', 'From'))}</th><th>${h(tr(lang, '内容', 'Text'))}</th><th>${h(tr(lang, '处理', 'Action'))}</th></tr>
+<section class="table-wrap"><table id="inbox" class="cards"><tr><th>${h(tr(lang, '收到', 'Received'))}</th><th>${h(tr(lang, '号码', 'From'))}</th><th>${h(tr(lang, '内容', 'Text'))}</th><th>${h(tr(lang, '处理', 'Action'))}</th></tr>
 ${table || `<tr><td colspan="4" class="muted">${h(tr(lang, '没有收到短信', 'no messages received'))}</td></tr>`}</table></section>
 ${rows.length > 50 ? `<a class="button secondary" href="/inbox?${new URLSearchParams({ ...(search ? { q: search } : {}), before: String(shown[shown.length - 1]!.id) })}">${h(tr(lang, '更早 →', 'Older →'))}</a>` : ''}`;
     sendHtml(res, 200, layout(ctx, tr(lang, '收件箱', 'Inbox'), body));
@@ -238,7 +238,7 @@ ${rows.length > 50 ? `<a class="button secondary" href="/inbox?${new URLSearchPa
     const search = (query(req).get('q') ?? '').trim().slice(0, 100);
     const rows = deps.store.listOptOuts({ limit: 500, ...(search ? { q: search } : {}) });
     const SOURCES: Record<string, [string, string]> = { sms: ['顾客回复', 'customer reply'], admin: ['管理员', 'admin'], import: ['导入', 'import'] };
-    const table = rows.map((o) => `<tr><td>${h(displayNumber(o.number))}</td><td>${h(localTime(o.createdAt, tz()))}</td><td>${h(tr(lang, ...(SOURCES[o.source] ?? [o.source, o.source])))}</td><td class="text">${h(o.reason)}</td>
+    const table = rows.map((o) => `<tr><td>${h(displayNumber(o.number))}</td><td class="time">${h(localTime(o.createdAt, tz()))}</td><td>${h(tr(lang, ...(SOURCES[o.source] ?? [o.source, o.source])))}</td><td class="text">${h(o.reason)}</td>
 <td><form class="inline" method="post" action="/optouts/remove">${csrfField(ctx)}<input type="hidden" name="number" value="${h(o.number)}"><button type="submit" class="secondary">${h(tr(lang, '移除', 'Remove'))}</button></form></td></tr>`).join('');
     const body = `<div class="grid">
 <section><h2>${h(tr(lang, '添加', 'Add'))}</h2><form method="post" action="/optouts/add">${csrfField(ctx)}
@@ -248,7 +248,7 @@ ${rows.length > 50 ? `<a class="button secondary" href="/inbox?${new URLSearchPa
 <label>${h(tr(lang, '选择 CSV 文件或粘贴号码（每行一个）', 'Choose a CSV file or paste numbers (one a line)'))}</label><input type="file" accept=".csv,.txt,text/csv" id="csvfile"><textarea name="csv" rows="4" id="csvtext"></textarea>
 <p><button type="submit">${h(tr(lang, '导入', 'Import'))}</button> <a class="button secondary" href="/api/optouts.csv">${h(tr(lang, '导出 CSV', 'Export CSV'))}</a></p></form></section></div>
 <form method="get" action="/optouts" class="row"><input type="search" name="q" value="${h(search)}" placeholder="${h(tr(lang, '搜索号码', 'search number'))}" aria-label="search"><button class="secondary" type="submit">${h(tr(lang, '搜索', 'Search'))}</button></form>
-<section class="table-wrap"><table id="optouts"><tr><th>${h(tr(lang, '号码', 'Number'))}</th><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '来源', 'Source'))}</th><th>${h(tr(lang, '原因', 'Reason'))}</th><th></th></tr>
+<section class="table-wrap"><table id="optouts" class="cards"><tr><th>${h(tr(lang, '号码', 'Number'))}</th><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '来源', 'Source'))}</th><th>${h(tr(lang, '原因', 'Reason'))}</th><th></th></tr>
 ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空', 'the opt-out list is empty'))}</td></tr>`}</table></section>`;
     const script = `document.getElementById('csvfile').addEventListener('change',function(e){var f=e.target.files[0];if(!f)return;var r=new FileReader();r.onload=function(){document.getElementById('csvtext').value=r.result};r.readAsText(f)});`;
     sendHtml(res, 200, layout(ctx, tr(lang, '退订名单', 'Opt-outs'), body, script));
@@ -339,7 +339,7 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     const { lang } = ctx;
     const user = decodeURIComponent(req.params['user'] ?? '');
     const rows = deps.store.getAccount(user) ? deps.store.ledger(user, 200) : [];
-    const table = rows.map((l) => `<tr><td>${h(localTime(l.at, tz()))}</td><td>${h(l.kind)}</td><td>${h(formatYuan(l.amountLi))}</td><td>${h(l.balanceAfterLi === null ? '∞' : formatYuan(l.balanceAfterLi))}</td><td>${h(l.note)}</td></tr>`).join('');
+    const table = rows.map((l) => `<tr><td class="time">${h(localTime(l.at, tz()))}</td><td>${h(l.kind)}</td><td>${h(formatYuan(l.amountLi))}</td><td>${h(l.balanceAfterLi === null ? '∞' : formatYuan(l.balanceAfterLi))}</td><td>${h(l.note)}</td></tr>`).join('');
     sendHtml(res, 200, layout(ctx, `${tr(lang, '账目', 'Ledger')}: ${user}`, `<p><a href="/settings">← ${h(tr(lang, '返回', 'Back'))}</a></p>
 <section class="table-wrap"><table><tr><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '类型', 'Kind'))}</th><th>${h(tr(lang, '金额', 'Amount'))}</th><th>${h(tr(lang, '余额', 'Balance'))}</th><th>${h(tr(lang, '备注', 'Note'))}</th></tr>${table}</table></section>`));
   });

@@ -24,12 +24,14 @@ export function lineChart(points: { x: number; y: number | null }[], opts: { yMa
     d += `${pen ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`;
     pen = true;
   }
+  // Single readings between gaps would draw nothing as a path: each sample also gets a dot.
+  const dots = valid.length <= 120 ? valid.map((p) => `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y!).toFixed(1)}" r="2" fill="#0969da"/>`).join('') : '';
   const grid = [0, 0.5, 1].map((f) => {
     const y = sy(opts.yMax * f);
     return `<line x1="${pad.l}" x2="${W - pad.r}" y1="${y}" y2="${y}" stroke="#eaeef2"/><text x="2" y="${y + 4}" font-size="10" fill="#57606a">${Math.round(opts.yMax * f)}</text>`;
   }).join('');
   return `<svg class="chart" viewBox="0 0 ${W} ${height}" role="img" aria-label="${h(opts.title)}"><text x="${pad.l}" y="12" font-size="11" fill="#57606a">${h(opts.title)}</text>${grid}
-<path d="${d}" fill="none" stroke="#0969da" stroke-width="1.5"/>
+<path d="${d}" fill="none" stroke="#0969da" stroke-width="1.5"/>${dots}
 <text x="${pad.l}" y="${height - 4}" font-size="10" fill="#57606a">${h(opts.xLabel(x0))}</text><text x="${W - pad.r}" y="${height - 4}" font-size="10" fill="#57606a" text-anchor="end">${h(opts.xLabel(x1))}</text></svg>`;
 }
 

@@ -50,7 +50,7 @@ export class HttpMetrics {
   }
 }
 
-const MODEM_STATES = ['queue-only', 'off', 'booting', 'starting', 'initialising', 'searching', 'ready', 'fault', 'stopped'];
+const MODEM_STATES = ['queue-only', 'off', 'starting', 'ready', 'no-sim', 'pin-required', 'searching', 'registration-denied', 'not-responding', 'no-smsc', 'error'];
 
 function labelValue(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');

@@ -70,11 +70,29 @@ function uptime(seconds: number, lang: Lang): string {
 
 function requestsTable(recent: readonly WdgjRequestRecord[], tz: string, lang: Lang, limit: number): string {
   const rows = recent.slice(0, limit).map((r) =>
-    `<tr><td>${h(localTime(r.at, tz))}</td><td>${h(r.client)}</td><td>${h(r.msg)}</td><td>${h(r.user)}</td><td>${h(r.reply)}${r.reason ? ` <small>(${h(r.reason)})</small>` : ''}</td></tr>`).join('');
+    `<tr><td class="time">${h(localTime(r.at, tz))}</td><td>${h(r.client)}</td><td>${h(r.msg)}</td><td>${h(r.user)}</td><td>${h(r.reply)}${r.reason ? ` <small>(${h(r.reason)})</small>` : ''}</td></tr>`).join('');
   if (!rows) {
     return `<p class="muted">${h(tr(lang, '还没有收到请求。如果管家助理提示连接失败，请检查：电脑和本机在同一网络、地址和端口正确、防火墙未拦截。', 'No request yet. If 管家助理 cannot connect: check that the PC and this box are on the same network, the address and port are right, and no firewall blocks it.'))}</p>`;
   }
-  return `<div class="table-wrap"><table><tr><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '来源', 'Client'))}</th><th>${h(tr(lang, '类型', 'Type'))}</th><th>${h(tr(lang, '用户', 'User'))}</th><th>${h(tr(lang, '应答', 'Reply'))}</th></tr>${rows}</table></div>`;
+  return `<div class="table-wrap"><table class="cards"><tr><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '来源', 'Client'))}</th><th>${h(tr(lang, '类型', 'Type'))}</th><th>${h(tr(lang, '用户', 'User'))}</th><th>${h(tr(lang, '应答', 'Reply'))}</th></tr>${rows}</table></div>`;
+}
+
+const MODEM_STATES: Record<string, [string, string]> = {
+  'queue-only': ['仅排队', 'queue only'],
+  off: ['已关闭', 'off'],
+  starting: ['启动中', 'starting'],
+  ready: ['就绪', 'ready'],
+  'no-sim': ['没有 SIM 卡', 'no SIM card'],
+  'pin-required': ['SIM 卡需要 PIN 码', 'SIM needs a PIN'],
+  searching: ['正在搜索网络', 'searching for the network'],
+  'registration-denied': ['网络拒绝注册', 'registration denied'],
+  'not-responding': ['模块无响应', 'not responding'],
+  'no-smsc': ['没有短信中心号码', 'no SMS centre number'],
+  error: ['错误', 'error'],
+};
+
+function modemStateNames(lang: Lang): Record<string, string> {
+  return Object.fromEntries(Object.entries(MODEM_STATES).map(([k, v]) => [k, tr(lang, v[0], v[1])]));
 }
 
 const CLOCK_SOURCES: Record<string, [string, string]> = {
@@ -122,7 +140,7 @@ ${uncertain}${defaults}
 <dt>${h(tr(lang, '待确认', 'uncertain'))}</dt><dd data-k="queue.uncertain">${status.queue.uncertain}</dd>
 </dl></section>
 <section><h2>${h(tr(lang, '短信模块', 'Modem'))}</h2><dl class="kv">
-<dt>${h(tr(lang, '状态', 'State'))}</dt><dd data-k="modem.state">${h(status.modem.state)}</dd>
+<dt>${h(tr(lang, '状态', 'State'))}</dt><dd data-k="modem.state" data-map="${h(JSON.stringify(modemStateNames(lang)))}">${h(modemStateNames(lang)[status.modem.state] ?? status.modem.state)}</dd>
 <dt>SIM</dt><dd data-k="modem.registered" data-map="${h(JSON.stringify({ true: tr(lang, '已注册网络', 'registered'), false: tr(lang, '未注册', 'not registered'), null: '—' }))}">${h(status.modem.registered === null ? '—' : status.modem.registered ? tr(lang, '已注册网络', 'registered') : tr(lang, '未注册', 'not registered'))}</dd>
 <dt>${h(tr(lang, '运营商', 'Operator'))}</dt><dd data-k="modem.operator">${h(status.modem.operator ?? '—')}</dd>
 <dt>${h(tr(lang, '信号', 'Signal'))}</dt><dd>${signalBars(status.modem.signal_bars)} <span data-k="modem.signal_csq">${h(status.modem.signal_csq ?? '—')}</span></dd>
@@ -155,7 +173,7 @@ v.querySelector('[data-v=text]').textContent=d.verdict.text;v.querySelector('[da
 document.getElementById('window').textContent=d.window_text;
 document.querySelectorAll('[data-k]').forEach(function(el){var val=get(s,el.getAttribute('data-k'));
 if(el.getAttribute('data-fmt')==='uptime')val=up(val);
-var map=el.getAttribute('data-map');if(map){val=JSON.parse(map)[String(val)]}
+var map=el.getAttribute('data-map');if(map){var x=JSON.parse(map)[String(val)];if(x!==undefined)val=x}
 el.textContent=val==null?'—':(typeof val==='object'?JSON.stringify(val):String(val))});
 var bars=document.querySelectorAll('.bars i');for(var i=0;i<bars.length;i++)bars[i].className=i<(s.modem.signal_bars||0)?'on':'';
 document.getElementById('live').textContent=${JSON.stringify(tr(lang, '实时更新', 'live'))}+' '+new Date().toLocaleTimeString();});
@@ -177,8 +195,8 @@ export function renderSetup(ctx: PageContext, config: Config, recent: readonly W
     ? config.accounts.map((a) => `<li><code>${h(a.user)}</code></li>`).join('')
     : `<li class="muted">${h(tr(lang, '登录后显示账号名', 'log in to see the account names'))}</li>`;
   const steps = lang === 'zh'
-    ? ['打开管家助理，进入「短信设置」（或「短信平台设置」）。', '发送方式选择「自定义」（自定义短信接口 3.0）。', '在「接口地址」中粘贴上面任一地址（推荐第一个）。', '用户名和密码填写下面的账号（配置文件中的 [[account]]）。', '点击「测试」或「查询余额」：应显示余额，下面“最近的请求”会出现一条记录。', '保存。以后管家助理发出的短信会在本机排队并发送。']
-    : ['Open 管家助理 and go to 「短信设置」 (SMS settings).', 'Choose the sending method 「自定义」 (custom SMS interface 3.0).', 'Paste one of the URLs above into 「接口地址」 (interface URL); the first is best.', 'Enter an account below as user name and password (an [[account]] of the config file).', 'Press 「测试」 or 「查询余额」: it must show the balance, and a line appears under "latest requests" below.', 'Save. Messages from 管家助理 are then queued and sent by this box.'];
+    ? ['打开管家助理，进入「短信设置」（或「短信平台设置」）。', '发送方式选择「自定义」（自定义短信接口 3.0）。', '在「接口地址」中粘贴上面任一地址（推荐第一个）。', '用户名和密码填写第 2 步中的账号（配置文件中的 [[account]]）。', '点击「测试」或「查询余额」：应显示余额，下面“最近的请求”会出现一条记录。', '保存。以后管家助理发出的短信会在本机排队并发送。']
+    : ['Open 管家助理 and go to 「短信设置」 (SMS settings).', 'Choose the sending method 「自定义」 (custom SMS interface 3.0).', 'Paste one of the URLs above into 「接口地址」 (interface URL); the first is best.', 'Enter an account from step 2 as user name and password (an [[account]] of the config file).', 'Press 「测试」 or 「查询余额」: it must show the balance, and a line appears under "latest requests" below.', 'Save. Messages from 管家助理 are then queued and sent by this box.'];
   const drawing = `<svg viewBox="0 0 420 170" class="chart" role="img" aria-label="${h(tr(lang, '管家助理短信设置示意图', 'sketch of the 管家助理 SMS settings'))}" style="max-width:28rem">
 <rect x="1" y="1" width="418" height="168" rx="6" fill="#f6f8fa" stroke="#8c959f"/><rect x="1" y="1" width="418" height="24" rx="6" fill="#d0d7de"/>
 <text x="10" y="18" font-size="12">短信设置</text>

@@ -573,6 +573,9 @@ export function createWebServer(deps: WebDeps): http.Server {
   };
   const sampler = setInterval(sampleSignal, 60_000);
   sampler.unref();
+  // A first reading soon after the start, so a fresh box does not show an empty chart for a minute.
+  const firstSample = setTimeout(sampleSignal, 15_000);
+  firstSample.unref();
 
   const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, app.handler as http.RequestListener);
 
@@ -597,6 +600,9 @@ export function createWebServer(deps: WebDeps): http.Server {
     if (!params.has('msg')) return reply('400 Bad Request', 'bad request');
     void deps.wdgj.answer(params, clientAddress(socket)).then((answer) => reply('200 OK', answer));
   });
-  server.on('close', () => clearInterval(sampler));
+  server.on('close', () => {
+    clearInterval(sampler);
+    clearTimeout(firstSample);
+  });
   return server;
 }
