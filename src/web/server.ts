@@ -68,10 +68,11 @@ export function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY) {
-        resolve(null);
-        req.destroy();
-      } else chunks.push(chunk);
+      if (size <= MAX_BODY) chunks.push(chunk);
+      else if (size - chunk.length <= MAX_BODY) resolve(null);
+      // The rest is read and dropped, so the client is not reset before it reads the 413
+      // (Connection: close then ends the connection); a body far too large is cut off.
+      else if (size > MAX_BODY * 16) req.destroy();
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
@@ -210,7 +211,10 @@ export function createWebServer(deps: WebDeps): http.Server {
     let params = target.params;
     if (req.method === 'POST' && /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
       const body = await readBody(req);
-      if (body === null) return sendText(res, 413, '3');
+      if (body === null) {
+        res.setHeader('Connection', 'close');
+        return sendText(res, 413, '3');
+      }
       params = parseQueryString(body.toString('latin1'), new Map(params));
     }
     if (params.has('msg')) return answerWdgj(res, params, clientAddress(req.socket));
