@@ -351,6 +351,28 @@ export class Modem extends EventEmitter<ModemEvents> {
     this.publish();
   }
 
+  /**
+   * Switches the radio off and on again (`AT+CFUN=0`, then `AT+CFUN=1`): a
+   * module that lost the network is often brought back by it, without the
+   * cost of a power cycle. Waits for the send in progress; the next poll
+   * reads the registration again. The watchdog (src/modem/watchdog.ts) decides when.
+   */
+  async restartRadio(): Promise<void> {
+    // Switching the radio is slower than an ordinary command on real modules (SIM7600: seconds).
+    const timeoutMs = this.commandTimeoutMs * 3;
+    const run = this.sendChain.then(async () => {
+      await this.at('AT+CFUN=0', timeoutMs);
+      await this.at('AT+CFUN=1', timeoutMs);
+    });
+    this.sendChain = run.catch(() => {});
+    try {
+      await run;
+      this.event('info', 'radio-restart', '已重启短信模块的射频（AT+CFUN 关/开）', 'Restarted the modem\'s radio (AT+CFUN off/on)');
+    } finally {
+      this.publish();
+    }
+  }
+
   /** Consecutive commands without an answer (the watchdog of issue 7 reads it). */
   get consecutiveFailures(): number {
     return this.failures;

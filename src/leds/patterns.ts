@@ -1,0 +1,172 @@
+/**
+ * What the four LEDs say, derived from the one status model and nothing else.
+ * Pure: a status view in, a pattern per LED out. The table, for a shop owner,
+ * is in hardware/README.md ("What the lights mean"); keep both in step
+ * (test/leds/readme.test.ts checks the timings quoted there).
+ */
+
+export const LED_NAMES = ['power', 'network', 'activity', 'fault'] as const;
+export type LedName = (typeof LED_NAMES)[number];
+
+/** `on`, `off`, `blink-fast`, `blink-slow`, `blink-1` … `blink-5`, `flash`. */
+export type LedPattern = 'on' | 'off' | 'blink-fast' | 'blink-slow' | 'flash' | `blink-${number}`;
+
+/** The fields of StatusModel.snapshot() the LEDs read (a snapshot satisfies it as it is). */
+export interface LedStatusView {
+  modem: {
+    state: string;
+    hard_fault: string | null;
+    registered: boolean | null;
+    signal_bars: number | null;
+  };
+  queue: {
+    waiting: string | null;
+    queued: number;
+    uncertain: number;
+  };
+  clock: { trusted: boolean };
+}
+
+/** What the snapshot does not carry (yet). Every field defaults to "nothing wrong". */
+export interface LedExtras {
+  /** The box is starting: the modem's first start attempt is not over. */
+  starting?: boolean;
+  /** The admin password is still the factory default. */
+  defaultAdminPassword?: boolean;
+  /** Sends that failed in a row (reset by a success). */
+  consecutiveSendFailures?: number;
+  /** The database refused a write (disk full, card failing). */
+  storeFailure?: string | null;
+  /** The watchdog gave up on the modem (also fed into the status model's hard fault). */
+  watchdogFault?: string | null;
+}
+
+/** Failed sends in a row that make the box "degraded". */
+export const SEND_FAILURES_DEGRADED = 3;
+
+export type FaultLevel = 'hard' | 'degraded';
+
+export interface FaultReason {
+  level: FaultLevel;
+  kind: string;
+  zh: string;
+  en: string;
+}
+
+export interface LedState {
+  patterns: Record<LedName, LedPattern>;
+  /** Why the fault LED is lit, worst first; empty when it is off. */
+  faults: FaultReason[];
+}
+
+/** Modem states in which the module answers but is not on a network. */
+const SEARCHING_STATES = new Set(['searching', 'registration-denied', 'no-smsc', 'error', 'pin-required']);
+
+export function deriveLeds(status: LedStatusView, extras: LedExtras = {}): LedState {
+  const faults = faultReasons(status, extras);
+  const hard = faults.some((f) => f.level === 'hard');
+  return {
+    patterns: {
+      power: extras.starting ? 'blink-slow' : 'on',
+      network: networkPattern(status),
+      // Flashes are events, not states: the driver flashes this LED per segment.
+      activity: 'off',
+      fault: hard ? 'on' : faults.length > 0 ? 'blink-slow' : 'off',
+    },
+    faults,
+  };
+}
+
+function networkPattern(status: LedStatusView): LedPattern {
+  const { state, registered, signal_bars: bars } = status.modem;
+  if (registered === true && state === 'ready') return `blink-${Math.min(5, Math.max(1, bars ?? 1))}`;
+  if (SEARCHING_STATES.has(state) || (state === 'ready' && registered !== true)) return 'blink-fast';
+  // off, starting, not-responding, no-sim, queue-only: no modem on a network to speak of.
+  return 'off';
+}
+
+function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
+  const reasons: FaultReason[] = [];
+  const hard = (kind: string, zh: string, en: string): void => void reasons.push({ level: 'hard', kind, zh, en });
+  const degraded = (kind: string, zh: string, en: string): void => void reasons.push({ level: 'degraded', kind, zh, en });
+
+  if (status.modem.hard_fault) hard(`modem-${status.modem.state}`, status.modem.hard_fault, status.modem.hard_fault);
+  else if (extras.watchdogFault) hard('modem-watchdog', extras.watchdogFault, extras.watchdogFault);
+  if (status.modem.state === 'registration-denied') {
+    hard('registration-denied', '运营商拒绝注册：SIM 卡可能欠费或被停用', 'The network denied registration: the SIM may be out of credit or barred');
+  }
+  if (extras.storeFailure) hard('store', `数据库写入失败：${extras.storeFailure}`, `The database cannot be written: ${extras.storeFailure}`);
+
+  if (!status.clock.trusted) degraded('clock-not-set', '时间尚未校准，暂不发送', 'The clock is not set yet: messages are held');
+  if (extras.defaultAdminPassword) degraded('default-password', '管理密码仍为出厂默认值，请在设置页修改', 'The admin password is still the factory default: change it in Settings');
+  if (status.queue.uncertain > 0) {
+    degraded('uncertain', `${status.queue.uncertain} 条短信不确定是否已发出，请在管理页面处理`, `${status.queue.uncertain} message(s) may or may not have gone out: decide in the admin pages`);
+  }
+  if ((extras.consecutiveSendFailures ?? 0) >= SEND_FAILURES_DEGRADED) {
+    degraded('send-failures', `连续 ${extras.consecutiveSendFailures} 条短信发送失败`, `${extras.consecutiveSendFailures} sends failed in a row`);
+  }
+  if (!extras.starting && status.queue.waiting === 'modem-not-ready' && status.queue.queued > 0 && !status.modem.hard_fault) {
+    degraded('queue-stuck', '有短信排队，但短信模块未就绪', 'Messages are queued but the modem is not ready');
+  }
+  return reasons;
+}
+
+// ------------------------------------------------------------------ timing
+
+/** One step of a pattern: hold `level` for `ms`. */
+export interface PatternStep {
+  level: 0 | 1;
+  ms: number;
+}
+
+export const TIMING = Object.freeze({
+  /** blink-fast: 4 Hz. */
+  fastHalfMs: 125,
+  /** blink-slow: 1 Hz. */
+  slowHalfMs: 500,
+  /** blink-N: each count is on this long … */
+  countOnMs: 200,
+  /** … then off this long … */
+  countOffMs: 400,
+  /** … and the group ends with this much dark, so the counts can be told apart. */
+  countPauseMs: 2000,
+  /** flash: one short light per segment sent or received. */
+  flashMs: 100,
+});
+
+/** The largest count a blink-N pattern shows (signal bars 0-5, shown as 1-5). */
+export const MAX_COUNT = 5;
+
+/** Whether `text` is a pattern the driver can show. */
+export function isLedPattern(text: string): text is LedPattern {
+  if (text === 'on' || text === 'off' || text === 'blink-fast' || text === 'blink-slow' || text === 'flash') return true;
+  const m = /^blink-(\d)$/.exec(text);
+  return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= MAX_COUNT;
+}
+
+/**
+ * One period of a repeating pattern, as steps; `null` for a steady one (`on`,
+ * `off`) and for `flash`, which the driver plays once per event.
+ */
+export function patternCycle(pattern: LedPattern): PatternStep[] | null {
+  switch (pattern) {
+    case 'on':
+    case 'off':
+    case 'flash':
+      return null;
+    case 'blink-fast':
+      return [{ level: 1, ms: TIMING.fastHalfMs }, { level: 0, ms: TIMING.fastHalfMs }];
+    case 'blink-slow':
+      return [{ level: 1, ms: TIMING.slowHalfMs }, { level: 0, ms: TIMING.slowHalfMs }];
+    default: {
+      const count = Number(/^blink-(\d+)$/.exec(pattern)?.[1]);
+      if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw new RangeError(`unknown LED pattern "${pattern}"`);
+      const steps: PatternStep[] = [];
+      for (let i = 0; i < count; i++) {
+        steps.push({ level: 1, ms: TIMING.countOnMs });
+        steps.push({ level: 0, ms: i === count - 1 ? TIMING.countPauseMs : TIMING.countOffMs });
+      }
+      return steps;
+    }
+  }
+}

@@ -1,0 +1,222 @@
+import test from 'ava';
+import { createSimulatorBinding } from '../../hardware/simulator/binding.js';
+import { connectVirtualPwrkey, pulsesOf, VirtualBoard } from '../../hardware/simulator/virtual-board.js';
+import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
+import { systemClock } from '../../src/clock.js';
+import { openBoard } from '../../src/gpio/board.js';
+import { JohnnyFivePower, pwrkeyWiring } from '../../src/gpio/power.js';
+import type { Logger } from '../../src/log.js';
+import { loadHat } from '../../src/modem/hats.js';
+import { Modem, type ModemEvent } from '../../src/modem/modem.js';
+import { NoPower, type ModemPower } from '../../src/modem/power.js';
+import { openSerialStream } from '../../src/modem/serial.js';
+import { ModemWatchdog, type WatchdogOptions } from '../../src/modem/watchdog.js';
+
+/**
+ * The whole power path on the virtual HAT: Modem → JohnnyFivePower → johnny-five
+ * Pin on the virtual board's GPIO 6 → virtual PWRKEY → VirtualModem. The board's
+ * clock moves only when the power sleeps, so the SIM7600's real pulse lengths
+ * (1 s on, 3 s off) cost no wall time and are recorded exactly.
+ */
+async function rig(options: { wirePwrkey?: boolean; watchdog?: Partial<WatchdogOptions>; power?: 'gpio' | 'none'; commandTimeoutMs?: number; bootMs?: number } = {}) {
+  const hat = loadHat('sim7600');
+  const virtual = new VirtualModem({ sendMs: 20, bootMs: 80 });
+  let boardTime = 1_700_000_000_000;
+  const board = new VirtualBoard({ now: () => boardTime });
+  const gpio = await openBoard(board);
+  const wiring = pwrkeyWiring(hat)!;
+  let power: ModemPower;
+  if (options.power === 'none') power = new NoPower();
+  else
+    power = new JohnnyFivePower(gpio, wiring, {
+      sleep: async (ms) => {
+        boardTime += ms;
+      },
+    });
+  let disconnect = options.wirePwrkey === false ? () => {} : connectVirtualPwrkey(board, virtual, wiring);
+  const sent: string[] = [];
+  const log: Logger = {
+    debug: (_msg, fields) => {
+      if (typeof fields?.['line'] === 'string') sent.push(fields['line']);
+    },
+    info: () => {},
+    warn: () => {},
+    error: () => {},
+  };
+  const binding = createSimulatorBinding(virtual);
+  const modem = new Modem({
+    openStream: () => openSerialStream({ path: '/dev/virtual0', baudRate: 115200, binding }),
+    hat,
+    power,
+    clock: systemClock,
+    log,
+    onInbound: async () => {},
+    pollIntervalMs: 100,
+    commandTimeoutMs: options.commandTimeoutMs ?? 500,
+    resyncQuietMs: 30,
+    bootMs: options.bootMs ?? 400,
+  });
+  const events: ModemEvent[] = [];
+  const watchdog = new ModemWatchdog({
+    modem,
+    canPowerCycle: power.canPulse,
+    checkIntervalMs: 50,
+    unresponsiveMs: 200,
+    lostNetworkMs: 200,
+    stuckMs: 60_000,
+    backoffMs: [300],
+    hardFaultAfterCycles: 2,
+    ...options.watchdog,
+  });
+  watchdog.on('event', (e) => events.push(e));
+  modem.on('event', (e) => events.push(e));
+  return {
+    hat,
+    virtual,
+    board,
+    modem,
+    watchdog,
+    events,
+    sent,
+    wirePwrkey() {
+      disconnect = connectVirtualPwrkey(board, virtual, wiring);
+    },
+    async close() {
+      await watchdog.stop();
+      await modem.stop({ powerDown: false });
+      disconnect();
+      virtual.dispose();
+      await gpio.close();
+    },
+  };
+}
+
+async function until<T>(check: () => T | null | undefined | false, what: string, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const kinds = (events: ModemEvent[]): string[] => events.map((e) => e.kind);
+
+test.serial('a silent modem is power-cycled through the virtual PWRKEY, comes back, and sends again', async (t) => {
+  const r = await rig();
+  await r.modem.start();
+  await until(() => r.modem.status().state === 'ready', 'the modem ready');
+  r.watchdog.start();
+  r.virtual.inject({ kind: 'silence' });
+
+  await until(() => r.events.some((e) => e.kind === 'watchdog-power-cycle'), 'the power cycle');
+  await until(() => r.events.some((e) => e.kind === 'watchdog-recovered'), 'the recovery');
+  t.is(r.modem.status().state, 'ready');
+  t.deepEqual(r.virtual.activeFaults(), []);
+  // The module was switched off (≥ 2.5 s) and on (≥ 0.5 s) by the pin, with the profile's lengths.
+  t.deepEqual(pulsesOf(r.board.history(6)).map((p) => p.ms), [r.hat.power.powerOffPulseMs, r.hat.power.powerOnPulseMs]);
+  t.is(r.watchdog.hardFault(), null);
+  const order = kinds(r.events).filter((k) => k.startsWith('watchdog-') || k === 'not-responding' || k === 'power-cycle');
+  t.deepEqual(order.slice(0, 4), ['not-responding', 'watchdog-power-cycle', 'power-cycle', 'watchdog-recovered']);
+  for (const e of r.events.filter((e) => e.kind.startsWith('watchdog-'))) t.true(e.zh.length > 0 && e.en.length > 0);
+
+  // The queue resumes: a send goes out on the air again.
+  const { messageRefs } = await r.modem.send({ to: '+8613800138000', text: '您的订单已发货' });
+  t.is(messageRefs.length, 1);
+  t.is(r.virtual.transmitted.at(-1)?.text, '您的订单已发货');
+  await r.close();
+});
+
+test.serial('a modem that stays silent: cycles with backoff, then a hard fault until it answers again', async (t) => {
+  // PWRKEY not wired to the module: the pulses reach nothing, as with a jumper on PWR–3V3.
+  // Short time limits: the module is really silent here, a slow answer cannot be mistaken for silence.
+  const r = await rig({ wirePwrkey: false, commandTimeoutMs: 200, bootMs: 200 });
+  const started = Date.now();
+  await r.modem.start();
+  const faults: (string | null)[] = [];
+  r.watchdog.on('hard-fault', (fault) => faults.push(fault));
+  r.watchdog.start();
+  r.virtual.inject({ kind: 'silence' });
+
+  await until(() => r.watchdog.hardFault(), 'the hard fault', 12_000);
+  t.log(`hard fault after ${Date.now() - started} ms`);
+  t.is(r.watchdog.cyclesInEpisode, 2);
+  t.regex(r.watchdog.hardFault()!, /2 power cycles/);
+  t.regex(r.watchdog.hardFault()!, /断电重启/);
+  const cycles = r.events.filter((e) => e.kind === 'watchdog-power-cycle');
+  t.is(cycles.length, 2);
+  t.true(kinds(r.events).includes('watchdog-backoff'));
+  t.true(kinds(r.events).includes('watchdog-hard-fault'));
+
+  // The module answers again (someone pressed its button): the fault clears by itself.
+  r.virtual.clear('silence');
+  await until(() => r.watchdog.hardFault() === null, 'the fault to clear', 8000);
+  await until(() => r.events.some((e) => e.kind === 'watchdog-recovered'), 'the recovery');
+  t.deepEqual(faults.at(-1), null);
+  t.true(typeof faults[0] === 'string');
+  await r.close();
+});
+
+test.serial('soft recovery first: a modem searching for the network gets AT+CFUN=0 then AT+CFUN=1', async (t) => {
+  const r = await rig();
+  await r.modem.start();
+  await until(() => r.modem.status().state === 'ready', 'the modem ready');
+  r.watchdog.start();
+  r.virtual.inject({ kind: 'no-network' });
+  await until(() => r.events.some((e) => e.kind === 'watchdog-radio-restart'), 'the radio restart');
+  await until(() => r.sent.includes('AT+CFUN=1'), 'AT+CFUN=1');
+  const off = r.sent.indexOf('AT+CFUN=0');
+  t.true(off >= 0);
+  t.true(r.sent.indexOf('AT+CFUN=1') > off);
+  t.true(kinds(r.events).includes('radio-restart'));
+  // Not yet stuck long enough for a power cycle.
+  t.false(kinds(r.events).includes('watchdog-power-cycle'));
+  r.virtual.clear('no-network');
+  await until(() => r.events.some((e) => e.kind === 'watchdog-recovered'), 'the recovery');
+  t.is(r.modem.status().state, 'ready');
+  // Once per episode: no second radio restart.
+  t.is(r.events.filter((e) => e.kind === 'watchdog-radio-restart').length, 1);
+  await r.close();
+});
+
+test.serial('no SIM is the shop\'s to fix: the watchdog neither restarts the radio nor power-cycles', async (t) => {
+  const r = await rig();
+  // A SIM missing at start (the modem reads the SIM when it initialises).
+  r.virtual.inject({ kind: 'no-sim' });
+  await r.modem.start();
+  r.watchdog.start();
+  await until(() => r.modem.status().state === 'no-sim', 'no-sim', 5000);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  t.false(kinds(r.events).some((k) => k.startsWith('watchdog-')));
+  t.deepEqual(pulsesOf(r.board.history(6)), []);
+  t.is(r.watchdog.hardFault(), null);
+  await r.close();
+});
+
+test.serial('a box that cannot press PWRKEY says so once, and leaves the modem\'s own fault to speak', async (t) => {
+  const r = await rig({ power: 'none', commandTimeoutMs: 200, bootMs: 200 });
+  await r.modem.start();
+  r.watchdog.start();
+  r.virtual.inject({ kind: 'silence' });
+  await until(() => r.events.some((e) => e.kind === 'watchdog-no-power'), 'the no-power event');
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.is(r.events.filter((e) => e.kind === 'watchdog-no-power').length, 1);
+  t.false(kinds(r.events).includes('watchdog-power-cycle'));
+  t.not(r.modem.status().hardFault, null);
+  await r.close();
+});
+
+test.serial('Modem.restartRadio sends CFUN off then on, after the send in progress, and the modem stays ready', async (t) => {
+  const r = await rig();
+  await r.modem.start();
+  await until(() => r.modem.status().state === 'ready', 'the modem ready');
+  const send = r.modem.send({ to: '+8613800138000', text: 'first' });
+  const restart = r.modem.restartRadio();
+  await Promise.all([send, restart]);
+  const cmgs = r.sent.findIndex((l) => l.startsWith('AT+CMGS'));
+  t.true(cmgs >= 0 && cmgs < r.sent.indexOf('AT+CFUN=0'));
+  await until(() => r.modem.status().state === 'ready', 'ready again');
+  t.true(kinds(r.events).includes('radio-restart'));
+  await r.close();
+});
