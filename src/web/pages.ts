@@ -38,13 +38,26 @@ function faultFix(fault: string, lang: Lang): string {
 export function verdictOf(status: StatusSnapshot, lang: Lang): { level: VerdictLevel; text: string; detail: string } {
   const waiting = status.queue.waiting;
   if (status.modem.hard_fault) {
-    return { level: 'fault', text: `${tr(lang, '故障', 'Fault')}: ${status.modem.hard_fault}`, detail: faultFix(status.modem.hard_fault, lang) };
+    // The modem gives "中文 / English", each already saying what to do.
+    const [zh, en] = status.modem.hard_fault.split(' / ');
+    const text = (lang === 'zh' ? zh : en) ?? status.modem.hard_fault;
+    return { level: 'fault', text: `${tr(lang, '故障', 'Fault')}: ${text}`, detail: /[：:]/.test(text) ? '' : faultFix(text, lang) };
   }
   const detail = waiting && waiting !== 'idle'
     ? `${(lang === 'zh' ? status.queue.waiting_text : status.queue.waiting_text_en) ?? ''}${status.queue.waiting_detail ? `: ${status.queue.waiting_detail}` : ''}`
     : '';
   if (waiting === 'clock-not-set') return { level: 'wait', text: tr(lang, '等待时间校准，短信先排队', 'Waiting for the clock to be set; messages are queued meanwhile'), detail };
-  if (waiting === 'modem-not-ready' || status.modem.state !== 'ready') {
+  const state = status.modem.state;
+  if (state === 'searching') {
+    return { level: 'wait', text: tr(lang, '正在搜索网络，短信先排队', 'Searching for the network; messages are queued meanwhile'), detail: tr(lang, '若持续几分钟：检查天线是否拧紧、SIM 卡是否欠费。', 'If this lasts minutes: check the antenna is screwed on and the SIM line is paid.') };
+  }
+  if (state === 'registration-denied') {
+    return { level: 'fault', text: tr(lang, '故障: 网络拒绝注册', 'Fault: the network refused the SIM'), detail: tr(lang, 'SIM 卡可能欠费停机或未开通短信，请联系运营商。', 'The SIM may be suspended or without SMS service; call the operator.') };
+  }
+  if (state === 'error') {
+    return { level: 'fault', text: tr(lang, '故障: 短信模块初始化失败', 'Fault: the modem failed to initialise'), detail: faultFix('', lang) };
+  }
+  if (waiting === 'modem-not-ready' || state !== 'ready') {
     return { level: 'wait', text: tr(lang, '短信模块启动中，短信先排队', 'The modem is starting; messages are queued meanwhile'), detail };
   }
   if (waiting === 'window-closed') return { level: 'wait', text: tr(lang, '等待发送时段', 'Waiting for the sending window'), detail };

@@ -1,0 +1,40 @@
+import test from 'ava';
+import type { StatusSnapshot } from '../../src/status/status.js';
+import { verdictOf } from '../../src/web/pages.js';
+import { withBox } from '../helpers/box.js';
+
+/** A snapshot of a box that is sending, changed per case. */
+function variant(base: StatusSnapshot, change: (s: StatusSnapshot) => void): StatusSnapshot {
+  const s = structuredClone(base);
+  change(s);
+  return s;
+}
+
+test('the verdict: one line, its colour and what to do, for each state the shop can meet', async (t) => {
+  await withBox(async (box) => {
+    const sending = variant(box.status.snapshot(), (s) => {
+      Object.assign(s.modem, { state: 'ready', hard_fault: null, registered: true });
+      Object.assign(s.queue, { waiting: null, waiting_text: null, waiting_text_en: null, waiting_detail: null });
+    });
+    const cases: [string, (s: StatusSnapshot) => void, 'ok' | 'wait' | 'fault', RegExp, RegExp][] = [
+      ['sending', () => {}, 'ok', /^正常发送中$/, /^Sending normally$/],
+      ['quiet hours', (s) => Object.assign(s.queue, { waiting: 'window-closed' }), 'wait', /^等待发送时段$/, /sending window/],
+      ['clock not set', (s) => Object.assign(s.queue, { waiting: 'clock-not-set' }), 'wait', /时间校准/, /clock/],
+      ['modem starting', (s) => Object.assign(s.modem, { state: 'starting' }), 'wait', /启动中/, /starting/],
+      ['searching', (s) => Object.assign(s.modem, { state: 'searching' }), 'wait', /搜索网络/, /Searching/],
+      ['denied', (s) => Object.assign(s.modem, { state: 'registration-denied' }), 'fault', /^故障: 网络拒绝注册$/, /^Fault: /],
+      ['no SIM', (s) => Object.assign(s.modem, { state: 'no-sim', hard_fault: '未检测到 SIM 卡：请断电后插好 SIM 卡 / No SIM card: power off and insert the SIM card' }),
+        'fault', /^故障: 未检测到 SIM 卡：请断电后插好 SIM 卡$/, /^Fault: No SIM card: power off and insert the SIM card$/],
+    ];
+    for (const [name, change, level, zh, en] of cases) {
+      const s = variant(sending, change);
+      const vzh = verdictOf(s, 'zh');
+      const ven = verdictOf(s, 'en');
+      t.is(vzh.level, level, name);
+      t.is(ven.level, level, name);
+      t.regex(vzh.text, zh, name);
+      t.regex(ven.text, en, name);
+      if (level === 'fault') t.true(vzh.text.includes('：') || vzh.detail !== '', `${name}: says what to do`);
+    }
+  });
+});
