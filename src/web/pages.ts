@@ -2,6 +2,7 @@ import { networkInterfaces, hostname } from 'node:os';
 import type { Config } from '../config/config.js';
 import { DEFAULT_ADMIN_PASSWORD, DEMO_ACCOUNT } from '../config/config.js';
 import type { StatusSnapshot, WdgjRequestRecord } from '../status/status.js';
+import type { EventRow } from '../store/store.js';
 import { escapeHtml as h } from './html.js';
 import { layout, localTime, signalBars, tr, type Lang, type PageContext } from './layout.js';
 import { lineChart } from './charts.js';
@@ -117,7 +118,16 @@ const CLOCK_SOURCES: Record<string, [string, string]> = {
 };
 
 /** The overview: public (no login), live through /api/status/stream. */
-export function renderHome(status: StatusSnapshot, config: Config, recent: readonly WdgjRequestRecord[], lang: Lang, ctx?: Partial<PageContext>, signal: { at: number; csq: number | null }[] = []): string {
+export function renderHome(
+  status: StatusSnapshot,
+  config: Config,
+  recent: readonly WdgjRequestRecord[],
+  lang: Lang,
+  ctx?: Partial<PageContext>,
+  signal: { at: number; csq: number | null }[] = [],
+  /** The latest events, for a logged-in owner; null hides the panel. */
+  events: readonly EventRow[] | null = null,
+): string {
   const context: PageContext = { lang, csrf: ctx?.csrf ?? null, path: '/', flash: ctx?.flash ?? null, simulated: status.modem.simulated };
   const tz = config.schedule.timezone;
   const verdict = verdictOf(status, lang);
@@ -166,6 +176,8 @@ ${uncertain}${defaults}
 </div>
 <section><h2>${h(tr(lang, '指示灯', 'LEDs'))}</h2>${ledsHtml}</section>
 <section><h2>${h(tr(lang, '信号', 'Signal'))}</h2>${chart}</section>
+${events ? `<section><h2>${h(tr(lang, '最近事件', 'Latest events'))}</h2><div class="table-wrap"><table class="cards" id="events">${events.map((e) =>
+    `<tr><td class="time">${h(localTime(e.at, tz))}</td><td><span class="status ${e.level === 'error' ? 'failed' : e.level === 'warn' ? 'uncertain' : ''}">${h(e.level)}</span></td><td class="text">${h(lang === 'zh' ? e.zh : e.en)}</td></tr>`).join('')}</table></div></section>` : ''}
 <section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2>${requestsTable(recent, tz, lang, 10)}
 <p><a href="/setup">${h(tr(lang, '在管家助理中设置 →', 'Set up 管家助理 →'))}</a></p></section>
 <p><small>${h(tr(lang, '版本', 'Version'))} ${h(status.version)} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;

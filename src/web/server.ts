@@ -227,7 +227,8 @@ export function createWebServer(deps: WebDeps): http.Server {
     const flash = session ? flashes.get(session) ?? null : null;
     if (session) flashes.delete(session);
     const signal = deps.store.signalSamples(deps.clock.now() - 24 * 3600_000);
-    sendHtml(res, 200, renderHome(deps.status.snapshot(), deps.config(), deps.status.recentWdgj(), lang, { csrf: session?.csrf ?? null, flash }, signal));
+    const events = session ? deps.store.listEvents(10) : null;
+    sendHtml(res, 200, renderHome(deps.status.snapshot(), deps.config(), deps.status.recentWdgj(), lang, { csrf: session?.csrf ?? null, flash }, signal, events));
   });
 
   // ---- browser login --------------------------------------------------------
@@ -309,11 +310,7 @@ export function createWebServer(deps: WebDeps): http.Server {
       flashes.delete(session);
       return flash;
     },
-    resetSessions: (keep) => {
-      const flash = flashes.get(keep);
-      sessions.clear();
-      void flash;
-    },
+    resetSessions: (keep) => sessions.clear(keep),
   });
 
   // ---- live status and metrics ----------------------------------------------

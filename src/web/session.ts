@@ -61,9 +61,9 @@ export class SessionStore {
     if (id) this.sessions.delete(id);
   }
 
-  /** Logs every browser out (the admin password changed). */
-  clear(): void {
-    this.sessions.clear();
+  /** Logs every browser out (the admin password changed), except `keep`: the one that changed it. */
+  clear(keep?: Session): void {
+    for (const id of this.sessions.keys()) if (id !== keep?.id) this.sessions.delete(id);
   }
 
   get size(): number {

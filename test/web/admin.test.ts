@@ -178,9 +178,12 @@ test('settings are written back to the config file (comments kept) and applied w
     await save('/settings/topup', { user: 'shop2', amount: '5' });
     t.is((await box.get('/sms?Msg=smsBalance&User=shop2&PWD=pw2')).body, '25.00');
 
-    // A new admin password logs every browser out and works at once.
+    // A new admin password logs every other browser out and works at once.
+    const otherBrowser = await login(box);
     await save('/settings/admin', { password: 'new-admin-pw', confirm: 'new-admin-pw' });
-    t.is((await fetch(`${box.url}/settings`, { headers: { cookie: browser.cookie }, redirect: 'manual' })).status, 303);
+    t.is((await fetch(`${box.url}/settings`, { headers: { cookie: otherBrowser.cookie }, redirect: 'manual' })).status, 303);
+    t.is((await fetch(`${box.url}/settings`, { headers: { cookie: browser.cookie }, redirect: 'manual' })).status, 200, 'the browser that changed it stays');
+    t.is((await post(box, '/login', { password: 'smsbox' })).status, 401);
     t.is((await fetch(`${box.url}/api/accounts`, { headers: basicAuth('new-admin-pw') })).status, 200);
     t.is(parseConfig(readFileSync(file, 'utf8'), file).admin.password, 'new-admin-pw');
   } finally {
