@@ -36,8 +36,11 @@ export const realLedTimers: LedTimers = {
 /** BCM GPIO of each LED; a LED left out is simply not fitted. */
 export type LedPins = Partial<Record<LedName, number>>;
 
-/** The defaults documented in hardware/README.md: physical pins 11, 13, 15, 16 beside the GND on pins 9 and 14. */
-export const DEFAULT_LED_PINS: Readonly<Record<LedName, number>> = Object.freeze({ power: 17, network: 27, activity: 22, fault: 23 });
+/**
+ * The defaults documented in hardware/README.md and hardware/leds.svg: physical pins 11, 13, 15
+ * and 37, all clear of every supported HAT's UART, PWRKEY and flight-mode pins.
+ */
+export const DEFAULT_LED_PINS: Readonly<Record<LedName, number>> = Object.freeze({ power: 17, network: 27, activity: 22, fault: 26 });
 
 export interface LedDriverOptions {
   timers?: LedTimers;
