@@ -73,12 +73,12 @@ label{display:block;margin:.4rem 0 .1rem;color:#57606a}
 .status.sent,.status.delivered{background:#dafbe1;color:#116329}.status.failed{background:#ffebe9;color:#a40e26}
 .status.uncertain{background:#fff8c5;color:#7d4e00}.status.queued,.status.sending{background:#ddf4ff;color:#0550ae}
 .bars{display:inline-flex;gap:2px;align-items:flex-end;height:1.1rem;vertical-align:middle}.bars i{display:block;width:.35rem;background:#d0d7de}.bars i.on{background:#1f883d}
-.leds{display:flex;gap:1rem;flex-wrap:wrap}.led{display:flex;align-items:center;gap:.3rem}.led i{width:.9rem;height:.9rem;border-radius:50%;background:#d0d7de;display:inline-block;border:1px solid #8c959f}
+.leds{display:flex;gap:1rem;flex-wrap:wrap}.led{display:flex;align-items:center;gap:.3rem}.led i{width:.9rem;height:.9rem;border-radius:50%;background:#d0d7de;display:inline-block;border:1px solid #8c959f}.led i.on{background:#2da44e}.led i.on.fault{background:#cf222e}.led i.blink{animation:blink 1s steps(2) infinite}@keyframes blink{50%{opacity:.15}}
 .muted{color:#57606a}small{color:#57606a}
 svg.chart{width:100%;height:auto;background:#fff}
 @media (max-width:40rem){.table-wrap table:not(.cards){min-width:34rem}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:auto}table.cards tr:first-child{display:none}
-table.cards tr{border-bottom:1px solid #d8dee4;padding:.4rem 0}table.cards td{border:0;padding:.1rem .2rem;max-width:none}table.cards td.time{color:#57606a;font-size:.9rem}.verdict{font-size:1.3rem}main{padding:.6rem}header .right{margin-left:0}}
+table.cards tr{border-bottom:1px solid #d8dee4;padding:.4rem 0}table.cards td{display:inline-block;border:0;padding:.1rem .6rem .1rem .2rem;max-width:none}table.cards td.text{display:block}table.cards td.time{color:#57606a;font-size:.9rem}.verdict{font-size:1.3rem}main{padding:.6rem}header .right{margin-left:0}}
 `;
 
 export function csrfField(ctx: PageContext): string {

@@ -140,13 +140,14 @@ export function renderHome(
     ? `<p class="warn">${h(tr(lang, '仍在使用默认密码（管理密码或演示账号 aaaa/bbbb）。请在“设置”页面或配置文件中修改 [admin] password 和 [[account]]。', 'Default passwords are in use (admin password or the demo account aaaa/bbbb). Change them on the Settings page or in the config file ([admin] password, [[account]]).'))}</p>`
     : '';
   const leds = Object.entries(status.leds as Record<string, unknown>);
-  const ledsHtml = leds.length
-    ? `<div class="leds">${leds.map(([name, value]) => {
-      const v = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
-      const on = /on|blink|true/i.test(v);
-      return `<span class="led"><i style="${on ? 'background:#2da44e' : ''}"></i>${h(name)}: <span data-k="leds.${h(name)}">${h(v)}</span></span>`;
-    }).join('')}</div>`
-    : `<p class="muted">${h(tr(lang, '无指示灯信息', 'no LED information'))}</p>`;
+  const LED_NAMES: Record<string, [string, string]> = { power: ['电源', 'power'], network: ['网络', 'network'], activity: ['发送', 'activity'], fault: ['故障', 'fault'] };
+  // Drawn as on the box: a lit dot, blinking when the LED blinks (the pattern name is shown too).
+  const ledsHtml = `<div class="leds">${leds.map(([name, value]) => {
+    const pattern = typeof value === 'object' && value !== null ? String((value as Record<string, unknown>)['pattern'] ?? JSON.stringify(value)) : String(value);
+    const lit = pattern !== 'off' && pattern !== 'false';
+    const label = LED_NAMES[name] ?? [name, name];
+    return `<span class="led" data-led="${h(name)}"><i class="${lit ? 'on' : ''} ${/blink|flash/.test(pattern) ? 'blink' : ''} ${name === 'fault' ? 'fault' : ''}"></i>${h(tr(lang, label[0], label[1]))} <small>${h(pattern)}</small></span>`;
+  }).join('')}</div>`;
   const clock = CLOCK_SOURCES[status.clock.source] ?? [status.clock.source, status.clock.source];
   const chart = lineChart(signal.map((s) => ({ x: s.at, y: s.csq === null || s.csq === 99 ? null : s.csq })), {
     yMax: 31, xLabel: (x) => localTime(x, tz).slice(11, 16), height: 120, title: tr(lang, '信号 (CSQ 0–31)，24 小时', 'Signal (CSQ 0–31), 24 hours'),
@@ -174,7 +175,7 @@ ${uncertain}${defaults}
 <dt>${h(tr(lang, '时钟', 'Clock'))}</dt><dd>${h(tr(lang, clock[0], clock[1]))}</dd>
 <dt>${h(tr(lang, '时区', 'Time zone'))}</dt><dd>${h(tz)}</dd></dl></section>
 </div>
-<section><h2>${h(tr(lang, '指示灯', 'LEDs'))}</h2>${ledsHtml}</section>
+${leds.length ? `<section><h2>${h(tr(lang, '指示灯', 'LEDs'))}</h2>${ledsHtml}</section>` : ''}
 <section><h2>${h(tr(lang, '信号', 'Signal'))}</h2>${chart}</section>
 ${events ? `<section><h2>${h(tr(lang, '最近事件', 'Latest events'))}</h2><div class="table-wrap"><table class="cards" id="events">${events.map((e) =>
     `<tr><td class="time">${h(localTime(e.at, tz))}</td><td><span class="status ${e.level === 'error' ? 'failed' : e.level === 'warn' ? 'uncertain' : ''}">${h(e.level)}</span></td><td class="text">${h(lang === 'zh' ? e.zh : e.en)}</td></tr>`).join('')}</table></div></section>` : ''}
@@ -200,6 +201,8 @@ document.querySelectorAll('[data-k]').forEach(function(el){var val=get(s,el.getA
 if(el.getAttribute('data-fmt')==='uptime')val=up(val);
 var map=el.getAttribute('data-map');if(map){var x=JSON.parse(map)[String(val)];if(x!==undefined)val=x}
 el.textContent=val==null?'—':(typeof val==='object'?JSON.stringify(val):String(val))});
+document.querySelectorAll('[data-led]').forEach(function(el){var n=el.getAttribute('data-led'),v=(s.leds||{})[n];if(v==null)return;var p=typeof v==='object'?String(v.pattern||JSON.stringify(v)):String(v);
+el.querySelector('i').className=(p!=='off'&&p!=='false'?'on ':'')+(/blink|flash/.test(p)?'blink ':'')+(n==='fault'?'fault':'');el.querySelector('small').textContent=p});
 var bars=document.querySelectorAll('.bars i');for(var i=0;i<bars.length;i++)bars[i].className=i<(s.modem.signal_bars||0)?'on':'';
 document.getElementById('live').textContent=${JSON.stringify(tr(lang, '实时更新', 'live'))}+' '+new Date().toLocaleTimeString();});
 es.onerror=function(){document.getElementById('live').textContent=${JSON.stringify(tr(lang, '连接中断，正在重连…', 'disconnected, reconnecting…'))}};

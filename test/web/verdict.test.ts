@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { StatusSnapshot } from '../../src/status/status.js';
-import { verdictOf } from '../../src/web/pages.js';
+import { renderHome, verdictOf } from '../../src/web/pages.js';
+import { defaultConfig } from '../../src/config/config.js';
 import { withBox } from '../helpers/box.js';
 
 /** A snapshot of a box that is sending, changed per case. */
@@ -36,5 +37,18 @@ test('the verdict: one line, its colour and what to do, for each state the shop 
       t.regex(ven.text, en, name);
       if (level === 'fault') t.true(vzh.text.includes('：') || vzh.detail !== '', `${name}: says what to do`);
     }
+  });
+});
+
+test('the overview draws the LEDs as the box shows them: lit, blinking, off', async (t) => {
+  await withBox(async (box) => {
+    const s = variant(box.status.snapshot(), (x) => {
+      (x as { leds: unknown }).leds = { power: 'on', network: 'off', fault: 'blink-fast' };
+    });
+    const html = renderHome(s, defaultConfig(), [], 'zh');
+    t.regex(html, /data-led="power"><i class="on  "><\/i>电源 <small>on<\/small>/);
+    t.regex(html, /data-led="network"><i class="  "><\/i>网络/);
+    t.regex(html, /data-led="fault"><i class="on blink fault"><\/i>故障 <small>blink-fast<\/small>/);
+    t.notRegex(renderHome(box.status.snapshot(), defaultConfig(), [], 'zh'), /data-led=/, 'no LED panel without LED information');
   });
 });
