@@ -46,14 +46,22 @@ export function redirect(res: Res, location: string): void {
   res.end();
 }
 
+/** The nonce of the page's own script: the last one, after everything the page shows. */
+export function scriptNonce(html: string): string | null {
+  const at = html.lastIndexOf('<script nonce="');
+  if (at === -1) return null;
+  return /^<script nonce="([A-Za-z0-9+/=]{16,})">/.exec(html.slice(at))?.[1] ?? null;
+}
+
 export function sendHtml(res: Res, status: number, html: string): void {
   const bytes = Buffer.from(html, 'utf8');
+  const nonce = scriptNonce(html);
   res.writeHead(status, {
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': bytes.length,
     'Cache-Control': 'no-store',
-    // Inline script and style only; nothing from elsewhere, no framing.
-    'Content-Security-Policy': "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    // Only the page's own script runs (its nonce is new on every page); nothing loads from elsewhere.
+    'Content-Security-Policy': `default-src 'self'; script-src ${nonce ? `'nonce-${nonce}'` : "'none'"}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'`,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'same-origin',
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { escapeHtml as h } from './html.js';
 import { CSRF_FIELD } from './session.js';
 
@@ -109,7 +110,7 @@ ${flash}
 <h1>${h(title)}</h1>
 ${body}
 </main>
-${script ? `<script>${script}</script>` : ''}
+${script ? `<script nonce="${randomBytes(16).toString('base64')}">${script}</script>` : ''}
 </body></html>`;
 }
 

@@ -6,6 +6,7 @@ import test from 'ava';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/config.js';
+import { scriptNonce } from '../../src/web/admin.js';
 import { basicAuth, startTestBox, tempDir, withBox, type TestBox } from '../helpers/box.js';
 
 const AUTH = 'User=aaaa&PWD=bbbb';
@@ -109,7 +110,11 @@ test('customer text is escaped on every page: inbox, messages, opt-outs', async 
     box.store.addOptOut('+8613900000004', 'admin', payload, Date.now());
     const browser = await login(box);
     for (const path of ['/inbox', '/messages', '/messages/1', '/optouts', `/inbox?q=${encodeURIComponent(payload)}`]) {
-      const html = await (await fetch(`${box.url}${path}`, { headers: { cookie: browser.cookie } })).text();
+      const res = await fetch(`${box.url}${path}`, { headers: { cookie: browser.cookie } });
+      const html = await res.text();
+      // Defence in depth: only the page's own script may run.
+      const nonce = scriptNonce(html);
+      t.regex(res.headers.get('content-security-policy') ?? '', nonce ? new RegExp(`script-src 'nonce-${nonce.replace(/[+/=]/g, '\\$&')}';`) : /script-src 'none';/, path);
       t.false(html.includes('<script>window.pwned'), path);
       t.false(html.includes('<img src=x'), path);
       t.true(html.includes('&lt;script&gt;window.pwned=1&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;'), path);
@@ -208,4 +213,10 @@ test('English switch: ?lang=en renders English and is remembered in a cookie', a
     t.regex(await (await fetch(`${box.url}/setup`, { headers: { cookie } })).text(), /Interface URL/);
     t.regex(await (await fetch(`${box.url}/setup`)).text(), /接口地址/);
   });
+});
+
+test('the CSP nonce is the page script: one injected before it is never chosen', (t) => {
+  const own = 'QUJDREVGR0hJSktMTU5PUA==';
+  t.is(scriptNonce(`<p><script nonce="AAAAAAAAAAAAAAAAAAAAAA==">x</script></p><script nonce="${own}">ok</script></body>`), own);
+  t.is(scriptNonce('<p>no script</p>'), null);
 });
