@@ -84,6 +84,9 @@ function statusBadge(status: MessageStatus, lang: Lang): string {
 }
 
 function decisionButtons(m: MessageRow, ctx: PageContext): string {
+  if (m.status === 'failed' && m.kind === 'wdgj') {
+    return `<form class="inline" method="post" action="/messages/${m.id}/again">${csrfField(ctx)}<button type="submit">${h(tr(ctx.lang, '再发一次', 'Send again'))}</button></form>`;
+  }
   if (m.status !== 'uncertain') return '';
   return `<form class="inline" method="post" action="/messages/${m.id}/resend">${csrfField(ctx)}<button type="submit">${h(tr(ctx.lang, '重发', 'Resend'))}</button></form>
 <form class="inline" method="post" action="/messages/${m.id}/fail">${csrfField(ctx)}<button type="submit" class="danger">${h(tr(ctx.lang, '标记失败', 'Mark failed'))}</button></form>`;
@@ -213,6 +216,32 @@ ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no m
       redirect(res, `/messages/${Number.isSafeInteger(id) ? id : ''}`);
     });
   }
+
+  // A failed message stays failed (it was refunded); "send again" queues a new one with
+  // the same number and text through smsSnd, charged to the same account like a new send.
+  app.post('/messages/:id/again', async (req: Req, res: Res) => {
+    const got = await helpers.requireForm(req, res);
+    if (!got) return;
+    const lang = helpers.lang(req, res);
+    const id = Number(req.params['id']);
+    const m = Number.isSafeInteger(id) ? deps.store.getMessage(id) : null;
+    const account = m ? deps.config().accounts.find((a) => a.user === m.account) : undefined;
+    if (!m || m.status !== 'failed' || m.kind !== 'wdgj' || !account) {
+      helpers.flash(got.session, 'error', tr(lang, '只有失败的、账号仍在配置中的短信可以再发一次', 'only failed messages of an account still in the config can be sent again'));
+      return redirect(res, `/messages/${Number.isSafeInteger(id) ? id : ''}`);
+    }
+    const newest = deps.store.listMessages({ limit: 1 })[0]?.id ?? 0;
+    const reply = await deps.wdgj.answer(new Map([['msg', 'smsSnd'], ['user', account.user], ['pwd', account.password], ['tel', m.to], ['body', m.body]]), 'admin-again');
+    const queued = deps.store.listMessages({ limit: 1 })[0];
+    if (reply.trim() === '1' && queued && queued.id > newest) {
+      helpers.flash(got.session, 'ok', tr(lang, `已作为第 ${queued.id} 号短信重新排队`, `queued again as message ${queued.id}`));
+      return redirect(res, `/messages/${queued.id}`);
+    }
+    helpers.flash(got.session, 'error', reply.trim() === '1'
+      ? tr(lang, `同样的短信在 ${deps.config().sms.duplicateWindowMinutes} 分钟内已提交过，被当作重复请求；请稍后再试`, `the same message was submitted less than ${deps.config().sms.duplicateWindowMinutes} minutes ago and counts as a retry; try again later`)
+      : tr(lang, `未能排队（应答 ${reply}）`, `not queued (reply ${reply})`));
+    redirect(res, `/messages/${id}`);
+  });
 
   // ---- inbox ------------------------------------------------------------------
   app.get('/inbox', (req: Req, res: Res) => {

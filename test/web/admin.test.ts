@@ -220,3 +220,37 @@ test('the CSP nonce is the page script: one injected before it is never chosen',
   t.is(scriptNonce(`<p><script nonce="AAAAAAAAAAAAAAAAAAAAAA==">x</script></p><script nonce="${own}">ok</script></body>`), own);
   t.is(scriptNonce('<p>no script</p>'), null);
 });
+
+test('messages page: resend or mark failed an uncertain message; send a failed one again as a new message', async (t) => {
+  await withBox(async (box) => {
+    for (const body of ['first', 'second', 'third']) t.is((await box.get(`/sms?Msg=smsSnd&${AUTH}&Tel=13800138000&Body=${body}`)).body, '1');
+    const [third, second, first] = box.store.listMessages({ limit: 3 }).map((m) => m.id) as [number, number, number];
+    const now = Date.now();
+    for (const id of [first, second]) box.store.beginAttempt(id, 'hat', now);
+    box.store.recoverInterrupted(now, false); // first and second: uncertain
+    box.store.finishFailed(third, box.store.beginAttempt(third, 'hat', now)!, now, '+CMS ERROR: 1', 0);
+    const browser = await login(box);
+    const page = await (await fetch(`${box.url}/messages`, { headers: { cookie: browser.cookie } })).text();
+    t.true(page.includes(`action="/messages/${first}/resend"`) && page.includes(`action="/messages/${first}/fail"`));
+    t.true(page.includes(`action="/messages/${third}/again"`));
+    t.false(page.includes(`action="/messages/${third}/resend"`), 'a failed message is not "resent" in place');
+
+    const act = (id: number, action: string) => post(box, `/messages/${id}/${action}`, { _csrf: browser.csrf }, browser.cookie);
+    await act(first, 'resend');
+    t.is(box.store.getMessage(first)!.status, 'queued');
+    await act(second, 'fail');
+    t.is(box.store.getMessage(second)!.status, 'failed');
+    t.is((await box.get(`/sms?Msg=smsBalance&${AUTH}`)).body, '99.90', 'both failed messages were refunded');
+    await act(second, 'resend');
+    t.is(box.store.getMessage(second)!.status, 'failed', 'only uncertain messages are resent in place');
+
+    const again = await act(third, 'again');
+    const newest = box.store.listMessages({ limit: 1 })[0]!;
+    t.is(again.headers.get('location'), `/messages/${newest.id}`);
+    t.like(newest, { to: '+8613800138000', body: 'third', status: 'queued', account: 'aaaa' });
+    t.is(box.store.getMessage(third)!.status, 'failed');
+    t.is((await box.get(`/sms?Msg=smsBalance&${AUTH}`)).body, '99.80', 'charged like a new send');
+  }, (c) => {
+    c.sms.duplicateWindowMinutes = 0;
+  });
+});
