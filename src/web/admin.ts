@@ -504,7 +504,7 @@ function renderSettings(ctx: PageContext, config: Config, deps: WebDeps): string
 <label>${h(tr(lang, '再输入一次', 'Repeat'))}<br><input type="password" name="confirm" autocomplete="new-password"${disabled}></label>
 <p><button type="submit"${disabled}>${h(tr(lang, '修改', 'Change'))}</button></p></form></section>
 </div>
-<section id="accounts"><h2>${h(tr(lang, '账号', 'Accounts'))}</h2><div class="table-wrap"><table><tr><th>${h(tr(lang, '用户名', 'User'))}</th><th>${h(tr(lang, '余额（元）', 'Balance (yuan)'))}</th><th></th><th></th><th></th></tr>${accountRows}</table></div>
+<section id="accounts"><h2>${h(tr(lang, '账号', 'Accounts'))}</h2><div class="table-wrap"><table class="cards" id="accounts-table"><tr><th>${h(tr(lang, '用户名', 'User'))}</th><th>${h(tr(lang, '余额（元）', 'Balance (yuan)'))}</th><th></th><th></th><th></th></tr>${accountRows}</table></div>
 <h2>${h(tr(lang, '添加账号', 'Add an account'))}</h2><form method="post" action="/settings/account/add" class="row">${csrfField(ctx)}
 <input type="text" name="user" placeholder="${h(tr(lang, '用户名', 'user'))}" aria-label="user"${disabled}><input type="password" name="password" placeholder="${h(tr(lang, '密码', 'password'))}" aria-label="password" autocomplete="new-password"${disabled}>
 <input type="text" name="balance" placeholder="${h(tr(lang, '余额（留空不限）', 'balance (empty = unlimited)'))}" aria-label="balance"${disabled}>
