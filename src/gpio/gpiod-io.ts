@@ -81,7 +81,8 @@ export function libgpiodMajor(versionOutput: string): number | null {
 
 /** The gpioset command line that holds `line` at `level` until the process is stopped. */
 export function gpiosetArgs(major: number, chip: string, line: number, level: number, consumer: string): string[] {
-  return major >= 2 ? ['--chip', chip, '--consumer', consumer, `${line}=${level}`] : ['--mode=signal', chip, `${line}=${level}`];
+  // v2's --banner prints (and flushes) one line once the line is requested and driven: the moment the level is real.
+  return major >= 2 ? ['--banner', '--chip', chip, '--consumer', consumer, `${line}=${level}`] : ['--mode=signal', chip, `${line}=${level}`];
 }
 
 /** The gpioget command line that reads `line` once. */
@@ -97,6 +98,9 @@ export function parseGpioget(output: string): number | null {
   if (m) return m[1] === 'active' ? 1 : 0;
   return null;
 }
+
+/** How long a gpioset v2 may take to print its banner before the change counts as done anyway. */
+const BANNER_TIMEOUT_MS = 2000;
 
 interface HeldLine {
   child: ChildLike;
@@ -213,11 +217,14 @@ export class GpiodIO extends DigitalIoPlugin {
     const child = this.spawnProcess(this.tool('gpioset'), gpiosetArgs(this.major, this.chipName(), pin, level, this.consumer));
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    let driven!: () => void;
+    const requested = new Promise<void>((resolve) => (driven = resolve));
     const line: HeldLine = {
       child,
       level,
       exited: new Promise<void>((resolve) => {
         child.once('exit', (code, signal) => {
+          driven();
           if (this.held.get(pin) === line) {
             // It died on its own: the line is not held any more.
             this.held.delete(pin);
@@ -226,6 +233,7 @@ export class GpiodIO extends DigitalIoPlugin {
           resolve();
         });
         child.once('error', (error) => {
+          driven();
           if (this.held.get(pin) === line) this.held.delete(pin);
           this.failed(pin, error);
           resolve();
@@ -233,6 +241,16 @@ export class GpiodIO extends DigitalIoPlugin {
       }),
     };
     this.held.set(pin, line);
+    if (this.major >= 2) {
+      // The banner comes once the kernel granted the line at its level; a level change is not done before.
+      child.stdout?.once('data', () => driven());
+      const timer = setTimeout(driven, BANNER_TIMEOUT_MS);
+      await requested;
+      clearTimeout(timer);
+    } else {
+      // libgpiod v1 has no banner: the spawn is all there is to wait for.
+      child.stdout?.resume();
+    }
   }
 
   private async stopHolding(pin: number, line: HeldLine): Promise<void> {

@@ -51,6 +51,8 @@ export interface FakeGpiodOptions {
   gpiosetFails?: (args: string[]) => string | null;
   /** Tools that are not installed. */
   missing?: string[];
+  /** How long a holding gpioset takes to request its line and print the banner (default: at once). */
+  bannerDelayMs?: number;
 }
 
 export const PI4_GPIODETECT = 'gpiochip0 [pinctrl-bcm2711] (58 lines)\ngpiochip1 [raspberrypi-exp-gpio] (8 lines)\n';
@@ -72,7 +74,12 @@ export function fakeGpiod(options: FakeGpiodOptions = {}): { spawn: Spawner; chi
     else if (tool === 'gpioset') {
       const failure = options.gpiosetFails?.(args) ?? null;
       if (failure) child.finish('', 1, failure);
-      // Otherwise it holds the line until it is killed.
+      // Otherwise it holds the line until it is killed, saying so as v2's --banner does.
+      else if (args.includes('--banner')) {
+        setTimeout(() => {
+          if (!child.exited) child.stdout.write(`Setting line '${args.at(-1)!.split('=')[0]}'...\n`);
+        }, options.bannerDelayMs ?? 0);
+      }
     } else child.finish('', 127, `${tool}: not faked`);
     return child;
   };

@@ -37,7 +37,7 @@ test('libgpiod versions, command lines and gpioget answers of v1 and v2', (t) =>
   t.is(libgpiodMajor('gpioset (libgpiod) v1.6.3'), 1);
   t.is(libgpiodMajor('gpioset: unknown option'), null);
   // v2 holds the line by default; v1 needs --mode=signal or it exits at once.
-  t.deepEqual(gpiosetArgs(2, 'gpiochip0', 6, 1, 'smsbox'), ['--chip', 'gpiochip0', '--consumer', 'smsbox', '6=1']);
+  t.deepEqual(gpiosetArgs(2, 'gpiochip0', 6, 1, 'smsbox'), ['--banner', '--chip', 'gpiochip0', '--consumer', 'smsbox', '6=1']);
   t.deepEqual(gpiosetArgs(1, 'gpiochip0', 6, 0, 'smsbox'), ['--mode=signal', 'gpiochip0', '6=0']);
   t.deepEqual(gpiogetArgs(2, 'gpiochip4', 5, 'smsbox'), ['--numeric', '--chip', 'gpiochip4', '--consumer', 'smsbox', '5']);
   t.deepEqual(gpiogetArgs(1, 'gpiochip0', 5, 'smsbox'), ['gpiochip0', '5']);
@@ -67,7 +67,7 @@ test('a johnny-five Led on GpiodIO: one gpioset holds each line, a new level rep
   t.deepEqual(fake.holders().map((c) => c.args.at(-1)), ['17=0']);
   led.on();
   await io.settled();
-  t.deepEqual(fake.holders().map((c) => c.args), [['--chip', 'gpiochip0', '--consumer', 'smsbox', '17=1']]);
+  t.deepEqual(fake.holders().map((c) => c.args), [['--banner', '--chip', 'gpiochip0', '--consumer', 'smsbox', '17=1']]);
   const first = fake.children.find((c) => c.args.at(-1) === '17=0')!;
   t.is(first.killedWith, 'SIGTERM');
   t.true(first.exited);
@@ -76,6 +76,20 @@ test('a johnny-five Led on GpiodIO: one gpioset holds each line, a new level rep
   t.deepEqual(fake.holders().map((c) => c.args.at(-1)), ['17=0']);
   await gpio.close();
   t.deepEqual(fake.holders(), []);
+});
+
+test('a new level counts as reached only once gpioset v2 says it holds the line (its banner)', async (t) => {
+  const fake = fakeGpiod({ bannerDelayMs: 150 });
+  const io = new GpiodIO({ spawn: fake.spawn });
+  const gpio = await openBoard(io);
+  const pin = gpio.output(6);
+  await io.settled();
+  const start = Date.now();
+  pin.high();
+  await io.settled();
+  // PWRKEY pulses are timed from here: never before the line is driven.
+  t.true(Date.now() - start >= 140, `settled after ${Date.now() - start} ms`);
+  await gpio.close();
 });
 
 test('levels written faster than processes start are coalesced: the line ends at the last one', async (t) => {
@@ -110,7 +124,7 @@ test('a configured chip is used as it is, without gpiodetect', async (t) => {
   gpio.output(6).low();
   await io.settled();
   t.false(fake.children.some((c) => c.command.endsWith('gpiodetect')));
-  t.deepEqual(fake.holders()[0]!.args.slice(0, 2), ['--chip', 'gpiochip4']);
+  t.deepEqual(fake.holders()[0]!.args.slice(1, 3), ['--chip', 'gpiochip4']);
   await gpio.close();
 });
 
@@ -168,8 +182,9 @@ test('real processes: fake gpiod tools on disk hold lines until stopped, and clo
   writeFileSync(
     join(dir, 'gpioset'),
     script(`if [ "$1" = "--version" ]; then echo "gpioset (libgpiod) v2.2.1"; exit 0; fi
-echo "$$ $*" >> "${log}"
 trap 'echo "$$ released" >> "${log}"; exit 0' TERM
+echo "$$ $*" >> "${log}"
+echo "Setting line '6'..."
 while :; do sleep 0.05; done`),
   );
   writeFileSync(join(dir, 'gpiodetect'), script(`echo "gpiochip0 [pinctrl-bcm2711] (58 lines)"`));
@@ -188,7 +203,7 @@ while :; do sleep 0.05; done`),
     await gpio.close();
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     const started = lines.filter((l) => !l.endsWith('released')).map((l) => l.split(' ').slice(1).join(' '));
-    t.deepEqual(started, ['--chip gpiochip0 --consumer smsbox 6=0', '--chip gpiochip0 --consumer smsbox 6=1', '--chip gpiochip0 --consumer smsbox 6=0']);
+    t.deepEqual(started, ['--banner --chip gpiochip0 --consumer smsbox 6=0', '--banner --chip gpiochip0 --consumer smsbox 6=1', '--banner --chip gpiochip0 --consumer smsbox 6=0']);
     // Each holder was stopped before the next one started, and the last by close().
     t.is(lines.filter((l) => l.endsWith('released')).length, 3);
     const order = lines.map((l) => (l.endsWith('released') ? 'stop' : 'start'));
