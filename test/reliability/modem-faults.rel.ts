@@ -66,8 +66,16 @@ function allMessages(box: TestBox): MessageRow[] {
  * Waits until nothing is queued or sending (without restarting anything), then
  * checks the invariants. Returns the messages for scenario-specific checks.
  */
-async function drainedAndConsistent(t: ExecutionContext, box: TestBox, accepted: string[], timeoutMs = 60_000): Promise<MessageRow[]> {
-  await until('the queue to drain', () => allMessages(box).every((m) => m.status !== 'queued' && m.status !== 'sending'), timeoutMs, 100);
+async function drainedAndConsistent(t: ExecutionContext, box: TestBox, accepted: string[], timeoutMs = 150_000): Promise<MessageRow[]> {
+  // Generous: a hang mid-CMGS costs the driver's 60 s send timeout (not among the box's configurable timings).
+  try {
+    await until('the queue to drain', () => allMessages(box).every((m) => m.status !== 'queued' && m.status !== 'sending'), timeoutMs, 100);
+  } catch (error) {
+    t.log(`modem ${JSON.stringify(box.modem.status())}; faults ${JSON.stringify(box.simulator!.activeFaults())}; dispatcher ${JSON.stringify(box.dispatcher.state())}`);
+    t.log(allMessages(box).filter((m) => m.status === 'queued' || m.status === 'sending').slice(0, 5).map((m) => `${m.body}: ${m.status} attempts ${m.attempts} ${m.lastError ?? ''}`).join('\n'));
+    t.log(box.logLines.slice(-30).join('\n'));
+    throw error;
+  }
   await until('the modem to be ready again', () => box.modem.status().state === 'ready', 20_000);
   const messages = allMessages(box);
   const bodies = new Map<string, number>();

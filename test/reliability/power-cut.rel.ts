@@ -76,10 +76,18 @@ function integrityCheck(dbFile: string): string {
     // Power back for good: the queue drains (uncertain messages wait for the shop).
     box = await spawnBox(configFile, port);
     const base = box.base;
-    await until('the queue to drain', async () => {
-      const status = (await (await fetch(`${base}/api/status`)).json()) as { queue: { queued: number; sending: number } };
-      return status.queue.queued + status.queue.sending === 0;
-    }, 120_000, 200);
+    let lastStatus: unknown = null;
+    try {
+      await until('the queue to drain', async () => {
+        const status = (await (await fetch(`${base}/api/status`)).json()) as { queue: { queued: number; sending: number } };
+        lastStatus = status;
+        return status.queue.queued + status.queue.sending === 0;
+      }, 180_000, 200);
+    } catch (error) {
+      t.log(`status when the queue did not drain: ${JSON.stringify(lastStatus)}`);
+      t.log(`box log tail:\n${processLogs.slice(-40).join('\n')}`);
+      throw error;
+    }
     const messages = await allMessages(base);
     await box.kill('SIGTERM');
     box = null;
