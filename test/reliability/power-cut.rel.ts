@@ -1,12 +1,12 @@
 /**
  * Power cuts: the box (its own process) on the virtual HAT over a pseudo-terminal,
  * several clients sending, killed with SIGKILL at random moments at least 20
- * times and started again. A power cut as far as the software can tell: no
- * handler runs, SQLite's WAL and the modem's half-sent CMGS are left as they are.
+ * times and started again, the virtual HAT power-cycled with it: no handler
+ * runs, SQLite's WAL is left as it is, the SMS in flight is lost by the modem.
  */
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { rmSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasBinary, startSimulator } from '../simulator/pty-process.js';
 import { allMessages, freePort, linesLeaking, processLogs, seededRandom, sleep, spawnBox, tempDir, until, writeBoxConfig, type BoxProcess } from './lib.js';
@@ -65,7 +65,10 @@ function integrityCheck(dbFile: string): string {
       const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
       // A random moment: sometimes right after start-up (recovery, modem init), mostly mid-send.
       await sleep(random() < 0.2 ? random() * 300 : 300 + random() * 1500);
+      // A power cut takes the HAT down with the Pi: the box dies and the modem restarts.
+      // (A crash of the box alone, the modem left as it was, is the test below.)
       box.child.kill('SIGKILL');
+      sim.send({ power: 'cycle' });
       await box.exited;
       running = false;
       await Promise.all(clients);
@@ -121,6 +124,50 @@ function integrityCheck(dbFile: string): string {
     t.true(accepted.size >= KILLS, 'the clients got messages in between the cuts');
     t.log(`${KILLS} power cuts: ${accepted.size} accepted, ${unanswered.size} cut off mid-request (${messages.length - accepted.size} of them queued), ${sim.transmitted.length} transmitted, ${uncertain} uncertain`);
     t.deepEqual(linesLeaking(processLogs, ['bbbb']), [], 'no password in the box log');
+  } finally {
+    await box?.kill('SIGKILL');
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Drives the pty like a dying host: starts AT+CMGS and leaves the modem at its "> " prompt. */
+async function leaveModemInPrompt(link: string): Promise<string> {
+  const fd = openSync(link, 'r+');
+  try {
+    writeSync(fd, 'ATE0\r');
+    await sleep(300);
+    writeSync(fd, 'AT+CMGF=0\r');
+    await sleep(300);
+    writeSync(fd, 'AT+CMGS=23\r');
+    await sleep(500);
+    const buffer = Buffer.alloc(4096);
+    const n = readSync(fd, buffer);
+    return buffer.subarray(0, n).toString('latin1');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// BUG (src/modem): after the box process dies while the modem waits for a PDU
+// (between AT+CMGS and Ctrl-Z), a new box process never brings it back: the
+// AT engine sends ESC only when its own command timed out at the prompt, so the
+// new process's "AT" is taken as PDU text and the modem stays "not-responding"
+// for good (no PWRKEY on a pty to power-cycle it). Sending ESC before the first
+// AT at start-up (and in resync) would fix it. Remove `.failing` once fixed.
+(socatPresent ? test.failing : test.skip)('a box crash (not a power cut) with the modem at the CMGS prompt: the restarted box recovers it', async (t) => {
+  const sim = await startSimulator(['--send-ms', '60', '--boot-ms', '50']);
+  const dir = tempDir('smsbox-crash-prompt-');
+  const port = await freePort();
+  let box: BoxProcess | null = null;
+  try {
+    const seen = await leaveModemInPrompt(sim.link);
+    t.true(seen.includes('>'), `the modem shows its prompt: ${JSON.stringify(seen)}`);
+    box = await spawnBox(writeBoxConfig({ port, dir, device: sim.link }), port);
+    const base = box.base;
+    t.is(await (await fetch(`${base}/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=after-crash`)).text(), '1');
+    await sim.waitForTransmitted(1, 30_000);
+    t.like(sim.transmitted[0], { text: 'after-crash' });
   } finally {
     await box?.kill('SIGKILL');
     await sim.stop();
