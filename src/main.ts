@@ -4,12 +4,14 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { createSimulatorBinding } from '../hardware/simulator/binding.js';
 import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
-import type { Config } from './config/config.js';
+import { DEFAULT_ADMIN_PASSWORD, type Config } from './config/config.js';
 import { InboundProcessor } from './inbound/inbound.js';
 import { createLogger, type Logger } from './log.js';
 import { loadHat } from './modem/hats.js';
 import { Modem, type ModemState } from './modem/modem.js';
-import { NoPower, simulatorPower, type ModemPower } from './modem/power.js';
+import { ModemWatchdog } from './modem/watchdog.js';
+import { setupBoxGpio } from './gpio/setup.js';
+import { StatusLeds } from './leds/status-leds.js';
 import { openSerialStream } from './modem/serial.js';
 import { BoxClock } from './scheduler/clock-trust.js';
 import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
@@ -87,21 +89,37 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   const hat = loadHat(config.modem.hat);
   let simulator: VirtualModem | null = null;
   let openStream: () => Promise<import('node:stream').Duplex>;
-  let power: ModemPower;
   if (simulated) {
     // Switched off at first, like a real HAT: the box powers it on through the (virtual) PWRKEY.
     simulator = options.simulator ?? new VirtualModem({ sendMs: config.simulator.sendMs, bootMs: options.simulatorBootMs ?? 3000, initialPower: 'off' });
     const binding = createSimulatorBinding(simulator);
     openStream = () => openSerialStream({ path: 'simulator', baudRate: hat.uart.baud, binding });
-    power = simulatorPower(simulator);
   } else {
     const device = config.modem.device;
     openStream = () => openSerialStream({ path: device, baudRate: hat.uart.baud });
-    // PWRKEY through johnny-five comes with the LED and power issue; until then the box cannot power-cycle.
-    power = new NoPower();
   }
+  // GPIO through johnny-five: the virtual board wired to the virtual HAT, or the Pi's pins.
+  // A machine without GPIO still runs the box: no LEDs, no power control, a warning.
+  const ledPins = Object.fromEntries(
+    (['power', 'network', 'activity', 'fault'] as const).flatMap((led) => (config.leds[led] === null ? [] : [[led, config.leds[led]]])),
+  );
+  const boxGpio = await setupBoxGpio({
+    hat,
+    simulator,
+    ledPins,
+    powerPins: {
+      ...(config.modem.pwrkeyGpio !== null ? { pwrkeyGpio: config.modem.pwrkeyGpio } : {}),
+      ...(config.modem.statusGpio !== null ? { statusGpio: config.modem.statusGpio } : {}),
+    },
+    ...(config.leds.gpioChip ? { gpiod: { chip: config.leds.gpioChip } } : {}),
+    log,
+  });
+  const power = boxGpio.power;
 
   let dispatcher: Dispatcher | null = null;
+  let statusLeds: StatusLeds | null = null;
+  let consecutiveSendFailures = 0;
+  let starting = true;
   const inbound = new InboundProcessor({ store, clock, config: getConfig, log, onQueued: () => dispatcher?.kick() });
   const timings = options.modemTimings ?? {};
   const modem = new Modem({
@@ -110,11 +128,21 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     power,
     clock,
     log,
-    onInbound: (part) => inbound.receive(part),
+    onInbound: async (part) => {
+      await inbound.receive(part);
+      statusLeds?.flash();
+    },
     ...(timings.pollIntervalMs !== undefined ? { pollIntervalMs: timings.pollIntervalMs } : {}),
     ...(timings.commandTimeoutMs !== undefined ? { commandTimeoutMs: timings.commandTimeoutMs } : {}),
     ...(timings.resyncQuietMs !== undefined ? { resyncQuietMs: timings.resyncQuietMs } : {}),
   });
+
+  // First AT+CFUN off/on, then power cycles through PWRKEY with backoff, then a hard fault.
+  const watchdog = new ModemWatchdog({ modem, canPowerCycle: power.canPulse, clock, log });
+  const modemStatusNow = () => {
+    const fields = modemStatusFields(modem.status());
+    return { ...fields, hardFault: fields.hardFault ?? watchdog.hardFault() };
+  };
 
   const hatModem: DispatchModem = {
     id: 'hat',
@@ -122,18 +150,30 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       const s = modem.status();
       return s.state === 'ready' ? null : (s.hardFault ?? s.state);
     },
-    send: (message) => modem.send(message),
+    send: async (message) => {
+      try {
+        const result = await modem.send(message);
+        consecutiveSendFailures = 0;
+        statusLeds?.flash();
+        return result;
+      } catch (err) {
+        consecutiveSendFailures++;
+        throw err;
+      }
+    },
     setKeepLinkOpen: (on) => {
       if (hat.at.cmms) void modem.setKeepLinkOpen(on).catch(() => {});
     },
   };
 
+  let closed = false;
   const status = new StatusModel(
     {
       store,
       clock,
       config: getConfig,
       dispatch: () => dispatcher!.state(),
+      leds: () => statusLeds?.current() ?? {},
       clockSource: () => boxClock?.clockSource() ?? 'config',
     },
     simulated,
@@ -148,9 +188,15 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     isOptedOut: (number) => store.isOptedOut(number),
   });
 
-  modem.on('status', (s) => {
-    status.setModem(modemStatusFields(s));
+  modem.on('status', () => {
+    status.setModem(modemStatusNow());
+    statusLeds?.refresh();
     dispatcher!.kick();
+  });
+  watchdog.on('event', (e) => store.addEvent(clock.now(), e.level, `watchdog-${e.kind}`, e.zh, e.en));
+  watchdog.on('hard-fault', () => {
+    status.setModem(modemStatusNow());
+    statusLeds?.refresh();
   });
   modem.on('event', (e) => store.addEvent(clock.now(), e.level, `modem-${e.kind}`, e.zh, e.en));
   modem.on('status-report', (r) => {
@@ -192,8 +238,27 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   store.addEvent(clock.now(), 'info', 'start', `短信网关已启动，端口 ${port}`, `smsbox started on port ${port}`);
 
   // The HTTP path never waits on the modem: it starts in the background.
-  status.setModem(modemStatusFields(modem.status()));
-  void modem.start().catch((err: unknown) => log.error('modem start failed', { error: String(err) }));
+  status.setModem(modemStatusNow());
+  statusLeds = new StatusLeds({
+    driver: boxGpio.leds,
+    status: () => status.snapshot(),
+    extras: () => ({
+      starting,
+      defaultAdminPassword: config.admin.password === DEFAULT_ADMIN_PASSWORD,
+      consecutiveSendFailures,
+      watchdogFault: watchdog.hardFault(),
+    }),
+    onError: (err) => log.warn('LED update failed', { error: String(err) }),
+  });
+  statusLeds.start();
+  void modem
+    .start()
+    .catch((err: unknown) => log.error('modem start failed', { error: String(err) }))
+    .finally(() => {
+      starting = false;
+      statusLeds?.refresh();
+      if (!closed) watchdog.start();
+    });
   dispatcher.start();
   inbound.start();
 
@@ -226,7 +291,6 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     store.addEvent(clock.now(), 'info', 'config-applied', '新设置已生效', 'new settings applied');
   };
 
-  let closed = false;
   return {
     port,
     url: `http://127.0.0.1:${port}`,
@@ -247,7 +311,10 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       await serverClosed;
       await dispatcher!.stop();
       await inbound.stop();
+      await watchdog.stop();
       await modem.stop({ powerDown: !simulated }).catch((err: unknown) => log.warn('modem stop failed', { error: String(err) }));
+      statusLeds?.off();
+      await boxGpio.close();
       if (!options.simulator) simulator?.dispose();
       store.close();
     },

@@ -56,7 +56,7 @@ test('keys named in the issue keep their names and meaning', (t) => {
   t.is(c.schedule.timezone, 'Asia/Urumqi');
   t.is(c.schedule.quietHours, null);
   t.deepEqual([c.schedule.maxPerMinute, c.schedule.maxPerHour, c.schedule.maxPerDay], [5, 100, 500]);
-  t.deepEqual(c.modem, { device: '/dev/serial0', hat: 'ec25' });
+  t.like(c.modem, { device: '/dev/serial0', hat: 'ec25' });
   t.is(c.simulator.sendMs, 10);
 });
 
@@ -113,4 +113,15 @@ test('the README documents every key of the shipped config', (t) => {
   for (const match of shipped.matchAll(/^([a-z_]+) = /gm)) {
     t.true(readme.includes(`\`${match[1]}\``), `README lacks ${match[1]}`);
   }
+});
+
+test('LED and PWRKEY pins: -1 means none or the profile, the UART and duplicates are refused', (t) => {
+  const c = parseConfig('[leds]\nactivity = -1\nfault = 5\n[modem]\npwrkey_gpio = 4\n', 'x.toml');
+  t.deepEqual(c.leds, { power: 17, network: 27, activity: null, fault: 5, gpioChip: '' });
+  t.is(c.modem.pwrkeyGpio, 4);
+  t.is(c.modem.statusGpio, null);
+  t.regex(parseError('[leds]\npower = 14\n').en, /14 and 15 are the UART/);
+  const duplicate = parseError('[leds]\npower = 17\n\n[modem]\npwrkey_gpio = 17\n');
+  t.is(duplicate.line, 5);
+  t.regex(duplicate.en, /GPIO 17, already used by \[leds\] power/);
 });

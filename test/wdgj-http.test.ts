@@ -232,7 +232,9 @@ test('/api/status is public and has the documented shape', async (t) => {
     t.is(s.queue.failed_today, 0);
     t.is(typeof s.window.open, 'boolean');
     t.true('next_open' in s.window);
-    t.deepEqual(s.leds, {});
+    t.deepEqual(Object.keys(s.leds).sort(), ['activity', 'fault', 'network', 'power']);
+    t.is(s.leds.power, 'blink-slow', 'the box is starting: the modem is still booting');
+    t.is(s.leds.network, 'off');
     t.is(s.wdgj.last_request.msg, 'smsSnd');
     t.is(s.wdgj.last_request.reply, '1');
   });

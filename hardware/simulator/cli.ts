@@ -242,7 +242,24 @@ export async function simulateModemCommand(argv: string[]): Promise<number> {
     socat.stderr!.on('data', (text: string) => {
       if (!announced && /PTY is (\S+)/.test(text)) {
         announced = true;
-        process.stderr.write(`simulate-modem: ${link} -> ${/PTY is (\S+)/.exec(text)![1]} (virtual SIM7600, ${options.sendMs} ms per segment)\n`);
+        const pty = /PTY is (\S+)/.exec(text)![1];
+        // socat reports the PTY before it creates the link: announce only once the link is there,
+        // so a client started on the announcement finds it.
+        const announce = (triesLeft: number): void => {
+          let present = false;
+          try {
+            lstatSync(link);
+            present = true;
+          } catch {
+            // not yet
+          }
+          if (present || triesLeft === 0) {
+            process.stderr.write(`simulate-modem: ${link} -> ${pty} (virtual SIM7600, ${options.sendMs} ms per segment)\n`);
+          } else {
+            setTimeout(() => announce(triesLeft - 1), 10);
+          }
+        };
+        announce(500);
       }
       // Routine notices would drown the log; warnings and errors are worth passing on.
       for (const line of text.split('\n')) {

@@ -65,7 +65,15 @@ export interface Config {
     webhook: string;
     reassemblyTimeoutMinutes: number;
   };
-  modem: { device: string; hat: string };
+  modem: {
+    device: string;
+    hat: string;
+    /** BCM pin that presses PWRKEY, overriding the HAT profile; null = the profile's. */
+    pwrkeyGpio: number | null;
+    statusGpio: number | null;
+  };
+  /** BCM pins of the four LEDs; null = not fitted. */
+  leds: { power: number | null; network: number | null; activity: number | null; fault: number | null; gpioChip: string };
   simulator: { sendMs: number };
   security: { loginFailuresAllowed: number; loginLockMinutes: number };
   storage: { dataDir: string };
@@ -107,7 +115,8 @@ export function defaultConfig(): Config {
       confirmation: '',
     },
     inbound: { forwardTo: '', webhook: '', reassemblyTimeoutMinutes: 60 },
-    modem: { device: 'simulator', hat: 'sim7600' },
+    modem: { device: 'simulator', hat: 'sim7600', pwrkeyGpio: null, statusGpio: null },
+    leds: { power: 17, network: 27, activity: 22, fault: 26, gpioChip: '' },
     simulator: { sendMs: 1500 },
     security: { loginFailuresAllowed: 10, loginLockMinutes: 5 },
     storage: { dataDir: './data' },
@@ -165,6 +174,14 @@ function oneOf(values: readonly string[]): KeySpec {
         : { ok: false, zh: `应为 ${values.map((x) => `"${x}"`).join('、')} 之一`, en: `must be one of ${values.map((x) => `"${x}"`).join(', ')}` },
   };
 }
+
+/** A BCM GPIO number on the 40-pin header; -1 = none. The UART's 14 and 15 are taken by the HAT. */
+const gpioPin: KeySpec = {
+  read: (v) =>
+    typeof v === 'number' && Number.isInteger(v) && (v === -1 || (v >= 0 && v <= 27 && v !== 14 && v !== 15))
+      ? { ok: true, value: v === -1 ? null : v }
+      : { ok: false, zh: '应为 BCM 编号 0-27（14、15 是串口），或 -1 表示没有', en: 'must be a BCM number 0-27 (14 and 15 are the UART), or -1 for none' },
+};
 
 const textList: KeySpec = {
   read: (v) =>
@@ -261,7 +278,8 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
     webhook: urlOrEmpty,
     reassembly_timeout_minutes: integer(1, 10_080),
   },
-  modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }) },
+  modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }), pwrkey_gpio: gpioPin, status_gpio: gpioPin },
+  leds: { power: gpioPin, network: gpioPin, activity: gpioPin, fault: gpioPin, gpio_chip: text() },
   simulator: { send_ms: integer(0, 600_000) },
   security: { login_failures_allowed: integer(1, 1000), login_lock_minutes: integer(1, 1440) },
   storage: { data_dir: text({ nonEmpty: true }) },
@@ -369,6 +387,19 @@ export function parseConfig(source: string, file: string): Config {
       };
     });
   }
+  const pins = new Map<number, string>();
+  for (const [name, pin] of [
+    ['[leds] power', config.leds.power], ['[leds] network', config.leds.network], ['[leds] activity', config.leds.activity],
+    ['[leds] fault', config.leds.fault], ['[modem] pwrkey_gpio', config.modem.pwrkeyGpio], ['[modem] status_gpio', config.modem.statusGpio],
+  ] as const) {
+    if (pin === null) continue;
+    const other = pins.get(pin);
+    if (other) {
+      const [section, key] = name.slice(1).split('] ') as [string, string];
+      fail(section, key, `${name} 与 ${other} 用了同一个引脚 GPIO ${pin}`, `${name} uses GPIO ${pin}, already used by ${other}`);
+    }
+    pins.set(pin, name);
+  }
   return config;
 }
 
@@ -444,6 +475,14 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
     case 'modem':
       set<string>(v['device'], (x) => (config.modem.device = x));
       set<string>(v['hat'], (x) => (config.modem.hat = x));
+      if (v['pwrkey_gpio'] !== undefined) config.modem.pwrkeyGpio = v['pwrkey_gpio'] as number | null;
+      if (v['status_gpio'] !== undefined) config.modem.statusGpio = v['status_gpio'] as number | null;
+      break;
+    case 'leds':
+      for (const led of ['power', 'network', 'activity', 'fault'] as const) {
+        if (v[led] !== undefined) config.leds[led] = v[led] as number | null;
+      }
+      set<string>(v['gpio_chip'], (x) => (config.leds.gpioChip = x));
       break;
     case 'simulator':
       set<number>(v['send_ms'], (x) => (config.simulator.sendMs = x));

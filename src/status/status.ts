@@ -49,6 +49,8 @@ export class StatusModel {
       /** The dispatch loop's view: what it waits for and until when. */
       dispatch?: () => DispatchState;
       clockSource?: () => ClockSource;
+      /** Each LED's current pattern (`on`, `off`, `blink-fast`, `blink-3` …). */
+      leds?: () => Record<string, string>;
     },
     simulated: boolean,
   ) {
@@ -124,7 +126,7 @@ export class StatusModel {
         next_close: window.nextClose === null ? null : new Date(window.nextClose).toISOString(),
       },
       clock: { source: clockSource, trusted: clockSource !== 'none' },
-      leds: {},
+      leds: this.deps.leds?.() ?? {},
       wdgj: {
         last_request: last
           ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: last.user, reply: last.reply, reason: last.reason ?? null }
