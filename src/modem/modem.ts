@@ -418,6 +418,11 @@ export class Modem extends EventEmitter<ModemEvents> {
   private async connect(): Promise<void> {
     await this.disconnect();
     const stream = await this.options.openStream();
+    // A box that crashed in the middle of AT+CMGS leaves the modem waiting for PDU
+    // input, where our "AT" would be read as PDU text for ever. ESC ends that input
+    // without sending (SIMCom, Quectel; 27.005 §3.5.1); to a modem in command mode
+    // it is a stray byte at worst. Its answer, if any, is drained as stray output.
+    await new Promise<void>((resolve) => stream.write(Buffer.from([0x1b]), () => resolve()));
     const engine = new AtEngine(stream, {
       timeoutMs: this.commandTimeoutMs,
       promptTimeoutMs: this.sendTimeoutMs,
