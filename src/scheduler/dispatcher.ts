@@ -162,7 +162,9 @@ export class Dispatcher {
     this.current = { waiting: result.reason, nextSendAt: result.until, detail: result.detail ?? null, sending: null };
     if (result.reason !== this.lastLoggedWait) {
       this.lastLoggedWait = result.reason;
-      if (result.reason === 'clock-not-set' || result.reason === 'modem-not-ready') {
+      // A modem that is still starting is routine, not something for the shop to read about.
+      const routine = result.reason === 'modem-not-ready' && (result.detail === 'starting' || result.detail === 'off');
+      if (!routine && (result.reason === 'clock-not-set' || result.reason === 'modem-not-ready')) {
         const text = WAIT_TEXT[result.reason];
         this.event('warn', `dispatch-${result.reason}`, `${text.zh}${result.detail ? `：${result.detail}` : ''}`, `${text.en}${result.detail ? `: ${result.detail}` : ''}`);
       }
