@@ -34,6 +34,7 @@ interface Figures {
   pageP99: number;
   apiP99: number;
   pageLoad: string;
+  idleRss: number;
   rss: number;
   peak: number;
 }
@@ -49,12 +50,13 @@ async function measure(dataDir: string, label: string): Promise<Figures> {
     const pageLoad = load();
     await timeGets(`${box.base}/`, 5); // warm-up
     const page = await timeGets(`${box.base}/`, 100);
+    const idleRss = rssMb(box.child.pid!).rss;
     const api = await timeGets(`${box.base}/api/status`, 100);
     const sndLoad = load();
     const snd = await hammer(box.base, CONNECTIONS, DURATION_S, (n) => `/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=${encodeURIComponent(`${label} 订单 ${n} 已发货`)}`);
     await sleep(500);
     const { rss, peak } = rssMb(box.child.pid!);
-    return { startupMs: box.startupMs, startupLoad, snd, sndLoad, pageP50: percentile(page, 0.5), pageP99: percentile(page, 0.99), apiP99: percentile(api, 0.99), pageLoad, rss, peak };
+    return { startupMs: box.startupMs, startupLoad, snd, sndLoad, pageP50: percentile(page, 0.5), pageP99: percentile(page, 0.99), apiP99: percentile(api, 0.99), pageLoad, idleRss, rss, peak };
   } finally {
     await box.stop();
   }
@@ -115,6 +117,7 @@ try {
   row('status page / p50 (ms)', empty.pageP50.toFixed(1), full.pageP50.toFixed(1), '');
   row('status page / p99 (ms)', empty.pageP99.toFixed(1), full.pageP99.toFixed(1), `≤ 2× empty (floor ${NOISE_FLOOR_MS} ms): ${check(within2x(empty.pageP99, full.pageP99))}`);
   row('/api/status p99 (ms)', empty.apiP99.toFixed(1), full.apiP99.toFixed(1), '');
+  row('RSS before smsSnd load (MB)', empty.idleRss.toFixed(1), full.idleRss.toFixed(1), '');
   row('RSS after the load (MB)', empty.rss.toFixed(1), full.rss.toFixed(1), `< ${TARGET_RSS_MB} MB: ${check(full.rss < TARGET_RSS_MB && empty.rss < TARGET_RSS_MB)}`);
   row('RSS peak (MB)', empty.peak.toFixed(1), full.peak.toFixed(1), '');
   console.log(`load average: start-up ${empty.startupLoad} | ${full.startupLoad}; pages ${empty.pageLoad} | ${full.pageLoad}; smsSnd ${empty.sndLoad} | ${full.sndLoad}`);
