@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, defaultConfig, loadConfig } from './config/config.js';
+import { join } from 'node:path';
+import { defaultConfig, loadConfigWithFallback, type Config, type ConfigFallback } from './config/config.js';
 import { createLogger } from './log.js';
 import { startBox } from './main.js';
 import { simulateModemCommand } from '../hardware/simulator/cli.js';
@@ -55,17 +56,29 @@ async function serve(argv: string[]): Promise<number> {
     port = Number(args.port);
     if (!/^\d+$/.test(args.port) || port > 65535) return fail(`--port 应为 0-65535 的整数 / --port must be a whole number from 0 to 65535: ${args.port}`);
   }
-  let config;
-  try {
-    config = args.config ? loadConfig(args.config) : defaultConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      return fail(`配置文件有误 / config error:\n${err.message}\n修改后重新启动 / fix it and start again.`, 1);
+  let fallback: ConfigFallback = { config: defaultConfig(), error: null, source: 'defaults' };
+  if (args.config) {
+    const dataFolder = (config: Config | null) => args.data ?? config?.storage.dataDir ?? defaultConfig().storage.dataDir;
+    fallback = loadConfigWithFallback(args.config, (config) => join(dataFolder(config), 'config.last-good.toml'));
+    if (fallback.error) {
+      // Keep running: on the Pi nobody reads this console, and a typo must not stop the shop's SMS.
+      process.stderr.write(
+        `配置文件有误 / config error:\n${fallback.error.message}\n` +
+          (fallback.source === 'last-good'
+            ? '暂时使用上次正确的配置运行，修改后重新启动 / running on the last good config until the file is fixed and the box restarted.\n'
+            : '暂时使用出厂设置运行，修改后重新启动 / running on the built-in defaults until the file is fixed and the box restarted.\n'),
+      );
     }
-    throw err;
   }
+  const config = fallback.config;
   const log = createLogger();
-  const box = await startBox({ config, ...(args.data ? { dataDir: args.data } : {}), ...(port !== undefined ? { port } : {}), log });
+  const box = await startBox({
+    config,
+    ...(fallback.error ? { configProblem: { error: fallback.error, using: fallback.source as 'last-good' | 'defaults' } } : {}),
+    ...(args.data ? { dataDir: args.data } : {}),
+    ...(port !== undefined ? { port } : {}),
+    log,
+  });
   process.stdout.write(`smsbox ${version}: http://${config.http.host}:${box.port}/  (管家助理接口地址 / URL for 管家助理: http://<本机IP>:${box.port}/sms)\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -4,7 +4,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { createSimulatorBinding } from '../hardware/simulator/binding.js';
 import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
-import { DEFAULT_ADMIN_PASSWORD, type Config } from './config/config.js';
+import { DEFAULT_ADMIN_PASSWORD, type Config, type ConfigError } from './config/config.js';
 import { InboundProcessor } from './inbound/inbound.js';
 import { createLogger, type Logger } from './log.js';
 import { loadHat } from './modem/hats.js';
@@ -37,6 +37,8 @@ export interface BoxOptions {
   modemTimings?: { pollIntervalMs?: number; commandTimeoutMs?: number; bootMs?: number; resyncQuietMs?: number };
   /** Boot time of the virtual HAT in simulator mode (default 3000 ms, as a real one takes longer). */
   simulatorBootMs?: number;
+  /** The config file had a mistake: the box runs on a fallback and shows the mistake. */
+  configProblem?: { error: ConfigError; using: 'last-good' | 'defaults' };
   /** A virtual HAT that outlives this box (tests that restart the box keep its SIM's messages). */
   simulator?: VirtualModem;
 }
@@ -174,6 +176,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       config: getConfig,
       dispatch: () => dispatcher!.state(),
       leds: () => statusLeds?.current() ?? {},
+      configProblem: () => options.configProblem ?? null,
       clockSource: () => boxClock?.clockSource() ?? 'config',
     },
     simulated,
@@ -235,6 +238,12 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     log.warn('SIMULATOR MODE — 模拟模式: no modem hardware is used; NO SMS LEAVES THIS BOX / 短信不会真的发出');
   }
   log.info('smsbox listening', { url: `http://${host}:${port}/sms`, config: config.file ?? '(built-in defaults)' });
+  if (options.configProblem) {
+    const { error, using } = options.configProblem;
+    store.addEvent(clock.now(), 'error', 'config-error',
+      `配置文件有误（${error.file}${error.line ? ` 第 ${error.line} 行` : ''}）：${error.zh}。暂时使用${using === 'last-good' ? '上次正确的配置' : '出厂设置'}运行。`,
+      `config error (${error.file}${error.line ? ` line ${error.line}` : ''}): ${error.en} Running on ${using === 'last-good' ? 'the last good config' : 'the built-in defaults'}.`);
+  }
   store.addEvent(clock.now(), 'info', 'start', `短信网关已启动，端口 ${port}`, `smsbox started on port ${port}`);
 
   // The HTTP path never waits on the modem: it starts in the background.

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { parseQuietHours, type QuietHours } from './quiet-hours.js';
 import { parseYuan } from '../money.js';
@@ -512,4 +513,47 @@ export function loadConfig(file: string): Config {
     );
   }
   return parseConfig(source, file);
+}
+
+/** What the box runs on when the config file has a mistake. */
+export interface ConfigFallback {
+  config: Config;
+  /** The mistake, or null when the file was fine. */
+  error: ConfigError | null;
+  /** 'file': the file itself; 'last-good': the last copy that loaded; 'defaults': built-in defaults. */
+  source: 'file' | 'last-good' | 'defaults';
+}
+
+/**
+ * Loads the owner's file; a mistake in it must not leave the shop without
+ * SMS (on the Pi nobody sees the console), so the box then runs on the last
+ * copy that loaded (kept at `lastGoodFile`), else on the built-in defaults,
+ * and shows the mistake on the status page until it is fixed. A file that
+ * loads is copied to `lastGoodFile`.
+ */
+export function loadConfigWithFallback(file: string, lastGoodFile: (config: Config | null) => string): ConfigFallback {
+  try {
+    const config = loadConfig(file);
+    try {
+      const target = lastGoodFile(config);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, readFileSync(file));
+    } catch {
+      // A read-only data folder must not stop the box; the fallback is only a convenience.
+    }
+    return { config, error: null, source: 'file' };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const lastGood = lastGoodFile(null);
+    try {
+      const config = parseConfig(readFileSync(lastGood, 'utf8'), lastGood);
+      // Edits from the settings page still go to the owner's file.
+      config.file = file;
+      return { config, error: err, source: 'last-good' };
+    } catch {
+      const config = defaultConfig();
+      config.file = file;
+      return { config, error: err, source: 'defaults' };
+    }
+  }
 }

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Config } from '../config/config.js';
+import type { Config, ConfigError } from '../config/config.js';
 import { windowState } from '../scheduler/window.js';
 import { startOfLocalDay } from '../scheduler/tz.js';
 import type { Store } from '../store/store.js';
@@ -51,6 +51,7 @@ export class StatusModel {
       clockSource?: () => ClockSource;
       /** Each LED's current pattern (`on`, `off`, `blink-fast`, `blink-3` …). */
       leds?: () => Record<string, string>;
+      configProblem?: () => { error: ConfigError; using: 'last-good' | 'defaults' } | null;
     },
     simulated: boolean,
   ) {
@@ -90,6 +91,7 @@ export class StatusModel {
     const dispatch = this.deps.dispatch?.() ?? null;
     const waiting = dispatch?.waiting ?? null;
     const clockSource = this.deps.clockSource?.() ?? 'rtc';
+    const configProblem = this.deps.configProblem?.() ?? null;
     return {
       version,
       uptime_s: Math.floor((now - this.startedAt) / 1000),
@@ -127,6 +129,9 @@ export class StatusModel {
       },
       clock: { source: clockSource, trusted: clockSource !== 'none' },
       leds: this.deps.leds?.() ?? {},
+      config_error: configProblem
+        ? { file: configProblem.error.file, line: configProblem.error.line, message: configProblem.error.zh, message_en: configProblem.error.en, using: configProblem.using }
+        : null,
       wdgj: {
         last_request: last
           ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: last.user, reply: last.reply, reason: last.reason ?? null }

@@ -99,6 +99,7 @@ export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: AdminHel
     path: new URL(req.url ?? '/', 'http://x').pathname,
     flash: helpers.takeFlash(session),
     simulated: deps.status.snapshot().modem.simulated,
+    configError: deps.status.snapshot().config_error,
   });
   const query = (req: Req) => new URL(req.url ?? '/', 'http://x').searchParams;
   const tz = () => deps.config().schedule.timezone;

@@ -18,6 +18,8 @@ export interface PageContext {
   path: string;
   flash?: { kind: 'ok' | 'error'; text: string } | null;
   simulated?: boolean;
+  /** A mistake in the config file, shown on every page until it is fixed. */
+  configError?: { file: string; line: number | null; message: string; message_en: string; using: 'last-good' | 'defaults' } | null;
 }
 
 /** zh / en pair chosen by the page's language. */
@@ -106,6 +108,9 @@ ${ctx.csrf ? `<meta name="csrf-token" content="${h(ctx.csrf)}">` : ''}
 <header><span class="brand">${h(tr(lang, '短信网关', 'SMS gateway'))}</span><nav>${nav}</nav><span class="right">${other}${account}</span></header>
 <main>
 ${ctx.simulated ? `<p class="banner">${h(tr(lang, '模拟模式：没有接短信模块，短信不会真的发出。', 'Simulator mode: no modem hardware, no SMS leaves this box.'))}</p>` : ''}
+${ctx.configError ? `<p class="banner" data-config-error>${h(tr(lang,
+    `配置文件有误：${ctx.configError.file}${ctx.configError.line ? ` 第 ${ctx.configError.line} 行` : ''}：${ctx.configError.message}。本机暂时使用${ctx.configError.using === 'last-good' ? '上次正确的配置' : '出厂设置'}运行；请用记事本改正后重新启动（拔电再插上）。`,
+    `Config file error: ${ctx.configError.file}${ctx.configError.line ? ` line ${ctx.configError.line}` : ''}: ${ctx.configError.message_en} The box runs on ${ctx.configError.using === 'last-good' ? 'the last good config' : 'the built-in defaults'} meanwhile; fix the file and restart the box (unplug and plug in).`))}</p>` : ''}
 ${flash}
 <h1>${h(title)}</h1>
 ${body}

@@ -128,7 +128,7 @@ export function renderHome(
   /** The latest events, for a logged-in owner; null hides the panel. */
   events: readonly EventRow[] | null = null,
 ): string {
-  const context: PageContext = { lang, csrf: ctx?.csrf ?? null, path: '/', flash: ctx?.flash ?? null, simulated: status.modem.simulated };
+  const context: PageContext = { lang, csrf: ctx?.csrf ?? null, path: '/', flash: ctx?.flash ?? null, simulated: status.modem.simulated, configError: status.config_error };
   const tz = config.schedule.timezone;
   const verdict = verdictOf(status, lang);
   const uncertain = status.queue.uncertain > 0

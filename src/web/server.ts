@@ -233,7 +233,7 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   // ---- browser login --------------------------------------------------------
 
-  const loginPage = (lang: Lang, error: string | null, next: string) => layout({ lang, csrf: null, path: '/login', simulated: deps.status.snapshot().modem.simulated, flash: error ? { kind: 'error', text: error } : null },
+  const loginPage = (lang: Lang, error: string | null, next: string) => layout({ lang, csrf: null, path: '/login', simulated: deps.status.snapshot().modem.simulated, configError: deps.status.snapshot().config_error, flash: error ? { kind: 'error', text: error } : null },
     tr(lang, '管理员登录', 'Admin login'),
     `<section style="max-width:24rem"><form method="post" action="/login"><input type="hidden" name="next" value="${h(next)}">
 <label>${h(tr(lang, '管理密码（配置文件 [admin] password）', 'Admin password ([admin] password in the config)'))}<br><input type="password" name="password" autocomplete="current-password" autofocus required></label>
