@@ -104,7 +104,8 @@ async function until<T>(check: () => T | null | undefined | false, what: string,
 const kinds = (events: ModemEvent[]): string[] => events.map((e) => e.kind);
 
 test.serial('a silent modem is power-cycled through the virtual PWRKEY, comes back, and sends again', async (t) => {
-  const r = await rig();
+  // A long backoff: on a loaded machine the first cycle's recovery must not race a second cycle.
+  const r = await rig({ watchdog: { backoffMs: [10_000] } });
   await r.modem.start();
   await until(() => r.modem.status().state === 'ready', 'the modem ready');
   r.watchdog.start();
