@@ -34,9 +34,15 @@ async function fastBox(): Promise<TestBox> {
   return box;
 }
 
-/** A client sending one message every `everyMs` until stopped; remembers what was answered "1". */
+/**
+ * A client sending one message every `everyMs` until stopped; remembers what was
+ * answered "1", and what was refused with "3" (the box refuses new messages
+ * while the modem has a hard fault such as not responding: by design, so that
+ * 管家助理 shows the failure instead of the message waiting unseen).
+ */
 function steadySender(box: TestBox, label: string, everyMs = 40) {
   const accepted: string[] = [];
+  const refused: string[] = [];
   let running = true;
   let n = 0;
   const done = (async () => {
@@ -44,13 +50,15 @@ function steadySender(box: TestBox, label: string, everyMs = 40) {
       const body = `${label} order ${n}`;
       const tel = `139${String(n++).padStart(8, '0')}`;
       const reply = (await box.get(`/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=${tel}&Body=${encodeURIComponent(body)}`)).body;
-      if (reply !== '1') throw new Error(`smsSnd answered ${reply}`);
-      accepted.push(body);
+      if (reply === '1') accepted.push(body);
+      else if (reply === '3' && box.modem.status().hardFault) refused.push(body);
+      else throw new Error(`smsSnd answered ${reply} (modem ${box.modem.status().state})`);
       await sleep(everyMs);
     }
   })();
   return {
     accepted,
+    refused,
     async stop() {
       running = false;
       await done;
@@ -116,6 +124,9 @@ async function scenario(t: ExecutionContext, label: string, disturb: (box: TestB
     await sleep(500);
     await sender.stop();
     const messages = await drainedAndConsistent(t, box, sender.accepted);
+    const queuedAnyway = new Set(messages.map((m) => m.body));
+    t.deepEqual(sender.refused.filter((b) => queuedAnyway.has(b)), [], 'a refused message ("3") is not queued');
+    if (sender.refused.length > 0) t.log(`${sender.refused.length} refused with "3" while the modem had a hard fault`);
     t.log(`queue drained ${((Date.now() - faultOver) / 1000).toFixed(1)} s after the fault ended`);
     check?.(messages, sender.accepted);
     await stillSends(t, box, label);
