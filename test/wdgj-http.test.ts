@@ -308,3 +308,16 @@ test('unknown paths without Msg get a 404 that says so; the home page renders', 
     t.regex((await box.get('/')).body, /有 1 条短信在断电或模块重启时正在发送/);
   });
 });
+
+test('a form POST over the 64 KB body limit is answered 413 "3", not reset', async (t) => {
+  await withBox(async (box) => {
+    const body = `Msg=smsSnd&${AUTH}&Tel=13800138000&Body=${'a'.repeat(100_000)}`;
+    const head = `POST /sms HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`;
+    for (let i = 0; i < 10; i++) {
+      const response = await rawRequest(box.port, Buffer.from(head + body));
+      t.regex(response, /^HTTP\/1\.1 413 /);
+      t.true(response.endsWith('\r\n\r\n3'), JSON.stringify(response.slice(-40)));
+    }
+    t.is(box.store.listMessages({ limit: 1 }).length, 0);
+  });
+});

@@ -69,12 +69,15 @@ export function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= MAX_BODY) chunks.push(chunk);
-      else if (size - chunk.length <= MAX_BODY) resolve(null);
-      // The rest is read and dropped, so the client is not reset before it reads the 413
-      // (Connection: close then ends the connection); a body far too large is cut off.
-      else if (size > MAX_BODY * 16) req.destroy();
+      else if (size > MAX_BODY * 16) {
+        // Far too large: cut off (the client sees the connection reset).
+        resolve(null);
+        req.destroy();
+      }
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    // A body over the limit is read to its end before the caller answers 413: closing a
+    // socket that still has unread request bytes resets it, and the client may lose the reply.
+    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)));
     req.on('error', reject);
   }).then((body) => {
     bodies.set(req, body);
