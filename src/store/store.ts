@@ -406,19 +406,7 @@ export class Store {
 
   /** Newest first. */
   listMessages(opts: { limit: number; status?: MessageStatus; beforeId?: number }): MessageRow[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (opts.status) {
-      where.push('o.status = ?');
-      args.push(opts.status);
-    }
-    if (opts.beforeId !== undefined) {
-      where.push('o.id < ?');
-      args.push(opts.beforeId);
-    }
-    const sql = `SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT ?`;
-    return (this.stmt(sql).all(...args, opts.limit) as Row[]).map(toMessage);
+    return this.searchMessages(opts);
   }
 
   /** Queue counts for the status model; "today" starts at `dayStart` (local midnight). */
