@@ -13,7 +13,7 @@
  * a real SIM7600.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock } from '../../src/clock.js';
+import { systemClock, unrefTimers, type Clock, type Timers } from '../../src/clock.js';
 import { decodePdu, encodeDeliver, encodeStatusReport, PduError, type DecodedPdu } from '../../src/modem/pdu/index.js';
 import { parseCommandLine, splitArgs, type ParsedCommand } from './at-parse.js';
 import { CommandFailure, cmeError, cmsError, formatFailure, plainError } from './errors.js';
@@ -80,22 +80,10 @@ export interface InboundSms {
   concatRef16?: boolean;
 }
 
-export interface ModemTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type ModemTimers = Timers;
 
 /** Real timers that do not keep the process alive on their own. */
-export const systemTimers: ModemTimers = {
-  setTimeout(callback, ms) {
-    const handle = setTimeout(callback, ms);
-    handle.unref();
-    return handle;
-  },
-  clearTimeout(handle) {
-    clearTimeout(handle as NodeJS.Timeout);
-  },
-};
+export const systemTimers: ModemTimers = unrefTimers;
 
 export interface ModemIdentity {
   manufacturer: string;

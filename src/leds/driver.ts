@@ -1,3 +1,4 @@
+import { unrefTimers, type Timers } from '../clock.js';
 import type { GpioBoard } from '../gpio/board.js';
 import { LED_NAMES, TIMING, patternCycle, type LedName, type LedPattern } from './patterns.js';
 
@@ -14,24 +15,12 @@ export interface LedOutput {
   off(): unknown;
 }
 
-export interface LedTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
+export interface LedTimers extends Timers {
   now(): number;
 }
 
 /** Real timers that never keep the process alive by themselves. */
-export const realLedTimers: LedTimers = {
-  setTimeout(callback, ms) {
-    const handle = setTimeout(callback, ms);
-    handle.unref();
-    return handle;
-  },
-  clearTimeout(handle) {
-    clearTimeout(handle as NodeJS.Timeout);
-  },
-  now: () => Date.now(),
-};
+export const realLedTimers: LedTimers = { ...unrefTimers, now: () => Date.now() };
 
 /** BCM GPIO of each LED; a LED left out is simply not fitted. */
 export type LedPins = Partial<Record<LedName, number>>;
