@@ -19,7 +19,8 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[ui e2e] skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
 const browserTest = hasChromium ? test.serial : test.skip;
 /** Evaluated in the page (a string: the test files are compiled without DOM types). */
-const VERDICT_OK = "document.querySelector('#verdict')?.classList.contains('ok')";
+// A locator, not waitForFunction: the page's CSP forbids eval, which waitForFunction's polling needs.
+const VERDICT_OK = '#verdict.ok';
 
 const CONFIG = [
   '\uFEFF# 短信网关配置（测试）',
@@ -104,7 +105,7 @@ browserTest('the overview needs no login and turns to "sending" live, without a 
   const page = await desktop.newPage();
   await page.goto(box.url + '/');
   t.regex((await page.locator('#verdict').textContent()) ?? '', /短信模块启动中|正常发送中/);
-  await page.waitForFunction(VERDICT_OK, null, { timeout: 20_000 });
+  await page.locator(VERDICT_OK).waitFor({ timeout: 20_000 });
   t.regex((await page.locator('#verdict').textContent()) ?? '', /正常发送中/);
   t.true(await page.locator('.banner').isVisible(), 'simulator banner');
   await page.close();
@@ -200,7 +201,7 @@ browserTest('screenshots of every page, desktop (1280) and phone (390) width', a
     const page = await context.newPage();
     for (const [name, path] of pages) {
       await page.goto(box.url + path);
-      if (name === 'overview') await page.waitForFunction(VERDICT_OK);
+      if (name === 'overview') await page.locator(VERDICT_OK).waitFor();
       await page.screenshot({ path: join(SHOTS, `${name}-${suffix}.png`), fullPage: true });
     }
     await page.close();
