@@ -1,0 +1,75 @@
+// The disable-bt overlay (image/overlays/disable-bt.dts) compiled with dtc and
+// merged the way the Pi firmware merges it (libfdt, through fdtoverlay), then
+// judged by image/check-overlay, the same check image/build runs on Debian's
+// real device trees. Needs device-tree-compiler (README's test command installs it).
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+
+const hasDtc = ['dtc', 'fdtoverlay', 'fdtget'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+const overlaySource = join(packageRoot, 'image', 'overlays', 'disable-bt.dts');
+const boardSource = join(packageRoot, 'test', 'image', 'fixtures', 'pi-uarts.dts');
+const checkOverlay = join(packageRoot, 'image', 'check-overlay');
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'smsbox-dtbo-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** dtc with symbols (-@), as image/build compiles the overlay. */
+function compile(source: string, output: string): void {
+  const result = spawnSync('dtc', ['-@', '-q', '-I', 'dts', '-O', 'dtb', '-o', output, source], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`dtc ${source}: ${result.stderr}`);
+}
+
+function check(overlay: string, board: string) {
+  const result = spawnSync('bash', [checkOverlay, overlay, board], { encoding: 'utf8' });
+  return { status: result.status, output: result.stdout + result.stderr };
+}
+
+const dtcTest = hasDtc ? test : test.skip;
+if (!hasDtc) console.log('overlay tests need dtc, fdtoverlay and fdtget (apt-get install device-tree-compiler): skipped');
+
+dtcTest('disable-bt moves the PL011 to GPIO 14/15 and turns off the mini UART and Bluetooth', (t) => {
+  withDir((dir) => {
+    compile(overlaySource, join(dir, 'disable-bt.dtbo'));
+    compile(boardSource, join(dir, 'board.dtb'));
+    const { status, output } = check(join(dir, 'disable-bt.dtbo'), join(dir, 'board.dtb'));
+    t.is(status, 0, output);
+    t.regex(output, /^ok {3}board: PL011 \/soc\/serial@7e201000 on GPIO 14\/15/m);
+  });
+});
+
+dtcTest('the check fails on a board tree the overlay leaves as it was', (t) => {
+  withDir((dir) => {
+    // An overlay that changes nothing the HAT depends on.
+    writeFileSync(join(dir, 'noop.dts'), '/dts-v1/;\n/plugin/;\n/ { fragment@0 { target-path = "/"; __overlay__ { smsbox-noop; }; }; };\n');
+    compile(join(dir, 'noop.dts'), join(dir, 'noop.dtbo'));
+    compile(boardSource, join(dir, 'board.dtb'));
+    const { status, output } = check(join(dir, 'noop.dtbo'), join(dir, 'board.dtb'));
+    t.is(status, 1);
+    t.regex(output, /FAIL board: .*mini UART .* not disabled/);
+    t.regex(output, /Bluetooth .* not disabled/);
+    t.regex(output, /PL011 pins are not uart0_gpio14 only/);
+  });
+});
+
+dtcTest('a board tree without the labels the overlay targets is refused, not silently passed', (t) => {
+  withDir((dir) => {
+    // Raspberry Pi OS-style trees name things differently: no "bt" label here.
+    const board = readFileSync(boardSource, 'utf8').replace('bt: bluetooth', 'bluetooth');
+    writeFileSync(join(dir, 'other.dts'), board);
+    compile(overlaySource, join(dir, 'disable-bt.dtbo'));
+    compile(join(dir, 'other.dts'), join(dir, 'other.dtb'));
+    const { status, output } = check(join(dir, 'disable-bt.dtbo'), join(dir, 'other.dtb'));
+    t.is(status, 1);
+    t.regex(output, /FAIL other: the overlay does not apply/);
+  });
+});
