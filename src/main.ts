@@ -291,6 +291,16 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     }
   }, { timezone: config.schedule.timezone });
 
+  // Checkpoints when 管家助理 and the modem pause, rather than in the middle of a burst.
+  const checkpointTimer = setInterval(() => {
+    try {
+      store.checkpointIfQuiet();
+    } catch (err) {
+      log.warn('WAL checkpoint failed', { error: String(err) });
+    }
+  }, 2000);
+  checkpointTimer.unref();
+
   /** A validated new config, applied without a restart (modem, HTTP port and data dir need one). */
   const applyConfig = (next: Config): void => {
     config = next;
@@ -313,6 +323,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(checkpointTimer);
       for (const job of [...windowJobs, housekeeping]) await job.destroy();
       // Stop taking requests, let the message being sent finish, then the modem.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import type { AccountConfig } from '../src/config/config.js';
-import { Store } from '../src/store/store.js';
+import { Store, WAL_BACKSTOP_PAGES } from '../src/store/store.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { tempDir } from './helpers/box.js';
 
@@ -175,5 +175,32 @@ test('queue counts: today starts at local midnight', (t) => {
     store.db.prepare(`UPDATE outbox SET status = 'failed', updated_at = ? WHERE id = ?`).run(T0 - 86_400_000, b!.id);
     const counts = store.queueCounts(T0 - 3_600_000);
     t.deepEqual(counts, { queued: 0, sending: 0, uncertain: 0, sentToday: 1, failedToday: 0, suppressedToday: 0 });
+  });
+});
+
+test('the WAL is folded back into the database once writing pauses, not in the middle of a burst', (t) => {
+  withStore((store, dir) => {
+    store.syncAccounts([account()], T0);
+    t.is(store.db.pragma('wal_autocheckpoint', { simple: true }), WAL_BACKSTOP_PAGES);
+    send(store);
+    t.is(store.checkpointIfQuiet(), null, 'the first look only notes the writes');
+    send(store, { body: '第二单', now: T0 + 1 });
+    t.is(store.checkpointIfQuiet(), null, 'written since the last look: still busy');
+    const folded = store.checkpointIfQuiet();
+    t.truthy(folded, 'nothing written since the last look: checkpointed');
+    t.true(folded!.walPages > 0);
+    t.is(folded!.checkpointedPages, folded!.walPages, 'every page of the WAL is in the database file');
+    t.is(store.checkpointIfQuiet(), null, 'nothing new: no second checkpoint');
+
+    // The database file alone (a copy without its -wal) now holds the accepted messages.
+    const copy = join(dir, 'copy');
+    mkdirSync(copy);
+    copyFileSync(join(dir, 'smsbox.db'), join(copy, 'smsbox.db'));
+    const reopened = Store.open(copy);
+    try {
+      t.is(reopened.searchMessages({ limit: 10 }).length, 4);
+    } finally {
+      reopened.close();
+    }
   });
 });

@@ -160,6 +160,9 @@ function toAccount(r: Row): AccountRow {
   };
 }
 
+/** WAL pages (4 KiB each) after which a commit checkpoints by itself: 32 MiB. */
+export const WAL_BACKSTOP_PAGES = 8000;
+
 /**
  * The only owner of SQLite. Every state change is one transaction; callers
  * never see a half-applied change.
@@ -201,6 +204,13 @@ export class Store {
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // The WAL is folded back into the database by checkpointIfQuiet() when writes
+    // pause; a commit does it itself only past this backstop. At SQLite's default
+    // (1000 pages) a burst from 管家助理 stalled every few hundred commits for a
+    // checkpoint, and on an SD card a checkpoint is random writes.
+    db.pragma(`wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
+    // After a checkpoint the WAL file is cut back to this size.
+    db.pragma(`journal_size_limit = ${WAL_BACKSTOP_PAGES * 4096}`);
     const store = new Store(db);
     store.migrate();
     return store;
@@ -781,6 +791,28 @@ export class Store {
   getInbox(id: number): InboxRow | null {
     const row = this.stmt('SELECT * FROM inbox WHERE id = ?').get(id) as Row | undefined;
     return row ? toInbox(row) : null;
+  }
+
+  private changesSeen = -1;
+  private changesCheckpointed = -1;
+
+  /**
+   * Folds the WAL back into the database file once writing has paused: call it
+   * on a timer. The first call after a write only notes the count of changes;
+   * a later call that finds the count unchanged (nothing written in between)
+   * checkpoints. Returns the checkpoint's result, or null when it did not run.
+   */
+  checkpointIfQuiet(): { walPages: number; checkpointedPages: number } | null {
+    if (!this.db.open || this.db.memory) return null;
+    const changes = this.stmt('SELECT total_changes() AS n').get() as { n: number };
+    if (changes.n === this.changesCheckpointed) return null;
+    if (changes.n !== this.changesSeen) {
+      this.changesSeen = changes.n;
+      return null;
+    }
+    const [result] = this.db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    this.changesCheckpointed = changes.n;
+    return { walPages: result!.log, checkpointedPages: result!.checkpointed };
   }
 
   /** Daily: events older than 180 days go, the WAL is folded back, the planner refreshed. */
