@@ -83,7 +83,12 @@ async function serve(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info('stopping', { signal });
-      void box.close().then(resolve);
+      const started = Date.now();
+      void box.close().then(() => {
+        // The line a technician (and image/smoke) looks for: nothing was cut off.
+        log.info('stopped cleanly: modem idle, database closed', { signal, ms: Date.now() - started });
+        resolve();
+      });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -120,7 +120,9 @@ test('LED and PWRKEY pins: -1 means none or the profile, the UART and duplicates
   t.deepEqual(c.leds, { power: 17, network: 27, activity: null, fault: 5, gpioChip: '' });
   t.is(c.modem.pwrkeyGpio, 4);
   t.is(c.modem.statusGpio, null);
-  t.regex(parseError('[leds]\npower = 14\n').en, /14 and 15 are the UART/);
+  t.regex(parseError('[leds]\npower = 14\n').en, /14 and 15 the UART/);
+  t.regex(parseError('[leds]\nfault = 3\n').en, /3 is the power button/);
+  t.regex(parseError('[modem]\npwrkey_gpio = 3\n').zh, /3 是电源按钮/);
   const duplicate = parseError('[leds]\npower = 17\n\n[modem]\npwrkey_gpio = 17\n');
   t.is(duplicate.line, 5);
   t.regex(duplicate.en, /GPIO 17, already used by \[leds\] power/);

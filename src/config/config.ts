@@ -176,12 +176,16 @@ function oneOf(values: readonly string[]): KeySpec {
   };
 }
 
-/** A BCM GPIO number on the 40-pin header; -1 = none. The UART's 14 and 15 are taken by the HAT. */
+/**
+ * A BCM GPIO number on the 40-pin header; -1 = none. Taken: 14 and 15 by the
+ * HAT's UART, 3 by the power button (image/overlays/gpio-shutdown.dts).
+ */
+const RESERVED_PINS = new Set([3, 14, 15]);
 const gpioPin: KeySpec = {
   read: (v) =>
-    typeof v === 'number' && Number.isInteger(v) && (v === -1 || (v >= 0 && v <= 27 && v !== 14 && v !== 15))
+    typeof v === 'number' && Number.isInteger(v) && (v === -1 || (v >= 0 && v <= 27 && !RESERVED_PINS.has(v)))
       ? { ok: true, value: v === -1 ? null : v }
-      : { ok: false, zh: '应为 BCM 编号 0-27（14、15 是串口），或 -1 表示没有', en: 'must be a BCM number 0-27 (14 and 15 are the UART), or -1 for none' },
+      : { ok: false, zh: '应为 BCM 编号 0-27（3 是电源按钮，14、15 是串口），或 -1 表示没有', en: 'must be a BCM number 0-27 (3 is the power button, 14 and 15 the UART), or -1 for none' },
 };
 
 const textList: KeySpec = {

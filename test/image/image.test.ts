@@ -130,13 +130,14 @@ test('smsbox.service: after local file systems, restarts, port 80 by capability,
   t.deepEqual(u.get('Install')!.get('WantedBy'), ['multi-user.target']);
 });
 
-test('config.txt: UART on, Bluetooth off the PL011; cmdline.txt: no serial console, root by label', (t) => {
+test('config.txt: UART on, Bluetooth off the PL011, power button; cmdline.txt: no serial console, root by label', (t) => {
   const config = read('boot/config.txt')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
   t.true(config.includes('enable_uart=1'));
   t.true(config.includes('dtoverlay=disable-bt'));
+  t.true(config.includes('dtoverlay=gpio-shutdown'), 'the power button');
   t.true(config.includes('arm_64bit=1'));
   const cmdline = read('boot/cmdline.txt');
   t.is(cmdline.trim().split('\n').length, 1, 'the firmware reads one line');
@@ -156,6 +157,7 @@ test('after a kernel upgrade Debian\'s raspi-firmware hook regenerates the same 
   t.regex(defaults, /^ROOTPART="LABEL=RASPIROOT"$/m);
   const custom = read('rootfs/etc/default/raspi-firmware-custom').split('\n').map((line) => line.trim());
   t.true(custom.includes('dtoverlay=disable-bt'));
+  t.true(custom.includes('dtoverlay=gpio-shutdown'));
 });
 
 test('udev: GPIO chips to group gpio, the GPIO 14/15 UART to dialout as /dev/serial0', (t) => {
