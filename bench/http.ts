@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../src/paths.js';
+import { serviceEnvironment } from './lib.js';
 
 const { values } = parseArgs({
   options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } },
@@ -82,6 +83,7 @@ const configFile = join(dataDir, 'bench.toml');
 writeFileSync(configFile, `[http]\nport = ${port}\nhost = "127.0.0.1"\n[[account]]\nuser = "aaaa"\npassword = "bbbb"\n[storage]\ndata_dir = "${join(dataDir, 'data')}"\n`);
 const box = spawn(process.execPath, [join(packageRoot, 'dist/src/cli.js'), 'serve', '--config', configFile], {
   stdio: ['ignore', 'ignore', 'ignore'],
+  env: serviceEnvironment(),
 });
 const base = `http://127.0.0.1:${port}`;
 let failed = false;
