@@ -13,7 +13,7 @@ import { ModemWatchdog } from './modem/watchdog.js';
 import { setupBoxGpio } from './gpio/setup.js';
 import { StatusLeds } from './leds/status-leds.js';
 import { openSerialStream } from './modem/serial.js';
-import { BoxClock } from './scheduler/clock-trust.js';
+import { BoxClock, type ClockTrustProbe } from './scheduler/clock-trust.js';
 import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
 import { StatusModel } from './status/status.js';
 import { Store } from './store/store.js';
@@ -41,6 +41,8 @@ export interface BoxOptions {
   configProblem?: { error: ConfigError; using: 'last-good' | 'defaults' };
   /** A virtual HAT that outlives this box (tests that restart the box keep its SIM's messages). */
   simulator?: VirtualModem;
+  /** How the box tells whether its clock is set (tests stand in for a Pi without NTP). */
+  clockProbe?: ClockTrustProbe;
 }
 
 export interface Box {
@@ -70,7 +72,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   let config = options.config;
   const getConfig = () => config;
   const simulated = config.modem.device === 'simulator';
-  const boxClock = options.clock ? null : new BoxClock(config.schedule.clock);
+  const boxClock = options.clock ? null : new BoxClock(config.schedule.clock, options.clockProbe);
   const clock: Clock = options.clock ?? boxClock!;
 
   const store = Store.open(options.dataDir ?? config.storage.dataDir);
@@ -205,12 +207,30 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   modem.on('status-report', (r) => {
     store.applyStatusReport(r.recipient, r.messageRef, r.status, r.delivered, r.final, clock.now());
   });
-  modem.on('network-time', (date) => {
+  const adoptNetworkTime = (date: Date) => {
     if (boxClock?.offerNetworkTime(date.getTime())) {
       store.addEvent(clock.now(), 'info', 'clock-from-network', '已使用短信模块的网络时间校准时钟', 'clock set from the network time of the modem');
       dispatcher!.kick();
     }
-  });
+  };
+  modem.on('network-time', adoptNetworkTime);
+  // A Pi has no clock battery; where the LAN has no NTP either, the module's clock
+  // (set by the network at registration) is asked, then every minute until the
+  // clock is trusted: not every network sends a time-zone URC.
+  let askingNetworkTime = false;
+  const askNetworkTime = async () => {
+    if (!boxClock || boxClock.trusted() || askingNetworkTime || closed || !modem.status().registered) return;
+    askingNetworkTime = true;
+    try {
+      const time = await modem.networkTime();
+      if (time) adoptNetworkTime(time);
+    } finally {
+      askingNetworkTime = false;
+    }
+  };
+  modem.on('status', () => void askNetworkTime());
+  const networkTimeTimer = setInterval(() => void askNetworkTime(), 60_000);
+  networkTimeTimer.unref();
 
   const wdgj = new WdgjEndpoint({ store, status, clock, config: getConfig, log, onQueued: () => dispatcher!.kick() });
   const server = createWebServer({
@@ -324,6 +344,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       if (closed) return;
       closed = true;
       clearInterval(checkpointTimer);
+      clearInterval(networkTimeTimer);
       for (const job of [...windowJobs, housekeeping]) await job.destroy();
       // Stop taking requests, let the message being sent finish, then the modem.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));

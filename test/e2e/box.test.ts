@@ -145,3 +145,22 @@ test('/api/status says why the queue waits: modem not ready', async (t) => {
   t.is(status.queue.waiting_text, '短信模块未就绪');
   await box.dispose();
 });
+
+test('a Pi without NTP holds messages until the modem\'s clock (AT+CCLK?, set by the network) sets its own, then sends', async (t) => {
+  // A Pi has no clock battery; this shop's LAN has no NTP, and the network sends no time-zone URC.
+  const box = await startTestBox({ ...FAST_BOX, clockProbe: { isRaspberryPi: () => true, ntpSynchronized: () => false } });
+  try {
+    t.is((await box.get(`/sms?Msg=smsSnd&${AUTH}&Tel=13800138000&Body=${encodeURIComponent('时钟校准后发送')}`)).body, '1');
+    const adopted = await until('the clock to be set from the modem', () => box.store.listEvents(50).find((e) => e.kind === 'clock-from-network'));
+    const sent = await until('the message to be sent', () => box.store.listMessages({ limit: 1 }).find((m) => m.sentAt !== null));
+    t.true(sent.sentAt! >= adopted.at, 'not sent before the clock was trusted');
+    const kinds = box.store.listEvents(50).map((e) => e.kind).reverse();
+    t.true(kinds.indexOf('dispatch-clock-not-set') !== -1 && kinds.indexOf('dispatch-clock-not-set') < kinds.indexOf('clock-from-network'));
+    const status = JSON.parse((await box.get('/api/status')).body);
+    t.deepEqual(status.clock, { source: 'modem', trusted: true });
+    // The modem's clock is the network's: within a few seconds of this machine's.
+    t.true(Math.abs(box.store.listEvents(1)[0]!.at - Date.now()) < 5_000);
+  } finally {
+    await box.dispose();
+  }
+});

@@ -31,6 +31,7 @@ export interface TestBoxOptions {
   simulatorBootMs?: number;
   modemTimings?: BoxOptions['modemTimings'];
   simulator?: BoxOptions['simulator'];
+  clockProbe?: BoxOptions['clockProbe'];
 }
 
 export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> {
@@ -48,6 +49,7 @@ export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> 
     simulatorBootMs: opts.simulatorBootMs ?? 60_000,
     ...(opts.modemTimings ? { modemTimings: opts.modemTimings } : {}),
     ...(opts.simulator ? { simulator: opts.simulator } : {}),
+    ...(opts.clockProbe ? { clockProbe: opts.clockProbe } : {}),
   });
   return Object.assign(box, {
     dataDir,
