@@ -724,6 +724,10 @@ export class Store {
     return this.stmt('DELETE FROM optouts WHERE number = ?').run(number).changes > 0;
   }
 
+  countOptOuts(): number {
+    return (this.stmt('SELECT COUNT(*) AS n FROM optouts').get() as { n: number }).n;
+  }
+
   listOptOuts(opts: { limit: number; q?: string }): OptOutRow[] {
     const like = opts.q ? `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
     const rows = (like

@@ -274,7 +274,15 @@ ${rows.length > 50 ? `<a class="button secondary" href="/inbox?${new URLSearchPa
     const ctx = ctxOf(req, res, session);
     const { lang } = ctx;
     const search = (query(req).get('q') ?? '').trim().slice(0, 100);
-    const rows = deps.store.listOptOuts({ limit: 500, ...(search ? { q: search } : {}) });
+    const SHOWN = 500;
+    const rows = deps.store.listOptOuts({ limit: SHOWN, ...(search ? { q: search } : {}) });
+    const total = deps.store.countOptOuts();
+    // The page shows the newest; search finds any number, and the CSV export has them all.
+    const summary = search
+      ? ''
+      : `<p class="muted" id="optout-count">${h(total > rows.length
+        ? tr(lang, `共 ${total} 个号码，这里显示最新的 ${rows.length} 个；查找其他号码请用搜索，全部名单请导出 CSV。`, `${total} numbers; the newest ${rows.length} are shown. Search for any other number, or export the CSV for all of them.`)
+        : tr(lang, `共 ${total} 个号码`, `${total} numbers`))}</p>`;
     const SOURCES: Record<string, [string, string]> = { sms: ['顾客回复', 'customer reply'], admin: ['管理员', 'admin'], import: ['导入', 'import'] };
     const table = rows.map((o) => `<tr><td>${h(displayNumber(o.number))}</td><td class="time">${h(localTime(o.createdAt, tz()))}</td><td>${h(tr(lang, ...(SOURCES[o.source] ?? [o.source, o.source])))}</td><td class="text">${h(o.reason)}</td>
 <td><form class="inline" method="post" action="/optouts/remove">${csrfField(ctx)}<input type="hidden" name="number" value="${h(o.number)}"><button type="submit" class="secondary">${h(tr(lang, '移除', 'Remove'))}</button></form></td></tr>`).join('');
@@ -286,7 +294,7 @@ ${rows.length > 50 ? `<a class="button secondary" href="/inbox?${new URLSearchPa
 <label>${h(tr(lang, '选择 CSV 文件或粘贴号码（每行一个）', 'Choose a CSV file or paste numbers (one a line)'))}</label><input type="file" accept=".csv,.txt,text/csv" id="csvfile"><textarea name="csv" rows="4" id="csvtext"></textarea>
 <p><button type="submit">${h(tr(lang, '导入', 'Import'))}</button> <a class="button secondary" href="/api/optouts.csv">${h(tr(lang, '导出 CSV', 'Export CSV'))}</a></p></form></section></div>
 <form method="get" action="/optouts" class="row"><input type="search" name="q" value="${h(search)}" placeholder="${h(tr(lang, '搜索号码', 'search number'))}" aria-label="search"><button class="secondary" type="submit">${h(tr(lang, '搜索', 'Search'))}</button></form>
-<section class="table-wrap"><table id="optouts" class="cards"><tr><th>${h(tr(lang, '号码', 'Number'))}</th><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '来源', 'Source'))}</th><th>${h(tr(lang, '原因', 'Reason'))}</th><th></th></tr>
+${summary}<section class="table-wrap"><table id="optouts" class="cards"><tr><th>${h(tr(lang, '号码', 'Number'))}</th><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '来源', 'Source'))}</th><th>${h(tr(lang, '原因', 'Reason'))}</th><th></th></tr>
 ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空', 'the opt-out list is empty'))}</td></tr>`}</table></section>`;
     const script = `document.getElementById('csvfile').addEventListener('change',function(e){var f=e.target.files[0];if(!f)return;var r=new FileReader();r.onload=function(){document.getElementById('csvtext').value=r.result};r.readAsText(f)});`;
     sendHtml(res, 200, layout(ctx, tr(lang, '退订名单', 'Opt-outs'), body, script));

@@ -254,3 +254,21 @@ test('messages page: resend or mark failed an uncertain message; send a failed o
     c.sms.duplicateWindowMinutes = 0;
   });
 });
+
+test('the opt-out page shows the newest 500 and says how many there are and how to find the rest', async (t) => {
+  await withBox(async (box) => {
+    const browser = await login(box);
+    box.store.transaction(() => {
+      for (let i = 0; i < 501; i++) box.store.addOptOut(`+86139${String(i).padStart(8, '0')}`, 'import', '', 1_000_000 + i);
+    });
+    const page = await (await fetch(`${box.url}/optouts`, { headers: { cookie: browser.cookie } })).text();
+    t.is(page.match(/action="\/optouts\/remove"/g)?.length, 500);
+    t.regex(page, /共 501 个号码，这里显示最新的 500 个/);
+    t.false(page.includes('139 0000 0000') || page.includes('13900000000'), 'the oldest is the one left out');
+    // Search still reaches it.
+    const found = await (await fetch(`${box.url}/optouts?q=13900000000`, { headers: { cookie: browser.cookie } })).text();
+    t.is(found.match(/action="\/optouts\/remove"/g)?.length, 1);
+    const english = await (await fetch(`${box.url}/optouts?lang=en`, { headers: { cookie: browser.cookie } })).text();
+    t.regex(english, /501 numbers; the newest 500 are shown/);
+  });
+});
