@@ -146,6 +146,8 @@ interface ModemEvents {
   event: [ModemEvent];
   'status-report': [StatusReport];
   'network-time': [Date];
+  /** A message the modem was asked to transmit (AT+CMGS): sent, or why not. */
+  'send-result': [{ ok: true } | { ok: false; error: ModemSendError }];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -791,7 +793,9 @@ export class Modem extends EventEmitter<ModemEvents> {
           response = await engine.sendPdu(segment.tpduLength, segment.pdu, { timeoutMs: this.sendTimeoutMs });
           this.answeredNow();
         } catch (error) {
-          throw this.sendFailure(error, messageRefs);
+          const failure = this.sendFailure(error, messageRefs);
+          this.emit('send-result', { ok: false, error: failure });
+          throw failure;
         }
         const ref = parseCmgs(response.lines);
         messageRefs.push(ref ?? -1);
@@ -801,6 +805,7 @@ export class Modem extends EventEmitter<ModemEvents> {
         await this.at('AT+CMMS=0').catch(() => {});
       }
     }
+    this.emit('send-result', { ok: true });
     return { messageRefs };
   }
 

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { ModemEvent, ModemState } from './modem.js';
 import { PowerUnavailableError } from './power.js';
+import type { ModemSendError } from './errors.js';
 
 /**
  * Keeps the modem alive without a person: the Modem recovers from a single
@@ -34,7 +35,11 @@ export interface WatchdogModem {
   restartRadio(): Promise<void>;
   on(event: 'status', listener: (state: ModemState) => void): unknown;
   off(event: 'status', listener: (state: ModemState) => void): unknown;
+  on(event: 'send-result', listener: (result: SendResult) => void): unknown;
+  off(event: 'send-result', listener: (result: SendResult) => void): unknown;
 }
+
+type SendResult = { ok: true } | { ok: false; error: ModemSendError };
 
 export interface WatchdogOptions {
   modem: WatchdogModem;
@@ -54,6 +59,14 @@ export interface WatchdogOptions {
   backoffMs?: readonly number[];
   /** Power cycles without recovery before the hard fault (default 3). */
   hardFaultAfterCycles?: number;
+  /**
+   * Sends in a row that a ready modem failed for a retryable reason (+CMS 500,
+   * no answer…) before its radio is restarted (default 5), and before it is
+   * power cycled (default 10; then counting starts again). A module can stay
+   * registered and answer AT while refusing every message until it restarts.
+   */
+  sendFailuresBeforeRadioRestart?: number;
+  sendFailuresBeforePowerCycle?: number;
 }
 
 export const DEFAULT_BACKOFF_MS: readonly number[] = [1, 2, 4, 8, 16, 30].map((minutes) => minutes * 60_000);
@@ -90,6 +103,26 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
   private started = false;
   private toldNoPower = false;
   private readonly onStatus = (): void => void this.check();
+  private readonly sendFailuresBeforeRadioRestart: number;
+  private readonly sendFailuresBeforePowerCycle: number;
+  private sendFailures = 0;
+  /** A recovery asked for by failing sends, run by the next check (one action at a time). */
+  private sendRecovery: 'radio' | 'power' | null = null;
+  private readonly onSendResult = (result: SendResult): void => {
+    if (result.ok) {
+      this.sendFailures = 0;
+      return;
+    }
+    // A final error is about the message (its number, its length), not the modem.
+    if (!result.error.retryable || this.modem.status().state !== 'ready') return;
+    this.sendFailures++;
+    if (this.sendFailures === this.sendFailuresBeforeRadioRestart) this.sendRecovery = 'radio';
+    else if (this.sendFailures >= this.sendFailuresBeforePowerCycle) {
+      this.sendRecovery = 'power';
+      this.sendFailures = 0;
+    } else return;
+    void this.check();
+  };
 
   constructor(private readonly options: WatchdogOptions) {
     super();
@@ -101,12 +134,15 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
     this.stuckMs = options.stuckMs ?? 15 * 60_000;
     this.backoffMs = options.backoffMs && options.backoffMs.length > 0 ? options.backoffMs : DEFAULT_BACKOFF_MS;
     this.hardFaultAfterCycles = Math.max(1, options.hardFaultAfterCycles ?? 3);
+    this.sendFailuresBeforeRadioRestart = Math.max(1, options.sendFailuresBeforeRadioRestart ?? 5);
+    this.sendFailuresBeforePowerCycle = Math.max(this.sendFailuresBeforeRadioRestart + 1, options.sendFailuresBeforePowerCycle ?? 10);
   }
 
   start(): void {
     if (this.started) return;
     this.started = true;
     this.modem.on('status', this.onStatus);
+    this.modem.on('send-result', this.onSendResult);
     this.timer = setInterval(() => void this.check(), this.checkIntervalMs);
     this.timer.unref();
     void this.check();
@@ -116,6 +152,7 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
   async stop(): Promise<void> {
     this.started = false;
     this.modem.off('status', this.onStatus);
+    this.modem.off('send-result', this.onSendResult);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running?.catch(() => {});
@@ -152,6 +189,21 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
 
   private async step(): Promise<void> {
     if (!this.started) return;
+    const recovery = this.sendRecovery;
+    this.sendRecovery = null;
+    if (recovery && this.modem.status().state === 'ready') {
+      const n = recovery === 'radio' ? this.sendFailuresBeforeRadioRestart : this.sendFailuresBeforePowerCycle;
+      if (recovery === 'radio') {
+        this.event('warn', 'watchdog-send-failures', `短信模块已连续 ${n} 次发送失败：正在重启射频（AT+CFUN 关/开）`, `The modem failed ${n} sends in a row: restarting its radio (AT+CFUN off/on)`);
+        await this.restartRadio();
+      } else if (this.options.canPowerCycle) {
+        this.event('warn', 'watchdog-send-failures', `短信模块已连续 ${n} 次发送失败，重启射频也无效：正在断电重启`, `The modem failed ${n} sends in a row, also after a radio restart: power cycling it`);
+        await this.modem.powerCycle().catch((error: unknown) => this.event('error', 'watchdog-power-cycle-failed', `断电重启失败：${describe(error)}`, `The power cycle failed: ${describe(error)}`));
+      } else {
+        this.event('error', 'watchdog-send-failures', `短信模块已连续 ${n} 次发送失败，且本机无法控制其电源（PWRKEY 未接）：请手动断电重启`, `The modem failed ${n} sends in a row and this box cannot press its PWRKEY: unplug the box and plug it in again`);
+      }
+      return;
+    }
     const state = this.modem.status().state;
     const now = this.clock.now();
     if (state === 'ready') {
@@ -173,6 +225,10 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
 
   private async softRecovery(): Promise<void> {
     this.event('warn', 'watchdog-radio-restart', '短信模块长时间搜不到网络：正在重启射频（AT+CFUN 关/开）', 'The modem has been searching for the network for a long time: restarting its radio (AT+CFUN off/on)');
+    await this.restartRadio();
+  }
+
+  private async restartRadio(): Promise<void> {
     try {
       await this.modem.restartRadio();
     } catch (error) {

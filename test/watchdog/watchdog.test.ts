@@ -221,3 +221,43 @@ test.serial('Modem.restartRadio sends CFUN off then on, after the send in progre
   t.true(kinds(r.events).includes('radio-restart'));
   await r.close();
 });
+
+test.serial('sends a ready modem keeps failing: radio restart after 5, power cycle after 10; a message\'s own error does not count, a success starts again', async (t) => {
+  const r = await rig({ watchdog: { backoffMs: [10_000] } });
+  await r.modem.start();
+  const ready = () => until(() => r.modem.status().state === 'ready', 'the modem ready');
+  await ready();
+  r.watchdog.start();
+  const send = () =>
+    r.modem.send({ to: '+8613800138000', text: '您的订单已发货' }).then(
+      () => 'sent',
+      (error: { retryable: boolean }) => (error.retryable ? 'retryable' : 'final'),
+    );
+  const actions = () => kinds(r.events).filter((k) => ['watchdog-send-failures', 'radio-restart', 'power-cycle'].includes(k));
+
+  // +CMS ERROR 1, unassigned number: the recipient's problem, however often it comes.
+  r.virtual.inject({ kind: 'cms-error', code: 1, count: 6 });
+  for (let i = 0; i < 6; i++) t.is(await send(), 'final');
+  // Four retryable failures, then a success: the count starts again.
+  r.virtual.inject({ kind: 'cms-error', code: 500, count: 4 });
+  for (let i = 0; i < 4; i++) t.is(await send(), 'retryable');
+  t.is(await send(), 'sent');
+  t.deepEqual(actions(), []);
+
+  // A module that answers AT and stays registered but refuses every message.
+  r.virtual.inject({ kind: 'cms-error', code: 500, count: 10 });
+  for (let i = 0; i < 5; i++) t.is(await send(), 'retryable');
+  await until(() => actions().includes('radio-restart'), 'the radio restart');
+  await ready();
+  t.deepEqual(pulsesOf(r.board.history(6)), [], 'no power cycle yet');
+  for (let i = 0; i < 5; i++) t.is(await send(), 'retryable');
+  await until(() => actions().includes('power-cycle'), 'the power cycle');
+  t.deepEqual(actions(), ['watchdog-send-failures', 'radio-restart', 'watchdog-send-failures', 'power-cycle']);
+  await until(() => pulsesOf(r.board.history(6)).length === 2, 'the power-on pulse');
+  t.deepEqual(pulsesOf(r.board.history(6)).map((p) => p.ms), [r.hat.power.powerOffPulseMs, r.hat.power.powerOnPulseMs]);
+  // Once the module has booted again, messages go out.
+  await until(() => kinds(r.events).lastIndexOf('registered') > kinds(r.events).lastIndexOf('power-cycle') && r.modem.status().state === 'ready', 'the modem ready after the cycle');
+  t.is(await send(), 'sent');
+  for (const e of r.events.filter((e) => e.kind === 'watchdog-send-failures')) t.true(e.zh.length > 0 && e.en.length > 0);
+  await r.close();
+});
