@@ -2,7 +2,8 @@ import test from 'ava';
 import { join } from 'node:path';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import type { AccountConfig } from '../src/config/config.js';
-import { Store, WAL_BACKSTOP_PAGES } from '../src/store/store.js';
+import Database from 'better-sqlite3';
+import { requestFingerprint, Store, WAL_BACKSTOP_PAGES } from '../src/store/store.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { tempDir } from './helpers/box.js';
 
@@ -203,4 +204,41 @@ test('the WAL is folded back into the database once writing pauses, not in the m
       reopened.close();
     }
   });
+});
+
+test('migration 5: a request accepted before the upgrade is still recognised as retried after it; the lookup uses the short key index', (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'smsbox.db');
+  try {
+    // A database as version 4 left it, with one request accepted a minute ago.
+    const old = new Database(file);
+    for (const [i, sql] of MIGRATIONS.slice(0, 4).entries()) {
+      old.exec(sql);
+      old.pragma(`user_version = ${i + 1}`);
+    }
+    old.prepare(`INSERT INTO accounts (user, password_hash, balance_li, config_balance_li, ignore_quiet_hours, enabled, created_at, updated_at) VALUES ('shop', 'x', NULL, NULL, 0, 1, 0, 0)`).run();
+    const accountId = (old.prepare(`SELECT id FROM accounts WHERE user = 'shop'`).get() as { id: number }).id;
+    const recipients = ['+8613800138000', '+8613900139000'];
+    old.prepare('INSERT INTO requests (account_id, received_at, client, fingerprint, recipients) VALUES (?, ?, ?, ?, ?)')
+      .run(accountId, T0 - 60_000, '127.0.0.1', requestFingerprint(accountId, recipients, '您的订单已发货'), 2);
+    old.close();
+
+    const store = Store.openFile(file);
+    try {
+      t.is(store.schemaVersion, 5);
+      const outcome = send(store, { accountId, recipients, now: T0 });
+      t.is(outcome.kind, 'duplicate');
+      // A different body is a different request, even though nothing else changed.
+      t.is(send(store, { accountId, recipients, body: '另一条', now: T0 }).kind, 'accepted');
+      const plan = store.db
+        .prepare('EXPLAIN QUERY PLAN SELECT id FROM requests WHERE fingerprint_key = ? AND received_at >= ? AND fingerprint = ? ORDER BY id DESC LIMIT 1')
+        .all('0123456789abcdef', 0, 'x') as { detail: string }[];
+      t.regex(plan.map((p) => p.detail).join('\n'), /USING INDEX requests_fingerprint_key/);
+      t.is(store.db.pragma('integrity_check', { simple: true }), 'ok');
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

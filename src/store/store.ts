@@ -128,6 +128,9 @@ export function requestFingerprint(accountId: number, recipients: string[], body
 
 type Row = Record<string, unknown>;
 
+/** The indexed part of a fingerprint (migration 5): short keys keep the index small. */
+const fingerprintKey = (fingerprint: string): string => fingerprint.slice(0, 16);
+
 function toMessage(r: Row): MessageRow {
   return {
     id: r['id'] as number,
@@ -373,8 +376,8 @@ export class Store {
   private acceptOne(req: SendRequest): SendOutcome {
     const fingerprint = requestFingerprint(req.accountId, req.recipients, req.body);
     if (req.duplicateWindowMs > 0) {
-      const previous = this.stmt('SELECT id FROM requests WHERE fingerprint = ? AND received_at >= ? ORDER BY id DESC LIMIT 1')
-        .get(fingerprint, req.now - req.duplicateWindowMs) as Row | undefined;
+      const previous = this.stmt('SELECT id FROM requests WHERE fingerprint_key = ? AND received_at >= ? AND fingerprint = ? ORDER BY id DESC LIMIT 1')
+        .get(fingerprintKey(fingerprint), req.now - req.duplicateWindowMs, fingerprint) as Row | undefined;
       if (previous) return { kind: 'duplicate', requestId: previous['id'] as number };
     }
     const account = this.stmt('SELECT balance_li FROM accounts WHERE id = ?').get(req.accountId) as Row;
@@ -386,9 +389,9 @@ export class Store {
     if (balance !== null && needed > balance) return { kind: 'balance-too-low', balanceLi: balance, neededLi: needed };
 
     const requestId = this.stmt(
-      'INSERT INTO requests (account_id, received_at, client, fingerprint, recipients, invalid_numbers) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO requests (account_id, received_at, client, fingerprint, fingerprint_key, recipients, invalid_numbers) VALUES (?, ?, ?, ?, ?, ?, ?)',
     )
-      .run(req.accountId, req.now, req.client, fingerprint, req.recipients.length, JSON.stringify(req.invalidNumbers))
+      .run(req.accountId, req.now, req.client, fingerprint, fingerprintKey(fingerprint), req.recipients.length, JSON.stringify(req.invalidNumbers))
       .lastInsertRowid as number;
     const insert = this.stmt(
       `INSERT INTO outbox (request_id, account_id, to_number, body, segments, encoding, charge_li, status, created_at, updated_at, last_error)

@@ -124,6 +124,7 @@ test('smsbox.service: after local file systems, restarts, port 80 by capability,
   t.deepEqual(s.get('KillSignal'), ['SIGTERM']);
   // Large freed blocks (scrypt's 16 MiB) go back to the system instead of staying resident.
   t.true(s.get('Environment')!.includes('MALLOC_MMAP_THRESHOLD_=1048576'));
+  t.true(s.get('Environment')!.includes('MALLOC_TRIM_THRESHOLD_=8388608'), 'without it glibc trims on every request');
   t.true(Number(s.get('TimeoutStopSec')?.[0]) >= 10, 'time to finish the command in flight and checkpoint');
   const exec = words(s.get('ExecStart'));
   t.is(exec[0], '/usr/bin/node');
