@@ -242,3 +242,20 @@ test('migration 5: a request accepted before the upgrade is still recognised as 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('logins are remembered between requests but follow every change of the accounts in the config', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account({ password: 'old-pw' })], T0);
+    const first = store.getLogin('shop')!;
+    t.is(store.getLogin('shop'), first, 'the same object: no database read');
+    t.is(store.getLogin('nobody'), null);
+
+    store.syncAccounts([account({ password: 'new-pw' }), account({ user: 'nobody', password: 'pw2' })], T0 + 1);
+    t.not(store.getLogin('shop')!.passwordHash, first.passwordHash, 'a new password is seen at once');
+    t.is(store.getLogin('shop')!.passwordHash, store.getAccount('shop')!.passwordHash);
+    t.truthy(store.getLogin('nobody'), 'an account added since is found');
+
+    store.syncAccounts([account({ user: 'nobody', password: 'pw2' })], T0 + 2);
+    t.is(store.getLogin('shop'), null, 'an account removed from the config can no longer log in');
+  });
+});

@@ -152,6 +152,9 @@ function toMessage(r: Row): MessageRow {
   };
 }
 
+/** What authentication needs of an account. */
+export type LoginAccount = Pick<AccountRow, 'id' | 'user' | 'passwordHash'>;
+
 function toAccount(r: Row): AccountRow {
   return {
     id: r['id'] as number,
@@ -174,6 +177,7 @@ export class Store {
   readonly db: Database.Database;
 
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly logins = new Map<string, LoginAccount | null>();
   private pendingEvents: [number, EventLevel, string, string, string, string | null][] = [];
 
   /** Nested inside acceptSendBatch's transaction it becomes a savepoint. */
@@ -296,6 +300,25 @@ export class Store {
         if (!keep.has(user) && user !== SYSTEM_ACCOUNT) this.stmt('UPDATE accounts SET enabled = 0, updated_at = ? WHERE user = ?').run(now, user);
       }
     })();
+    this.logins.clear();
+  }
+
+  /**
+   * Who may log in as `user`: an enabled account's id and password hash, kept in
+   * memory until syncAccounts (the only place credentials change). Every WDGJ
+   * request authenticates, and a read outside a transaction costs more than the
+   * rest of an smsAU. Not the balance: read that with getAccount.
+   */
+  getLogin(user: string): LoginAccount | null {
+    let login = this.logins.get(user);
+    if (login === undefined) {
+      const account = this.getAccount(user);
+      login = account ? { id: account.id, user: account.user, passwordHash: account.passwordHash } : null;
+      // Names that do not exist are remembered too; a scanner must not grow this for ever.
+      if (this.logins.size >= 1000) this.logins.clear();
+      this.logins.set(user, login);
+    }
+    return login;
   }
 
   getAccount(user: string): AccountRow | null {

@@ -9,7 +9,7 @@ import { AuthReply, parseMessageName, SendReply, type RejectReason } from '../pr
 import { VerifiedPasswordCache, hashPassword } from '../passwords.js';
 import type { StatusModel } from '../status/status.js';
 import { GroupCommit } from '../store/group-commit.js';
-import type { AccountRow, Store } from '../store/store.js';
+import type { LoginAccount, Store } from '../store/store.js';
 import { LoginLimiter } from './login-limiter.js';
 
 /**
@@ -65,8 +65,11 @@ export class WdgjEndpoint {
       switch (message) {
         case 'smsAU':
           return record(AuthReply.valid);
-        case 'smsBalance':
-          return record(account.balanceLi === null ? this.deps.config().billing.unlimitedBalanceReply : formatYuan(account.balanceLi));
+        case 'smsBalance': {
+          const fresh = this.deps.store.getAccount(account.user);
+          if (!fresh) return record('0', 'account-invalid');
+          return record(fresh.balanceLi === null ? this.deps.config().billing.unlimitedBalanceReply : formatYuan(fresh.balanceLi));
+        }
         case 'smsSnd':
           return record(...(await this.send(account, params, client, now)));
       }
@@ -77,10 +80,10 @@ export class WdgjEndpoint {
     }
   }
 
-  private async authenticate(user: string, password: string, client: string, now: number): Promise<AccountRow | null> {
+  private async authenticate(user: string, password: string, client: string, now: number): Promise<LoginAccount | null> {
     const wait = this.limiter.lockedFor(client, now);
     if (wait > 0) return null;
-    const account = user === '' ? null : this.deps.store.getAccount(user);
+    const account = user === '' ? null : this.deps.store.getLogin(user);
     const ok = await this.passwords.verify(password, account?.passwordHash ?? this.decoyHash);
     if (account && ok) {
       this.limiter.succeed(client);
@@ -96,7 +99,7 @@ export class WdgjEndpoint {
     return null;
   }
 
-  private async send(account: AccountRow, params: Params, client: string, now: number): Promise<[string, RejectReason?]> {
+  private async send(account: LoginAccount, params: Params, client: string, now: number): Promise<[string, RejectReason?]> {
     const config = this.deps.config();
     const body = params.get('body') ?? '';
     const reject = (reason: RejectReason, zh: string, en: string, data?: unknown): [string, RejectReason] => {
