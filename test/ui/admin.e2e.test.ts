@@ -1,8 +1,9 @@
 /**
  * The status page and admin in a real browser: Debian's Chromium, headless,
  * driven by playwright-core, against the whole box in process on the virtual
- * HAT. Writes screenshots of every page (desktop and phone width) to
- * test/ui/screenshots/, which the README links to.
+ * HAT. Takes screenshots of every page (desktop and phone width): into a
+ * temporary folder, or into test/ui/screenshots/ (which the README links to)
+ * when UPDATE_SCREENSHOTS=1, so an ordinary test run leaves the checkout clean.
  */
 import test from 'ava';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { packageRoot } from '../../src/paths.js';
 import { startTestBox, tempDir, type TestBox } from '../helpers/box.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(packageRoot, 'test', 'ui', 'screenshots');
+const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
+let SHOTS = '';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[ui e2e] skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
 const browserTest = hasChromium ? test.serial : test.skip;
@@ -88,6 +90,7 @@ test.before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   desktop = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+  SHOTS = UPDATE_SCREENSHOTS ? join(packageRoot, 'test', 'ui', 'screenshots') : mkdtempSync(join(tmpdir(), 'smsbox-screenshots-'));
   mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -99,6 +102,7 @@ test.after.always(async () => {
     rmSync(box.dataDir, { recursive: true, force: true });
   }
   if (configDir) rmSync(configDir, { recursive: true, force: true });
+  if (SHOTS && !UPDATE_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
 });
 
 browserTest('the overview needs no login and turns to "sending" live, without a reload', async (t) => {
