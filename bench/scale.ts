@@ -2,7 +2,8 @@
  * Scale: the box with 100,000 queued messages against the same box empty.
  * smsSnd p99 and the status page's load time must stay within 2× of the empty
  * box's, the box's RSS under 120 MB, and start-up to the first smsAU answer
- * under 1.5 s with the full database. The modem is absent (a device path that
+ * under 1.5 s with the full database, and the dispatcher's choice of the next
+ * message under 1 ms (p99) whether the window is open or closed. The modem is absent (a device path that
  * does not exist), so the queue stays full, as when the HAT is unplugged.
  * Prints its figures; exits 1 when a target is missed.
  *
@@ -24,6 +25,7 @@ const TARGET_RATIO = 2;
 const NOISE_FLOOR_MS = 5;
 const TARGET_RSS_MB = 120;
 const TARGET_STARTUP_MS = 1500;
+const TARGET_DECISION_MS = 1;
 
 interface Figures {
   startupMs: number;
@@ -94,6 +96,34 @@ async function fullDataDir(): Promise<string> {
   return dir;
 }
 
+/**
+ * The dispatcher asks the store for the next due message after every batch of
+ * accepted requests, on the event loop: its cost must not grow with the queue.
+ * Timed in process on the full database, with an urgent (ignore_quiet_hours)
+ * account that has nothing queued, the worst case for quiet hours.
+ */
+function decisionCost(dir: string): { open: number[]; closed: number[] } {
+  const store = Store.open(join(dir, 'data'));
+  try {
+    store.syncAccounts([
+      { user: 'aaaa', password: 'bbbb', balanceLi: null, ignoreQuietHours: false },
+      { user: 'urgent', password: 'cccc', balanceLi: null, ignoreQuietHours: true },
+    ], Date.now());
+    const time = (windowOpen: boolean) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const started = performance.now();
+        store.nextDue(Date.now(), windowOpen);
+        ms.push(performance.now() - started);
+      }
+      return ms.sort((a, b) => a - b);
+    };
+    return { open: time(true), closed: time(false) };
+  } finally {
+    store.close();
+  }
+}
+
 const emptyDir = mkdtempSync(join(tmpdir(), 'smsbox-bench-scale-empty-'));
 const fillStarted = performance.now();
 const fullDir = await fullDataDir();
@@ -102,6 +132,7 @@ let failed = false;
 try {
   const empty = await measure(emptyDir, 'empty');
   const full = await measure(fullDir, 'full');
+  const decision = { empty: decisionCost(emptyDir), full: decisionCost(fullDir) };
   const row = (name: string, a: string, b: string, verdict: string) => console.log(`${name.padEnd(34)} ${a.padStart(12)} ${b.padStart(14)}   ${verdict}`);
   const check = (ok: boolean) => {
     failed ||= !ok;
@@ -117,6 +148,11 @@ try {
   row('status page / p50 (ms)', empty.pageP50.toFixed(1), full.pageP50.toFixed(1), '');
   row('status page / p99 (ms)', empty.pageP99.toFixed(1), full.pageP99.toFixed(1), `≤ 2× empty (floor ${NOISE_FLOOR_MS} ms): ${check(within2x(empty.pageP99, full.pageP99))}`);
   row('/api/status p99 (ms)', empty.apiP99.toFixed(1), full.apiP99.toFixed(1), '');
+  for (const window of ['open', 'closed'] as const) {
+    const e = decision.empty[window];
+    const f = decision.full[window];
+    row(`next message, window ${window}: p50/p99 (ms)`, `${percentile(e, 0.5).toFixed(3)}/${percentile(e, 0.99).toFixed(3)}`, `${percentile(f, 0.5).toFixed(3)}/${percentile(f, 0.99).toFixed(3)}`, `p99 < ${TARGET_DECISION_MS} ms: ${check(percentile(f, 0.99) < TARGET_DECISION_MS)}`);
+  }
   row('RSS before smsSnd load (MB)', empty.idleRss.toFixed(1), full.idleRss.toFixed(1), '');
   row('RSS after the load (MB)', empty.rss.toFixed(1), full.rss.toFixed(1), `< ${TARGET_RSS_MB} MB: ${check(full.rss < TARGET_RSS_MB && empty.rss < TARGET_RSS_MB)}`);
   row('RSS peak (MB)', empty.peak.toFixed(1), full.peak.toFixed(1), '');

@@ -1,4 +1,5 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import type { AccountConfig } from '../src/config/config.js';
@@ -225,7 +226,7 @@ test('migration 5: a request accepted before the upgrade is still recognised as 
 
     const store = Store.openFile(file);
     try {
-      t.is(store.schemaVersion, 5);
+      t.is(store.schemaVersion, MIGRATIONS.length);
       const outcome = send(store, { accountId, recipients, now: T0 });
       t.is(outcome.kind, 'duplicate');
       // A different body is a different request, even though nothing else changed.
@@ -258,4 +259,131 @@ test('logins are remembered between requests but follow every change of the acco
     store.syncAccounts([account({ user: 'nobody', password: 'pw2' })], T0 + 2);
     t.is(store.getLogin('shop'), null, 'an account removed from the config can no longer log in');
   });
+});
+
+test('the next message to send: the oldest due by id, retries in backoff skipped until due; in quiet hours only urgent accounts', (t) => {
+  withStore((store) => {
+    store.syncAccounts([account(), account({ user: 'urgent', ignoreQuietHours: true })], T0);
+    const queue = (user: string, to: string) => {
+      const outcome = send(store, { accountId: store.getAccount(user)!.id, recipients: [to], body: `to ${to}` });
+      if (outcome.kind !== 'accepted') throw new Error(outcome.kind);
+      return outcome.messageIds[0]!;
+    };
+    const backOff = (id: number, until: number) => {
+      const attempt = store.beginAttempt(id, 'hat', T0)!;
+      store.finishRetry(id, attempt, T0, until, 'congestion', 0);
+    };
+    const due = (now: number, open: boolean) => store.nextDue(now, open)?.id ?? null;
+
+    const later = queue('shop', '+8613800000001');
+    const retried = queue('shop', '+8613800000002');
+    const fresh = queue('shop', '+8613800000003');
+    const urgentLater = queue('urgent', '+8613800000004');
+    const urgentFresh = queue('urgent', '+8613800000005');
+    backOff(later, T0 + 120_000);
+    backOff(retried, T0 + 30_000);
+    backOff(urgentLater, T0 + 60_000);
+
+    t.is(due(T0, true), fresh, 'both retries wait: the oldest never-tried message');
+    t.is(due(T0 + 30_000, true), retried, 'a retry that fell due goes before younger messages');
+    t.is(due(T0 + 120_000, true), later, 'and the oldest of the due retries first');
+    t.is(due(T0, false), urgentFresh, 'quiet hours: only the urgent account');
+    t.is(due(T0 + 60_000, false), urgentLater);
+    t.like(store.nextDue(T0 + 60_000, false), { account: 'urgent', to: '+8613800000004', status: 'queued' }, 'the whole row, with its account');
+
+    store.syncAccounts([account(), account({ user: 'urgent', ignoreQuietHours: false })], T0);
+    t.is(due(T0 + 120_000, false), null, 'no urgent account: nothing to send in quiet hours');
+  });
+});
+
+test('the queue counts kept beside the outbox always equal a count of the outbox, whatever happens to its messages', (t) => {
+  const STATUSES = ['queued', 'sending', 'sent', 'delivered', 'failed', 'uncertain', 'suppressed'];
+  const operation = fc.oneof(
+    fc.record({ op: fc.constant('accept' as const), recipients: fc.integer({ min: 1, max: 3 }) }),
+    fc.record({ op: fc.constantFrom('begin', 'cancel', 'sent', 'retry', 'failed', 'uncertain', 'suppress', 'resend', 'give-up', 'report'), pick: fc.nat() }),
+    fc.record({ op: fc.constant('power-cut' as const), resend: fc.boolean() }),
+  );
+  fc.assert(
+    fc.property(fc.array(operation, { maxLength: 60 }), (operations) => {
+      const dir = tempDir();
+      const store = Store.open(dir);
+      try {
+        store.syncAccounts([account({ balanceLi: null })], T0);
+        let now = T0;
+        let body = 0;
+        const attempts = new Map<number, number>();
+        const withStatus = (status: string, pick: number) => {
+          const ids = (store.db.prepare('SELECT id FROM outbox WHERE status = ? ORDER BY id').all(status) as { id: number }[]).map((r) => r.id);
+          return ids.length ? ids[pick % ids.length]! : null;
+        };
+        for (const step of operations) {
+          now += 1000;
+          if (step.op === 'accept') {
+            send(store, { recipients: Array.from({ length: step.recipients }, (_, i) => `+86138000${String(body).padStart(4, '0')}${i}`), body: `body ${body++}`, now });
+          } else if (step.op === 'power-cut') {
+            store.recoverInterrupted(now, step.resend);
+          } else if (step.op === 'begin') {
+            const id = withStatus('queued', step.pick);
+            const attempt = id === null ? null : store.beginAttempt(id, 'hat', now);
+            if (id !== null && attempt !== null) attempts.set(id, attempt);
+          } else if (step.op === 'resend' || step.op === 'give-up') {
+            const id = withStatus('uncertain', step.pick);
+            if (id !== null) store.resolveUncertain(id, step.op === 'resend' ? 'resend' : 'fail', now);
+          } else if (step.op === 'report') {
+            const id = withStatus('sent', step.pick);
+            if (id !== null) store.db.prepare(`UPDATE outbox SET status = 'delivered' WHERE id = ?`).run(id);
+          } else if (step.op === 'suppress') {
+            const id = withStatus('queued', step.pick);
+            if (id !== null) store.suppress(id, null, now, 'opted out');
+          } else {
+            const id = withStatus('sending', step.pick);
+            const attempt = id === null ? undefined : attempts.get(id);
+            if (id === null || attempt === undefined) continue;
+            if (step.op === 'cancel') store.cancelAttempt(id, attempt);
+            if (step.op === 'sent') store.finishSent(id, attempt, now, '+8613800138000', [1]);
+            if (step.op === 'retry') store.finishRetry(id, attempt, now, now + 30_000, 'congestion', 0);
+            if (step.op === 'failed') store.finishFailed(id, attempt, now, 'unassigned number', 0);
+            if (step.op === 'uncertain') store.finishUncertain(id, attempt, now, 'timeout', 0);
+          }
+        }
+        const counted = Object.fromEntries((store.db.prepare('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+        const kept = Object.fromEntries((store.db.prepare('SELECT status, n FROM outbox_counts WHERE n <> 0').all() as { status: string; n: number }[]).map((r) => [r.status, r.n]));
+        t.deepEqual(kept, counted);
+        const day = store.queueCounts(T0 - 3_600_000);
+        t.deepEqual([day.queued, day.sending, day.uncertain], ['queued', 'sending', 'uncertain'].map((s) => counted[s] ?? 0));
+        t.true(Object.keys(kept).every((s) => STATUSES.includes(s)), 'only the statuses the outbox knows');
+      } finally {
+        store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }),
+    { numRuns: 60 },
+  );
+});
+
+test('migration 6: a database upgraded with messages in it starts with the right queue counts', (t) => {
+  const dir = tempDir();
+  try {
+    let store = Store.open(dir);
+    store.syncAccounts([account({ balanceLi: null })], T0);
+    send(store, { recipients: ['+8613800000001', '+8613800000002', '+8613800000003'] });
+    const first = store.nextDue(T0, true)!;
+    store.finishSent(first.id, store.beginAttempt(first.id, 'hat', T0)!, T0, first.to, [1]);
+    // Back to what version 5 had: no counts, no triggers, no per-account index.
+    store.db.exec('DROP TRIGGER outbox_counts_insert; DROP TRIGGER outbox_counts_update; DROP TABLE outbox_counts; DROP INDEX outbox_queued_account');
+    store.db.pragma('user_version = 5');
+    store.close();
+
+    store = Store.open(dir);
+    try {
+      t.is(store.schemaVersion, MIGRATIONS.length);
+      t.like(store.queueCounts(T0 - 1), { queued: 2, sending: 0, sentToday: 1 });
+      send(store, { recipients: ['+8613800000004'], body: 'another' });
+      t.is(store.queueCounts(T0 - 1).queued, 3, 'and keeps counting after the upgrade');
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
