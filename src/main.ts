@@ -17,11 +17,18 @@ import { BoxClock, type ClockTrustProbe } from './scheduler/clock-trust.js';
 import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
 import { StatusModel } from './status/status.js';
 import { Store } from './store/store.js';
-import { createWebServer } from './web/server.js';
+import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
 
 /** Wires the parts of the box together; nothing else lives here. */
+
+/**
+ * How long a stop waits for requests already arriving (a slow upload from
+ * 管家助理) before cutting their connections: well inside systemd's 30 s stop
+ * timeout, which also has the modem's send in progress to wait for.
+ */
+export const SHUTDOWN_GRACE_MS = 5_000;
 
 export interface BoxOptions {
   config: Config;
@@ -346,10 +353,17 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       clearInterval(checkpointTimer);
       clearInterval(networkTimeTimer);
       for (const job of [...windowJobs, housekeeping]) await job.destroy();
-      // Stop taking requests, let the message being sent finish, then the modem.
+      // Stop taking connections and answer the requests already arriving (a
+      // "1" only after its commit), end the status pages' streams, close each
+      // keep-alive connection once its answer is out, cut what is left after
+      // the grace period; then let the message being sent finish, then the modem.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      endLiveStreams(server);
+      const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
+      const cutOff = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await serverClosed;
+      clearInterval(closeIdle);
+      clearTimeout(cutOff);
       await dispatcher!.stop();
       await inbound.stop();
       await watchdog.stop();

@@ -113,7 +113,16 @@ function jsonError(res: Res, status: number, code: string, zh: string, en: strin
   sendJson(res, status, { error: code, message: zh, message_en: en });
 }
 
+/** The status streams each server holds open, so that a stop can end them instead of waiting for them. */
+const liveStreamsOf = new WeakMap<http.Server, Set<Res>>();
+
+/** Ends the server's status streams (the page reconnects to whatever answers next). */
+export function endLiveStreams(server: http.Server): void {
+  for (const res of liveStreamsOf.get(server) ?? []) res.end();
+}
+
 export function createWebServer(deps: WebDeps): http.Server {
+  const liveStreams = new Set<Res>();
   const adminLimiter = new LoginLimiter(() => {
     const s = deps.config().security;
     return { allowed: s.loginFailuresAllowed, lockMs: s.loginLockMinutes * 60_000 };
@@ -320,6 +329,8 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   /** Server-Sent Events: the status snapshot and its verdict, on every change and at least every 2 s. */
   app.get('/api/status/stream', (req: Req, res: Res) => {
+    liveStreams.add(res);
+    res.on('close', () => liveStreams.delete(res));
     const lang = langOf(req, res);
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.write('retry: 3000\n\n');
@@ -608,5 +619,6 @@ export function createWebServer(deps: WebDeps): http.Server {
     clearInterval(sampler);
     clearTimeout(firstSample);
   });
+  liveStreamsOf.set(server, liveStreams);
   return server;
 }

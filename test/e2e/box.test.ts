@@ -4,9 +4,14 @@
  */
 import test from 'ava';
 import { rmSync } from 'node:fs';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
 import type { Config } from '../../src/config/config.js';
 import { encodeDeliver } from '../../src/modem/pdu/index.js';
+import { SHUTDOWN_GRACE_MS } from '../../src/main.js';
 import { basicAuth, startTestBox, tempDir, type TestBox, type TestBoxOptions } from '../helpers/box.js';
 
 const AUTH = 'User=aaaa&PWD=bbbb';
@@ -162,5 +167,44 @@ test('a Pi without NTP holds messages until the modem\'s clock (AT+CCLK?, set by
     t.true(Math.abs(box.store.listEvents(1)[0]!.at - Date.now()) < 5_000);
   } finally {
     await box.dispose();
+  }
+});
+
+test('a stop answers the request still arriving and keeps its message; an open status page does not hold the stop up', async (t) => {
+  const dataDir = tempDir();
+  try {
+    const box = await startTestBox({ dataDir });
+    // The live stream an open status page holds.
+    const stream = await new Promise<http.IncomingMessage>((resolve) => http.get(`${box.url}/api/status/stream`, resolve));
+    stream.resume();
+    const streamClosed = once(stream, 'close');
+    // A form POST from 管家助理 whose body is still on its way when the stop begins.
+    const body = `Msg=smsSnd&${AUTH}&Tel=13800138000&Body=${encodeURIComponent('您的订单已发货')}`;
+    const socket = net.connect(box.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    const socketClosed = once(socket, 'close');
+    socket.write(`POST /sms HTTP/1.1\r\nHost: smsbox\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 20)}`);
+    await sleep(100);
+
+    const started = Date.now();
+    const closing = box.close();
+    await sleep(200);
+    socket.write(body.slice(20));
+    await closing;
+    const stopMs = Date.now() - started;
+    await Promise.all([socketClosed, streamClosed]);
+
+    t.regex(answer, /^HTTP\/1\.1 200 [^]*\r\n\r\n1$/, 'the request got its "1"');
+    t.true(stopMs < SHUTDOWN_GRACE_MS, `stopped in ${stopMs} ms, without waiting for the status page to go away`);
+    const again = await startTestBox({ dataDir });
+    try {
+      t.like(again.store.listMessages({ limit: 10 }), [{ to: '+8613800138000', body: '您的订单已发货', status: 'queued' }], 'accepted once, kept');
+    } finally {
+      await again.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
