@@ -23,6 +23,8 @@ const browserTest = hasChromium ? test.serial : test.skip;
 /** Evaluated in the page (a string: the test files are compiled without DOM types). */
 // A locator, not waitForFunction: the page's CSP forbids eval, which waitForFunction's polling needs.
 const VERDICT_OK = '#verdict.ok';
+/** A browser step that has not happened in this time will not: fail with its own message, well before ava's timeout. */
+const STEP_TIMEOUT_MS = 20_000;
 
 const CONFIG = [
   '\uFEFF# 短信网关配置（测试）',
@@ -90,6 +92,7 @@ test.before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   desktop = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+  desktop.setDefaultTimeout(STEP_TIMEOUT_MS);
   SHOTS = UPDATE_SCREENSHOTS ? join(packageRoot, 'test', 'ui', 'screenshots') : mkdtempSync(join(tmpdir(), 'smsbox-screenshots-'));
   mkdirSync(SHOTS, { recursive: true });
 });
@@ -175,6 +178,11 @@ browserTest('change quiet hours in Settings: written to the config file with its
   await page.fill('form[action="/settings/schedule"] input[name=quiet_hours]', '');
   await page.click('form[action="/settings/schedule"] button[type=submit]');
   t.is(box.status.snapshot().window.quiet_hours, '');
+  // The page after the redirect has loaded before it is closed: Chromium can
+  // drop a close that races a navigation commit (crbug.com/536385539), and
+  // page.close() then waits minutes for its unload watchdog.
+  await page.waitForLoadState('load');
+  t.regex((await page.locator('.flash-ok').textContent()) ?? '', /已保存并生效/);
   await page.close();
 });
 
@@ -190,6 +198,7 @@ browserTest('screenshots of every page, desktop (1280) and phone (390) width', a
   const state = await desktop.storageState();
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true, locale: 'zh-CN', storageState: state });
   const anonymous = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
+  for (const context of [phone, anonymous]) context.setDefaultTimeout(STEP_TIMEOUT_MS);
   const firstMessage = box.store.listMessages({ limit: 100 }).at(-1)!.id;
   const pages: [string, string][] = [
     ['overview', '/'],
