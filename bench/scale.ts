@@ -3,8 +3,9 @@
  * smsSnd p99 and the status page's load time must stay within 2× of the empty
  * box's, the box's RSS under 120 MB, and start-up to the first smsAU answer
  * under 1.5 s with the full database, and the dispatcher's choice of the next
- * message under 1 ms (p99) whether the window is open or closed. The modem is absent (a device path that
- * does not exist), so the queue stays full, as when the HAT is unplugged.
+ * message under 1 ms (p99) whether the window is open or closed. The modem is
+ * absent (a device path that does not exist), so the queue stays full, as when
+ * the HAT is unplugged.
  * Prints its figures; exits 1 when a target is missed.
  *
  *   npm run bench:scale      # or: node dist/bench/scale.js [--messages 100000] [--duration 5]

@@ -305,9 +305,7 @@ test('the queue counts kept beside the outbox always equal a count of the outbox
   );
   fc.assert(
     fc.property(fc.array(operation, { maxLength: 60 }), (operations) => {
-      const dir = tempDir();
-      const store = Store.open(dir);
-      try {
+      withStore((store) => {
         store.syncAccounts([account({ balanceLi: null })], T0);
         let now = T0;
         let body = 0;
@@ -352,10 +350,7 @@ test('the queue counts kept beside the outbox always equal a count of the outbox
         const day = store.queueCounts(T0 - 3_600_000);
         t.deepEqual([day.queued, day.sending, day.uncertain], ['queued', 'sending', 'uncertain'].map((s) => counted[s] ?? 0));
         t.true(Object.keys(kept).every((s) => STATUSES.includes(s)), 'only the statuses the outbox knows');
-      } finally {
-        store.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     }),
     { numRuns: 60 },
   );

@@ -330,7 +330,6 @@ export function createWebServer(deps: WebDeps): http.Server {
   /** Server-Sent Events: the status snapshot and its verdict, on every change and at least every 2 s. */
   app.get('/api/status/stream', (req: Req, res: Res) => {
     liveStreams.add(res);
-    res.on('close', () => liveStreams.delete(res));
     const lang = langOf(req, res);
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.write('retry: 3000\n\n');
@@ -348,7 +347,10 @@ export function createWebServer(deps: WebDeps): http.Server {
     };
     push();
     const timer = setInterval(push, 250);
-    const stop = () => clearInterval(timer);
+    const stop = () => {
+      clearInterval(timer);
+      liveStreams.delete(res);
+    };
     req.on('close', stop);
     res.on('close', stop);
   });
