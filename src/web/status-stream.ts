@@ -87,7 +87,8 @@ export class StatusStreams<S> {
     return text;
   }
 
-  private tick(): void {
+  /** One tick: a snapshot, then an update to every stream when it changed or the heartbeat is due. (Public for tests.) */
+  tick(): void {
     const status = this.refresh();
     const key = this.opts.stableKey(status);
     const now = Date.now();
