@@ -197,7 +197,32 @@ export class Store {
   }
 
   static openFile(file: string): Store {
+    try {
+      return Store.openWith(file, 'normal');
+    } catch (err) {
+      // On a full disk SQLite cannot create the WAL index (-shm) that shared
+      // access needs. In exclusive locking mode it keeps that index in memory,
+      // so the box still opens its database, serves its pages and says "disk
+      // full"; other processes cannot read the file until the next start.
+      if (!/SQLITE_IOERR_SHMSIZE|SQLITE_FULL|SQLITE_IOERR_SHMOPEN/.test(String((err as { code?: string }).code))) throw err;
+      const store = Store.openWith(file, 'exclusive');
+      process.stderr.write(`smsbox: the disk is full; the database is open in exclusive mode until the next start (${String((err as { code?: string }).code)})\n`);
+      return store;
+    }
+  }
+
+  private static openWith(file: string, locking: 'normal' | 'exclusive'): Store {
     const db = new Database(file);
+    try {
+      return Store.configure(db, locking);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private static configure(db: Database.Database, locking: 'normal' | 'exclusive'): Store {
+    if (locking === 'exclusive') db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     // FULL: a row acknowledged with "1" must survive a power cut, not only a crash.
     db.pragma('synchronous = FULL');
