@@ -138,11 +138,21 @@ export class StatusModel {
         : null,
       wdgj: {
         last_request: last
-          ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: last.user, reply: last.reply, reason: last.reason ?? null }
+          ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: publicUserName(last.user, config), reply: last.reply, reason: last.reason ?? null }
           : null,
       },
     };
   }
+}
+
+/**
+ * An account name as anyone on the LAN may see it (/api/status needs no
+ * login): masked (`s***`), and nothing at all for a value that is no account,
+ * which may be a password typed into the wrong field.
+ */
+export function publicUserName(user: string, config: Config): string | null {
+  if (!config.accounts.some((a) => a.user === user)) return null;
+  return `${[...user][0] ?? ''}***`;
 }
 
 export type StatusSnapshot = ReturnType<StatusModel['snapshot']>;
