@@ -13,8 +13,8 @@ import { smsText } from './platforms/sms.js';
 import { webhook } from './platforms/webhook.js';
 import { wecom } from './platforms/wecom.js';
 import {
-  initialState, isConditionKind, nextWake, step,
-  type ConditionKind, type KindState, type NotifyEvent, type OneShotKind, type StormInput,
+  initialState, isConditionKind, mergeAlerts, nextWake, step,
+  type Alert, type ConditionKind, type KindState, type NotifyEvent, type OneShotKind, type StormInput,
 } from './storm.js';
 
 /**
@@ -60,7 +60,8 @@ export function maskedTarget(channel: Pick<NotifyChannelConfig, 'kind' | 'url' |
   if (channel.kind === 'sms') return channel.to.replace(/^(\+\d{5})\d+(\d{4})$/, '$1****$2');
   try {
     const url = new URL(channel.url);
-    const hide = (s: string) => (s.length > 8 ? `${s.slice(0, 4)}…` : s);
+    // Keys are long (a Feishu hook id, a WeCom key); path words like open-apis are not.
+    const hide = (s: string) => (s.length > 12 ? `${s.slice(0, 4)}…` : s);
     const path = url.pathname.split('/').map(hide).join('/');
     const query = [...url.searchParams].map(([k, v]) => `${k}=${v ? `${v.slice(0, 4)}…` : ''}`).join('&');
     return `${url.protocol}//${url.host}${path}${query ? `?${query}` : ''}`;
@@ -131,6 +132,8 @@ export class Notifier {
   private delivering: Promise<void> | null = null;
   private deliverAgain = false;
   private lastPurgeAt = 0;
+  /** Jobs whose POST is under way. */
+  private readonly inFlight = new Set<number>();
 
   constructor(private readonly deps: NotifierDeps) {}
 
@@ -211,7 +214,7 @@ export class Notifier {
           const { state, send } = step(before, kind, input, now, { recovered: config.events.includes('recovered') });
           if (send.length === 0 && JSON.stringify(state) === JSON.stringify(before)) return;
           next = { ...next, [kind]: state };
-          for (const alert of send) this.deps.store.addJob(id, alert.kind, JSON.stringify(alert), now);
+          for (const alert of send) this.enqueue(id, alert, now);
           queued ||= send.length > 0;
         });
         if (next !== states) {
@@ -222,6 +225,27 @@ export class Notifier {
     });
     for (const [id, states] of changed) this.states.set(id, states);
     return queued;
+  }
+
+  /**
+   * Queues a message, or merges it into the channel's newest waiting message
+   * of the same kind (mergeAlerts): while a robot is down, what waits for it
+   * stays one message per kind. A condition's message is not merged past a
+   * waiting `recovered` (the new episode would overtake the end of the old).
+   */
+  private enqueue(id: string, alert: Alert, now: number): void {
+    const { store } = this.deps;
+    const last = store.lastPendingJob(id, alert.kind);
+    const blocked = last !== null && isConditionKind(alert.kind) && store.pendingAfter(id, last.id, 'recovered');
+    // A job being posted right now is not touched either: its outcome would swallow what was merged in.
+    if (last && !blocked && !this.inFlight.has(last.id)) {
+      const merged = mergeAlerts(JSON.parse(last.message) as Alert, alert);
+      if (merged) {
+        this.deps.store.replaceJobMessage(last.id, JSON.stringify(merged), now);
+        return;
+      }
+    }
+    this.deps.store.addJob(id, alert.kind, JSON.stringify(alert), now);
   }
 
   /** Timers of the storm machines (digests at the window's end, hourly reminders), then due deliveries. */
@@ -318,7 +342,14 @@ export class Notifier {
       store.dropJobsExcept([...channels.keys()], clock.now());
       const due = store.dueJobs(clock.now()).filter((job) => channels.has(job.channel));
       if (due.length === 0) return;
-      await Promise.all(due.map((job) => this.deliverJob(job, channels.get(job.channel)!)));
+      await Promise.all(due.map(async (job) => {
+        this.inFlight.add(job.id);
+        try {
+          await this.deliverJob(job, channels.get(job.channel)!);
+        } finally {
+          this.inFlight.delete(job.id);
+        }
+      }));
     }
   }
 
@@ -455,8 +486,10 @@ function answerRecord(answer: PlatformAnswer): { status: number | null; code: nu
   return { status: answer.status, code: answer.code, message: answer.message, body: answer.body };
 }
 
+/** `HTTP 500`, `code 310000: sign not match`, `TypeError: fetch failed (…)`. */
 function answerError(answer: PlatformAnswer): string {
-  const parts = [answer.status !== null && (answer.status < 200 || answer.status >= 300) ? `HTTP ${answer.status}` : '', answer.code !== null ? `code ${answer.code}` : '', answer.message];
+  const http = answer.status !== null && (answer.status < 200 || answer.status >= 300) ? `HTTP ${answer.status}` : '';
+  const parts = [http, answer.code !== null ? `code ${answer.code}` : '', answer.message === http ? '' : answer.message];
   return parts.filter(Boolean).join(': ') || 'failed';
 }
 

@@ -238,6 +238,22 @@ export function step(previous: KindState, kind: NotifyEventKind, input: StormInp
   return { state: s, send };
 }
 
+/**
+ * Two messages of one kind to one channel that both wait in the queue (the
+ * robot is down) become one, so a robot that comes back after hours gets one
+ * message per kind, not a backlog of hourly reminders: a condition's newer
+ * message supersedes the older one (it says how long it has lasted by now),
+ * one-shot events are put together in one digest. `recovered` messages are
+ * not merged (each ends its own episode); null when the two do not merge.
+ */
+export function mergeAlerts(older: Alert, newer: Alert): Alert | null {
+  if (older.kind !== newer.kind || newer.kind === 'recovered') return null;
+  if (isConditionKind(newer.kind)) return { ...newer, flaps: older.flaps + newer.flaps };
+  const events = [...older.events, ...newer.events];
+  const listed = events.slice(0, DIGEST_MAX_LISTED);
+  return digest(newer.kind, listed, older.more + newer.more + (events.length - listed.length), newer.at);
+}
+
 /** When this state next needs a tick, or null when only new input can change it. */
 export function nextWake(s: KindState, kind: NotifyEventKind): number | null {
   const times: number[] = [];

@@ -87,6 +87,22 @@ export class NotifyStore {
     );
   }
 
+  /** The newest pending job of a channel and kind: a new message of that kind may be merged into it. */
+  lastPendingJob(channel: string, kind: string): NotifyJobRow | null {
+    const row = this.stmt(`SELECT * FROM notify_jobs WHERE channel = ? AND kind = ? AND status = 'pending' ORDER BY id DESC LIMIT 1`).get(channel, kind) as Row | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  /** Whether a pending job of `kind` waits behind job `id` in its channel. */
+  pendingAfter(channel: string, id: number, kind: string): boolean {
+    return this.stmt(`SELECT 1 FROM notify_jobs WHERE channel = ? AND status = 'pending' AND kind = ? AND id > ? LIMIT 1`).get(channel, kind, id) !== undefined;
+  }
+
+  /** A waiting job's message replaced by one that says more (merged); its place in the queue and its retry time stay. */
+  replaceJobMessage(id: number, message: string, now: number): void {
+    this.stmt(`UPDATE notify_jobs SET message = ?, updated_at = ? WHERE id = ? AND status = 'pending'`).run(message, now, id);
+  }
+
   getJob(id: number): NotifyJobRow | null {
     const row = this.stmt('SELECT * FROM notify_jobs WHERE id = ?').get(id) as Row | undefined;
     return row ? toJob(row) : null;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ManualClock } from '../../src/clock.js';
 import {
-  DIGEST_MAX_LISTED, REMINDER_MS, STORM_WINDOW_MS, describeDuration, initialState, nextWake, step,
+  DIGEST_MAX_LISTED, REMINDER_MS, STORM_WINDOW_MS, describeDuration, initialState, mergeAlerts, nextWake, step,
   type Alert, type ConditionKind, type KindState, type StormInput,
 } from '../../src/notify/storm.js';
 import type { NotifyEventKind } from '../../src/notify/kinds.js';
@@ -126,4 +126,27 @@ test('durations read naturally', (t) => {
   t.deepEqual(describeDuration(150 * MIN), { zh: '2 小时 30 分钟', en: '2 h 30 min' });
   t.deepEqual(describeDuration(60 * MIN), { zh: '1 小时', en: '1 h' });
   t.deepEqual(describeDuration(3 * 24 * 60 * MIN + 5 * 60 * MIN), { zh: '3 天 5 小时', en: '3 d 5 h' });
+});
+
+test('waiting messages of one kind merge: a condition\'s newer one supersedes, events join one digest, recovered never merges', (t) => {
+  const fault = run('fault', [[0, 'on', 'no SIM'], [60, 'tick'], [120, 'tick']]).alerts;
+  const merged = mergeAlerts(fault[0]!, fault[1]!)!;
+  t.like(merged, { kind: 'fault', reminder: true, since: T0 });
+  t.regex(merged.zh, /已持续 1 小时/);
+  t.regex(mergeAlerts(merged, fault[2]!)!.zh, /已持续 2 小时/);
+
+  const calls = run('call', [[0, 'event', 'a'], [1, 'event', 'b'], [2, 'event', 'c'], [10, 'tick']]).alerts;
+  const digest = mergeAlerts(calls[0]!, calls[1]!)!;
+  t.deepEqual(digest.events.map((e) => e.zh), ['a', 'b', 'c']);
+  t.regex(digest.zh, /共 3 条：a；b；c/);
+
+  const many = run('reply', [...Array.from({ length: 30 }, (_, i): [number, 'event'] => [i / 10, 'event']), [10, 'tick']]).alerts;
+  const big = mergeAlerts(many[1]!, many[0]!)!;
+  t.is(big.events.length, DIGEST_MAX_LISTED);
+  t.is(big.events.length + big.more, 30);
+
+  const recovered = run('fault', [[0, 'on'], [1, 'off'], [20, 'on'], [21, 'off']]).alerts.filter((a) => a.kind === 'recovered');
+  t.is(recovered.length, 2);
+  t.is(mergeAlerts(recovered[0]!, recovered[1]!), null);
+  t.is(mergeAlerts(calls[0]!, fault[0]!), null);
 });
