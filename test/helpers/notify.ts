@@ -17,8 +17,7 @@ export function channel(partial: Partial<NotifyChannelConfig> & Pick<NotifyChann
 }
 
 /** Timers that never fire by themselves: tests drive the notifier with tick() and deliverDue(). */
-export const heldTimers: Timers & { pending: number } = {
-  pending: 0,
+export const heldTimers: Timers = {
   setTimeout() {
     return null;
   },
@@ -43,7 +42,7 @@ export interface NotifyRig {
  * migrations), a manual clock, and SMS queued into the real outbox, the way
  * main.ts wires it.
  */
-export function notifyRig(channels: NotifyChannelConfig[], opts: { dir?: string; clock?: ManualClock } = {}): NotifyRig {
+export function notifyRig(channels: NotifyChannelConfig[], opts: { dir?: string; clock?: ManualClock; timers?: Timers } = {}): NotifyRig {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'smsbox-notify-'));
   const clock = opts.clock ?? new ManualClock(T0);
   const config = defaultConfig();
@@ -64,7 +63,7 @@ export function notifyRig(channels: NotifyChannelConfig[], opts: { dir?: string;
         return store.queueSystemMessage('forward', to, text, plan.parts.length, plan.encoding, clock.now());
       },
       addEvent: (_at, _level, kind, zh) => events.push({ kind, zh }),
-      timers: heldTimers,
+      timers: opts.timers ?? heldTimers,
     });
   };
   open();

@@ -319,3 +319,55 @@ test('the listing hides robot keys and the middle of numbers; unknown channels c
     rig.dispose();
   }
 });
+
+test('started, the notifier wakes itself: at a retry\'s time, at a digest\'s window end, and at least every minute', async (t) => {
+  const robot = await fakeRobot('/hook', { status: 200, body: '' });
+  robot.answers.push({ status: 500, body: '' });
+  const scheduled: { callback: () => void; ms: number; cleared: boolean }[] = [];
+  const timers = {
+    setTimeout(callback: () => void, ms: number) {
+      const entry = { callback, ms, cleared: false };
+      scheduled.push(entry);
+      return entry;
+    },
+    clearTimeout(handle: unknown) {
+      (handle as { cleared: boolean }).cleared = true;
+    },
+  };
+  const rig = notifyRig([channel({ kind: 'webhook', url: robot.url })], { timers });
+  const armed = () => scheduled.filter((s) => !s.cleared);
+  const fire = async () => {
+    const [timer] = armed();
+    timer!.cleared = true;
+    rig.clock.advance(timer!.ms);
+    timer!.callback();
+    await rig.notifier.deliverDue();
+  };
+  try {
+    rig.notifier.start();
+    await rig.notifier.deliverDue();
+    t.is(armed().length, 1);
+    t.is(armed()[0]!.ms, 60_000, 'nothing to do: it looks again in a minute');
+
+    rig.notifier.event('call', { zh: 'a', en: 'a' });
+    await rig.notifier.deliverDue();
+    t.is(robot.requests.length, 1);
+    t.is(armed().length, 1, 'one timer at a time');
+    t.is(armed()[0]!.ms, 30_000, 'the retry');
+    rig.clock.advance(10_000);
+    rig.notifier.event('call', { zh: 'b', en: 'b' });
+    await rig.notifier.deliverDue();
+    t.is(armed()[0]!.ms, 20_000, 'still the retry, from now');
+    await fire();
+    t.deepEqual(robot.requests.map((r) => r.json.text), ['a', 'a']);
+    t.is(armed()[0]!.ms, 60_000, 'the held call waits for the window (9.5 minutes away), waking at least every minute');
+    while (robot.requests.length < 3) await fire();
+    t.is(robot.requests[2]!.json.text, 'b');
+    t.is(rig.clock.now(), T0 + STORM_WINDOW_MS, 'sent exactly at the window\'s end');
+    await rig.notifier.stop();
+    t.is(armed().length, 0, 'stop clears the timer');
+  } finally {
+    rig.dispose();
+    await robot.close();
+  }
+});
