@@ -1,4 +1,7 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/paths.js';
 import { ConfigError, defaultConfig, parseConfig } from '../../src/config/config.js';
 import { DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENT_KINDS } from '../../src/notify/kinds.js';
 
@@ -89,4 +92,20 @@ test('a secret only where the platform checks one; the same channel twice is ref
   t.notThrows(() => parseConfig('[[notify]]\nkind = "wecom"\nurl = "https://a/"\n[[notify]]\nkind = "webhook"\nurl = "https://a/"\n', 'x.toml'));
   t.regex(parseError('[[notify]]\nkind = "wecom"\nurl = "https://a/"\ncolour = "red"\n').en, /\[notify\] has no key "colour"; known: kind, url, to, secret, events/);
   t.regex(parseError('[notify]\nkind = "wecom"\n').zh, /\[\[notify\]\]/);
+});
+
+test('the [[notify]] examples of the shipped config file and of the README are valid when used', (t) => {
+  const shipped = readFileSync(join(packageRoot, 'image', 'smsbox.toml'), 'utf8');
+  const commented = shipped.slice(shipped.indexOf('# [[notify]]'));
+  const uncommented = commented.split('\n').map((line) => (line.startsWith('# ') ? line.slice(2) : '')).join('\n');
+  const fromImage = parseConfig(uncommented, 'smsbox.toml').notify;
+  t.deepEqual(fromImage.map((c) => c.kind), ['dingtalk', 'wecom', 'feishu', 'sms']);
+  t.deepEqual(parseConfig(shipped, 'smsbox.toml').notify, [], 'commented out, the shipped file has no channel');
+
+  const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
+  const example = /```toml\n(\[\[notify\]\][\s\S]*?)```/.exec(readme)?.[1];
+  t.truthy(example);
+  const fromReadme = parseConfig(example!, 'README.md').notify;
+  t.deepEqual(fromReadme.map((c) => c.kind), ['dingtalk', 'wecom', 'feishu', 'webhook', 'sms']);
+  for (const kind of NOTIFY_EVENT_KINDS) t.true(readme.includes(`\`${kind}\``), `README names ${kind}`);
 });
