@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { unrefTimers, type Clock, type Timers } from '../clock.js';
 import type { Config } from '../config/config.js';
+import { windowState } from '../scheduler/window.js';
 import type { Logger } from '../log.js';
 import { boundData, cut, EVENT_TEXT_MAX_CHARS, type EventLevel } from '../store/events.js';
 import type { NotifyJobRow, NotifyStore } from '../store/notify.js';
 import type { NotifyChannelConfig, NotifyChannelKind, NotifyEventKind } from './kinds.js';
-import { KIND_TITLES, type BoxIdentity, type Outgoing } from './message.js';
+import { isoText, KIND_TITLES, type BoxIdentity, type Outgoing } from './message.js';
 import type { Platform, PlatformAnswer } from './platform.js';
 import { dingtalk } from './platforms/dingtalk.js';
 import { feishu } from './platforms/feishu.js';
@@ -32,7 +33,8 @@ import {
  * - A platform's answer is read for success: DingTalk or WeCom `errcode` 0,
  *   Feishu `code` 0; HTTP 200 with another code is a failure with that code.
  * - `sms` channels hand the text to the box's own outbox (queueSms) in the
- *   transaction that marks the job done: the owner gets it once.
+ *   transaction that marks the job done: the owner gets it once. Outside the
+ *   sending window their jobs wait here (merging per kind), not in the outbox.
  */
 
 export const NOTIFY_HTTP_TIMEOUT_MS = 10_000;
@@ -173,6 +175,8 @@ export class Notifier {
   }
 
   private feed(kind: OneShotKind | ConditionKind, input: (event: NotifyEvent) => StormInput, report: EventReport): void {
+    // Said often (a condition on every status change): nothing to do when no channel takes it.
+    if (!this.deps.config().notify.some((c) => c.events.includes(kind))) return;
     const now = this.deps.clock.now();
     const event: NotifyEvent = {
       kind,
@@ -340,7 +344,19 @@ export class Notifier {
     for (;;) {
       const channels = new Map(this.channels().map((c) => [c.id, c.config]));
       store.dropJobsExcept([...channels.keys()], clock.now());
-      const due = store.dueJobs(clock.now()).filter((job) => channels.has(job.channel));
+      const now = clock.now();
+      const window = windowState(now, this.deps.config().schedule.quietHours, this.timeZone);
+      const due = store.dueJobs(now).filter((job) => {
+        const channel = channels.get(job.channel);
+        if (!channel) return false;
+        if (channel.kind === 'sms' && !window.open) {
+          // The outbox would hold it until morning anyway; waiting here instead lets
+          // the night's messages of one kind merge, so the owner wakes to one SMS per kind.
+          store.postponeJob(job.id, window.nextOpen ?? now + MAX_SLEEP_MS, now);
+          return false;
+        }
+        return true;
+      });
       if (due.length === 0) return;
       await Promise.all(due.map(async (job) => {
         this.inFlight.add(job.id);
@@ -448,6 +464,17 @@ export class Notifier {
     }
     this.deps.store.recordDelivery(id, { at: this.deps.clock.now(), ok: result.ok, kind: 'test', error: result.ok ? null : answerError(result), answer: answerRecord(result) });
     return result;
+  }
+
+  /**
+   * `GET /api/notify` (admin) as JSON: `{channels: [{id, kind, target, signed, events,
+   * last: {at, ok, kind, error, answer: {status, code, message, body}} | null, pending, failed}]}`,
+   * times as ISO 8601 in the box's time zone.
+   */
+  apiJson(): { channels: unknown[] } {
+    return {
+      channels: this.list().map((c) => ({ ...c, last: c.last === null ? null : { ...c.last, at: isoText(c.last.at, this.timeZone) } })),
+    };
   }
 
   /** The channels for `GET /api/notify`: where they deliver (masked), what they take, and the last delivery. */

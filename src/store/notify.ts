@@ -103,6 +103,11 @@ export class NotifyStore {
     this.stmt(`UPDATE notify_jobs SET message = ?, updated_at = ? WHERE id = ? AND status = 'pending'`).run(message, now, id);
   }
 
+  /** A job that may not go yet (an SMS in quiet hours) waits until `at`, without counting an attempt. */
+  postponeJob(id: number, at: number, now: number): void {
+    this.stmt(`UPDATE notify_jobs SET next_attempt_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'`).run(at, now, id);
+  }
+
   getJob(id: number): NotifyJobRow | null {
     const row = this.stmt('SELECT * FROM notify_jobs WHERE id = ?').get(id) as Row | undefined;
     return row ? toJob(row) : null;

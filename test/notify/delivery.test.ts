@@ -6,6 +6,7 @@
  * robot has answered and the outcome is committed.
  */
 import test from 'ava';
+import { ManualClock } from '../../src/clock.js';
 import { notifyRetryDelay, NOTIFY_MAX_AGE_MS, NOTIFY_MAX_ATTEMPTS, channelId, maskedTarget } from '../../src/notify/notifier.js';
 import { STORM_WINDOW_MS, REMINDER_MS } from '../../src/notify/storm.js';
 import { T0, channel, notifyRig } from '../helpers/notify.js';
@@ -315,6 +316,21 @@ test('the listing hides robot keys and the middle of numbers; unknown channels c
     t.is(maskedTarget({ kind: 'webhook', url: 'not a url', to: '' }), '…');
     t.is(JSON.stringify(list).includes('0ec2sifa5aaa'), false);
     t.is(await rig.notifier.test('0000000000000000'), null);
+
+    const robot = await fakeRobot('/hook', { body: { errcode: 40035, errmsg: 'invalid key' } });
+    try {
+      rig.config.notify = [channel({ kind: 'wecom', url: robot.url })];
+      const id = rig.notifier.list()[0]!.id;
+      await rig.notifier.test(id);
+      t.deepEqual(rig.notifier.apiJson(), {
+        channels: [{
+          id, kind: 'wecom', target: maskedTarget(rig.config.notify[0]!), signed: false, events: rig.config.notify[0]!.events, pending: 0, failed: 0,
+          last: { at: '2026-12-01T10:00:00+08:00', ok: false, kind: 'test', error: 'code 40035: invalid key', answer: { status: 200, code: 40035, message: 'invalid key', body: '{"errcode":40035,"errmsg":"invalid key"}' } },
+        }],
+      });
+    } finally {
+      await robot.close();
+    }
   } finally {
     rig.dispose();
   }
@@ -369,5 +385,35 @@ test('started, the notifier wakes itself: at a retry\'s time, at a digest\'s win
   } finally {
     rig.dispose();
     await robot.close();
+  }
+});
+
+test('sms in quiet hours: the night waits in the notify queue and the owner wakes to one SMS per kind and episode', async (t) => {
+  const night = Date.parse('2026-12-01T22:00:00+08:00');
+  const rig = notifyRig([channel({ kind: 'sms', to: '+8613800138000' })], { clock: new ManualClock(night) });
+  const at = (hhmm: string, nextDay = true) => Date.parse(`2026-12-0${nextDay ? 2 : 1}T${hhmm}:00+08:00`);
+  const outbox = () => rig.store.db.prepare('SELECT body FROM outbox ORDER BY id').all() as { body: string }[];
+  try {
+    t.is(rig.config.schedule.quietHoursText, '21:00-09:00');
+    rig.notifier.condition('fault', true, { zh: '故障: 没有 SIM 卡', en: 'no SIM' });
+    await rig.notifier.deliverDue();
+    t.like(rig.notifyStore.jobs()[0], { status: 'pending', attempts: 0, nextAttemptAt: at('09:00') });
+    for (let minute = 1; minute <= 11 * 60; minute++) {
+      rig.clock.set(night + minute * 60_000);
+      const now = rig.clock.now();
+      if (now === at('23:30', false) || now === at('01:00')) rig.notifier.event('call', { zh: `来电 ${minute}`, en: 'call' });
+      if (now === at('03:00')) rig.notifier.condition('fault', false);
+      if (now === at('04:00')) rig.notifier.condition('fault', true, { zh: '故障: 模块无响应', en: 'modem silent' });
+      await rig.notifier.tick();
+      if (now < at('09:00')) t.is(outbox().length, 0);
+    }
+    const bodies = outbox().map((r) => r.body);
+    t.is(bodies.length, 4, bodies.join('\n'));
+    t.is(bodies[0], '【小店短信盒】故障：仍未恢复（已持续 4 小时）：故障: 没有 SIM 卡 12-02 02:00 http://192.168.1.50:8080/');
+    t.is(bodies[1], '【小店短信盒】来电 2 条：来电 90；来电 180 12-02 01:00 http://192.168.1.50:8080/');
+    t.is(bodies[2], '【小店短信盒】已恢复（持续了 5 小时）：故障: 没有 SIM 卡 12-02 03:00 http://192.168.1.50:8080/');
+    t.is(bodies[3], '【小店短信盒】故障：仍未恢复（已持续 5 小时）：故障: 模块无响应 12-02 09:00 http://192.168.1.50:8080/');
+  } finally {
+    rig.dispose();
   }
 });

@@ -1,4 +1,4 @@
-import { bodyOf, clockText, cutChars, KIND_TITLES, type BoxIdentity, type Outgoing } from '../message.js';
+import { clockText, cutChars, KIND_TITLES, type BoxIdentity, type Outgoing } from '../message.js';
 
 /**
  * An SMS to the owner's mobile: plain text, short (every 67 Chinese characters
@@ -10,11 +10,12 @@ import { bodyOf, clockText, cutChars, KIND_TITLES, type BoxIdentity, type Outgoi
 export const SMS_MAX_CHARS = 200;
 
 export function smsText(message: Outgoing, box: BoxIdentity, timeZone: string): string {
-  const body = bodyOf(message, timeZone);
-  const title = KIND_TITLES[message.kind].zh + (message.reminder ? '仍未恢复' : '');
-  const time = clockText(message.at, timeZone).slice(5);
-  const items = body.items.length ? ` ${body.items.join('；')}${body.more ? `；另有 ${body.more} 条` : ''}` : '';
-  const tail = ` ${time} ${box.url}`;
-  const head = `【${box.name}】${title}：`;
-  return `${head}${cutChars(`${body.text}${items}`, Math.max(20, SMS_MAX_CHARS - [...head].length - [...tail].length))}${tail}`;
+  const title = KIND_TITLES[message.kind].zh;
+  const count = message.events.length + message.more;
+  const text = count > 1
+    ? `${title} ${count} 条：${message.events.map((e) => e.zh).join('；')}${message.more ? `；另有 ${message.more} 条` : ''}`
+    : message.zh.startsWith(title) ? message.zh : `${title}：${message.zh}`;
+  const head = `【${box.name}】`;
+  const tail = ` ${clockText(message.at, timeZone).slice(5)} ${box.url}`;
+  return `${head}${cutChars(text, Math.max(20, SMS_MAX_CHARS - [...head].length - [...tail].length))}${tail}`;
 }
