@@ -547,4 +547,3 @@ async function readLimited(response: Response, max: number): Promise<string> {
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
-export { isConditionKind };

@@ -200,7 +200,8 @@ export function step(previous: KindState, kind: NotifyEventKind, input: StormInp
           s.since = input.event.at;
           s.notified = false;
         }
-        s.current = input.event;
+        // The same report again (said on every status change) changes nothing, not even a timestamp.
+        if (!s.current || !sameReport(s.current, input.event)) s.current = input.event;
         announce();
         remind();
       } else if (s.active) {
@@ -252,6 +253,10 @@ export function mergeAlerts(older: Alert, newer: Alert): Alert | null {
   const events = [...older.events, ...newer.events];
   const listed = events.slice(0, DIGEST_MAX_LISTED);
   return digest(newer.kind, listed, older.more + newer.more + (events.length - listed.length), newer.at);
+}
+
+function sameReport(a: NotifyEvent, b: NotifyEvent): boolean {
+  return a.zh === b.zh && a.en === b.en && JSON.stringify(a.data ?? null) === JSON.stringify(b.data ?? null);
 }
 
 /** When this state next needs a tick, or null when only new input can change it. */

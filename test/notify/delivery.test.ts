@@ -417,3 +417,24 @@ test('sms in quiet hours: the night waits in the notify queue and the owner wake
     rig.dispose();
   }
 });
+
+test('a condition said on every status change writes nothing until it changes', async (t) => {
+  const robot = await fakeRobot('/hook', { status: 200, body: '' });
+  const rig = notifyRig([channel({ kind: 'webhook', url: robot.url })]);
+  try {
+    rig.notifier.condition('fault', true, { zh: '故障', en: 'fault' });
+    await rig.notifier.deliverDue();
+    const changes = () => (rig.store.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const before = changes();
+    for (let i = 0; i < 100; i++) {
+      rig.clock.advance(250);
+      rig.notifier.condition('fault', true, { zh: '故障', en: 'fault' });
+      rig.notifier.condition('stuck', false);
+    }
+    t.is(changes(), before);
+    t.is(robot.requests.length, 1);
+  } finally {
+    rig.dispose();
+    await robot.close();
+  }
+});

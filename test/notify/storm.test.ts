@@ -150,3 +150,13 @@ test('waiting messages of one kind merge: a condition\'s newer one supersedes, e
   t.is(mergeAlerts(recovered[0]!, recovered[1]!), null);
   t.is(mergeAlerts(calls[0]!, fault[0]!), null);
 });
+
+test('a condition said again with the same words leaves the state exactly as it was', (t) => {
+  const { state } = run('fault', [[0, 'on', 'no SIM']]);
+  const again = step(state, 'fault', { type: 'condition', active: true, event: { kind: 'fault', at: T0 + 5 * MIN, zh: 'no SIM', en: 'no SIM' } }, T0 + 5 * MIN, { recovered: true });
+  t.deepEqual(again.state, state);
+  t.deepEqual(again.send, []);
+  const changed = step(state, 'fault', { type: 'condition', active: true, event: { kind: 'fault', at: T0 + 5 * MIN, zh: 'disk full', en: 'disk full' } }, T0 + 5 * MIN, { recovered: true });
+  t.is(changed.state.current!.zh, 'disk full');
+  t.is(changed.state.since, T0);
+});
