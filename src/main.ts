@@ -16,6 +16,7 @@ import { openSerialStream } from './modem/serial.js';
 import { BoxClock, type ClockTrustProbe } from './scheduler/clock-trust.js';
 import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
 import { StatusModel } from './status/status.js';
+import { storageStatus } from './status/storage.js';
 import { Store } from './store/store.js';
 import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
@@ -82,19 +83,31 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   const boxClock = options.clock ? null : new BoxClock(config.schedule.clock, options.clockProbe);
   const clock: Clock = options.clock ?? boxClock!;
 
-  const store = Store.open(options.dataDir ?? config.storage.dataDir);
-  store.syncAccounts(config.accounts, clock.now());
-  const interrupted = store.recoverInterrupted(clock.now(), config.dispatch.resendUncertain);
-  if (interrupted.length > 0) {
-    store.addEvent(clock.now(), 'warn', 'interrupted-sends',
-      config.dispatch.resendUncertain
-        ? `上次关机时有 ${interrupted.length} 条短信正在发送，已按设置重新排队（可能重复）`
-        : `上次关机时有 ${interrupted.length} 条短信正在发送，不确定是否已发出，请在管理页面选择“重发”或“标记失败”`,
-      config.dispatch.resendUncertain
-        ? `${interrupted.length} message(s) were being sent when the box stopped; queued again as configured (may duplicate)`
-        : `${interrupted.length} message(s) were being sent when the box stopped; they may or may not have gone out: choose resend or mark failed`,
-      { messageIds: interrupted });
-  }
+  const dataDir = options.dataDir ?? config.storage.dataDir;
+  const store = Store.open(dataDir);
+  // On a full disk these writes fail; the box still starts, serves its pages and
+  // says "disk full", and they are made at the next start or settings change.
+  const startupWrite = (what: string, write: () => void) => {
+    try {
+      write();
+    } catch (err) {
+      log.error(`${what} failed at start`, { error: String(err) });
+    }
+  };
+  startupWrite('syncing accounts', () => store.syncAccounts(config.accounts, clock.now()));
+  startupWrite('recovering interrupted sends', () => {
+    const interrupted = store.recoverInterrupted(clock.now(), config.dispatch.resendUncertain);
+    if (interrupted.length > 0) {
+      store.addEvent(clock.now(), 'warn', 'interrupted-sends',
+        config.dispatch.resendUncertain
+          ? `上次关机时有 ${interrupted.length} 条短信正在发送，已按设置重新排队（可能重复）`
+          : `上次关机时有 ${interrupted.length} 条短信正在发送，不确定是否已发出，请在管理页面选择“重发”或“标记失败”`,
+        config.dispatch.resendUncertain
+          ? `${interrupted.length} message(s) were being sent when the box stopped; queued again as configured (may duplicate)`
+          : `${interrupted.length} message(s) were being sent when the box stopped; they may or may not have gone out: choose resend or mark failed`,
+        { messageIds: interrupted });
+    }
+  });
 
   // The modem: the virtual HAT in simulator mode, else the UART.
   const hat = loadHat(config.modem.hat);
@@ -187,6 +200,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       leds: () => statusLeds?.current() ?? {},
       configProblem: () => options.configProblem ?? null,
       clockSource: () => boxClock?.clockSource() ?? 'config',
+      storage: () => storageStatus(dataDir),
     },
     simulated,
   );

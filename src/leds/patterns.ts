@@ -25,6 +25,8 @@ export interface LedStatusView {
     uncertain: number;
   };
   clock: { trusted: boolean };
+  /** Where the database lives (absent: unknown, nothing wrong). */
+  storage?: { full: boolean };
 }
 
 /** What the snapshot does not carry (yet). Every field defaults to "nothing wrong". */
@@ -95,6 +97,7 @@ function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
   if (status.modem.state === 'registration-denied') {
     hard('registration-denied', '运营商拒绝注册：SIM 卡可能欠费或被停用', 'The network denied registration: the SIM may be out of credit or barred');
   }
+  if (status.storage?.full) hard('disk-full', '磁盘已满：新短信无法保存，请联系技术支持清理存储卡', 'The disk is full: new messages cannot be stored; call support to free space on the card');
   if (extras.storeFailure) hard('store', `数据库写入失败：${extras.storeFailure}`, `The database cannot be written: ${extras.storeFailure}`);
 
   if (!status.clock.trusted) degraded('clock-not-set', '时间尚未校准，暂不发送', 'The clock is not set yet: messages are held');

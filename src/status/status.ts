@@ -4,6 +4,7 @@ import { windowState } from '../scheduler/window.js';
 import { startOfLocalDay } from '../scheduler/tz.js';
 import type { Store } from '../store/store.js';
 import { version } from '../paths.js';
+import type { StorageStatus } from './storage.js';
 import { WAIT_TEXT, type DispatchState } from '../scheduler/dispatcher.js';
 import type { ClockSource } from '../scheduler/clock-trust.js';
 
@@ -52,6 +53,8 @@ export class StatusModel {
       /** Each LED's current pattern (`on`, `off`, `blink-fast`, `blink-3` …). */
       leds?: () => Record<string, string>;
       configProblem?: () => { error: ConfigError; using: 'last-good' | 'defaults' } | null;
+      /** Free space where the database lives. */
+      storage?: () => StorageStatus;
     },
     simulated: boolean,
   ) {
@@ -128,6 +131,7 @@ export class StatusModel {
         next_close: window.nextClose === null ? null : new Date(window.nextClose).toISOString(),
       },
       clock: { source: clockSource, trusted: clockSource !== 'none' },
+      storage: this.deps.storage?.() ?? { free_bytes: null, full: false },
       leds: this.deps.leds?.() ?? {},
       config_error: configProblem
         ? { file: configProblem.error.file, line: configProblem.error.line, message: configProblem.error.zh, message_en: configProblem.error.en, using: configProblem.using }

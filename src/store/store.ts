@@ -6,6 +6,7 @@ import type { AccountConfig } from '../config/config.js';
 import { hashPassword, verifyPasswordSync } from '../passwords.js';
 import { formatYuan } from '../money.js';
 import { MIGRATIONS } from './migrations.js';
+import { EventLog, type EventLevel, type EventRow } from './events.js';
 
 export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'failed', 'suppressed', 'uncertain'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -89,16 +90,7 @@ function toInbox(r: Record<string, unknown>): InboxRow {
   };
 }
 
-export type EventLevel = 'info' | 'warn' | 'error';
-export interface EventRow {
-  id: number;
-  at: number;
-  level: EventLevel;
-  kind: string;
-  zh: string;
-  en: string;
-  data: unknown;
-}
+export type { EventRow, EventLevel } from './events.js';
 
 export interface SendRequest {
   accountId: number;
@@ -178,7 +170,7 @@ export class Store {
 
   private readonly statements = new Map<string, Database.Statement>();
   private readonly logins = new Map<string, LoginAccount | null>();
-  private pendingEvents: [number, EventLevel, string, string, string, string | null][] = [];
+  private events!: EventLog;
 
   /** Nested inside acceptSendBatch's transaction it becomes a savepoint. */
   private readonly acceptTx: (req: SendRequest) => SendOutcome;
@@ -220,6 +212,7 @@ export class Store {
     db.pragma(`journal_size_limit = ${WAL_BACKSTOP_PAGES * 4096}`);
     const store = new Store(db);
     store.migrate();
+    store.events = new EventLog(db);
     return store;
   }
 
@@ -229,7 +222,11 @@ export class Store {
   }
 
   close(): void {
-    this.flushEvents();
+    try {
+      this.flushEvents();
+    } catch {
+      // A full disk: the last events are lost, the database closes cleanly.
+    }
     this.db.close();
   }
 
@@ -863,55 +860,27 @@ export class Store {
 
   /** Daily: events older than 180 days go, the WAL is folded back, the planner refreshed. */
   housekeeping(now: number): void {
-    this.flushEvents();
-    this.stmt('DELETE FROM events WHERE at < ?').run(now - 180 * 86_400_000);
+    this.events.deleteOlderThan(now - 180 * 86_400_000);
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.pragma('optimize');
   }
 
-  // ---- events -------------------------------------------------------------
+  // ---- events (src/store/events.ts) ------------------------------------------
 
-  /**
-   * Events are written in batches on the next turn of the event loop: a flood
-   * of refused requests must not cost one disk flush each. They are what a
-   * person reads, not what the box promised, so losing the last few
-   * milliseconds of them in a power cut is acceptable.
-   */
   addEvent(at: number, level: EventLevel, kind: string, zh: string, en: string, data?: unknown): void {
-    this.pendingEvents.push([at, level, kind, zh, en, data === undefined ? null : JSON.stringify(data)]);
-    if (this.pendingEvents.length === 1) {
-      setImmediate(() => {
-        try {
-          this.flushEvents();
-        } catch (err) {
-          // A failing database must not take the process down from a timer; the store's callers report it.
-          process.stderr.write(`smsbox: cannot write events: ${String(err)}\n`);
-        }
-      });
-    }
+    this.events.add(at, level, kind, zh, en, data);
   }
 
   flushEvents(): void {
-    if (this.pendingEvents.length === 0 || !this.db.open) return;
-    const batch = this.pendingEvents;
-    this.pendingEvents = [];
-    const insert = this.stmt('INSERT INTO events (at, level, kind, message_zh, message_en, data) VALUES (?, ?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
-      for (const row of batch) insert.run(...row);
-    })();
+    this.events.flush();
   }
 
   listEvents(limit: number): EventRow[] {
-    this.flushEvents();
-    return (this.stmt('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(limit) as Row[]).map((r) => ({
-      id: r['id'] as number,
-      at: r['at'] as number,
-      level: r['level'] as EventLevel,
-      kind: r['kind'] as string,
-      zh: r['message_zh'] as string,
-      en: r['message_en'] as string,
-      data: r['data'] === null ? null : JSON.parse(r['data'] as string),
-    }));
+    return this.events.list(limit);
+  }
+
+  eventTotals(): { rows: number; bytes: number } {
+    return this.events.totals();
   }
 
   // ---- web (issue 8) --------------------------------------------------------

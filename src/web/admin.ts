@@ -10,7 +10,8 @@ import { barChart, lineChart } from './charts.js';
 import { escapeHtml as h } from './html.js';
 import { csrfField, layout, localTime, tr, type Lang, type PageContext } from './layout.js';
 import { renderRequestsFragment, renderSetup } from './pages.js';
-import { readBody, type WebDeps } from './server.js';
+import { decodeParam, pathOf, queryOf, readBody, readForm, redirect, sendHtml, type Req, type Res } from './http.js';
+import type { WebDeps } from './server.js';
 import { CSRF_FIELD, type Session } from './session.js';
 
 /**
@@ -19,9 +20,6 @@ import { CSRF_FIELD, type Session } from './session.js';
  * session. Every value that came from a customer, 管家助理 or the config is
  * escaped with `h` where it is written into the page.
  */
-
-type Req = polka.Request;
-type Res = http.ServerResponse;
 
 export interface AdminHelpers {
   lang(req: Req, res: Res): Lang;
@@ -34,38 +32,6 @@ export interface AdminHelpers {
   takeFlash(session: Session | null): PageContext['flash'];
   /** Logs every other browser out (the admin password changed). */
   resetSessions(keep: Session): void;
-}
-
-export async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
-  const body = await readBody(req);
-  return new URLSearchParams(body === null ? '' : body.toString('utf8'));
-}
-
-export function redirect(res: Res, location: string): void {
-  res.writeHead(303, { Location: location, 'Cache-Control': 'no-store' });
-  res.end();
-}
-
-/** The nonce of the page's own script: the last one, after everything the page shows. */
-export function scriptNonce(html: string): string | null {
-  const at = html.lastIndexOf('<script nonce="');
-  if (at === -1) return null;
-  return /^<script nonce="([A-Za-z0-9+/=]{16,})">/.exec(html.slice(at))?.[1] ?? null;
-}
-
-export function sendHtml(res: Res, status: number, html: string): void {
-  const bytes = Buffer.from(html, 'utf8');
-  const nonce = scriptNonce(html);
-  res.writeHead(status, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': bytes.length,
-    'Cache-Control': 'no-store',
-    // Only the page's own script runs (its nonce is new on every page); nothing loads from elsewhere.
-    'Content-Security-Policy': `default-src 'self'; script-src ${nonce ? `'nonce-${nonce}'` : "'none'"}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'`,
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'same-origin',
-  });
-  res.end(bytes);
 }
 
 const STATUS_TEXT: Record<MessageStatus, [string, string]> = {
@@ -96,12 +62,12 @@ export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: AdminHel
   const ctxOf = (req: Req, res: Res, session: Session | null): PageContext => ({
     lang: helpers.lang(req, res),
     csrf: session?.csrf ?? null,
-    path: new URL(req.url ?? '/', 'http://x').pathname,
+    path: pathOf(req),
     flash: helpers.takeFlash(session),
     simulated: deps.status.snapshot().modem.simulated,
     configError: deps.status.snapshot().config_error,
   });
-  const query = (req: Req) => new URL(req.url ?? '/', 'http://x').searchParams;
+  const query = (req: Req) => queryOf(req);
   const tz = () => deps.config().schedule.timezone;
 
   // ---- setup ------------------------------------------------------------------
@@ -383,7 +349,7 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     if (!session) return;
     const ctx = ctxOf(req, res, session);
     const { lang } = ctx;
-    const user = decodeURIComponent(req.params['user'] ?? '');
+    const user = decodeParam(req.params['user']) ?? '';
     const rows = deps.store.getAccount(user) ? deps.store.ledger(user, 200) : [];
     const table = rows.map((l) => `<tr><td class="time">${h(localTime(l.at, tz()))}</td><td>${h(l.kind)}</td><td>${h(formatYuan(l.amountLi))}</td><td>${h(l.balanceAfterLi === null ? '∞' : formatYuan(l.balanceAfterLi))}</td><td>${h(l.note)}</td></tr>`).join('');
     sendHtml(res, 200, layout(ctx, `${tr(lang, '账目', 'Ledger')}: ${user}`, `<p><a href="/settings">← ${h(tr(lang, '返回', 'Back'))}</a></p>

@@ -38,6 +38,15 @@ function faultFix(fault: string, lang: Lang): string {
 /** The one-line verdict the overview leads with, and its level (colour). */
 export function verdictOf(status: StatusSnapshot, lang: Lang): { level: VerdictLevel; text: string; detail: string } {
   const waiting = status.queue.waiting;
+  if (status.storage.full) {
+    const free = status.storage.free_bytes === null ? '' : ` (${(status.storage.free_bytes / 1048576).toFixed(1)} MB)`;
+    return {
+      level: 'fault',
+      text: tr(lang, '故障: 磁盘已满', 'Fault: disk full'),
+      detail: tr(lang, `存储卡剩余空间不足${free}，新短信可能无法接收（管家助理会收到 3）。请联系技术支持清理存储卡；空间恢复后自动继续，无需重启。`,
+        `The card has almost no free space${free}; new messages may be refused (管家助理 gets 3). Call support to free space; the box carries on by itself once there is room, no restart needed.`),
+    };
+  }
   if (status.modem.hard_fault) {
     // The modem gives "中文 / English", each already saying what to do.
     const [zh, en] = status.modem.hard_fault.split(' / ');

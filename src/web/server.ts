@@ -8,20 +8,22 @@ import { parseYuan, formatYuan } from '../money.js';
 import { displayNumber, normalizeNumber } from '../protocol/numbers.js';
 import { decodeText, escapeRawTarget, parseQueryString, parseRequestTarget, type Params } from '../protocol/request.js';
 import { safeEqual } from '../passwords.js';
-import type { StatusModel } from '../status/status.js';
+import type { StatusModel, StatusSnapshot } from '../status/status.js';
+import { MAX_STATUS_STREAMS, StatusStreams } from './status-stream.js';
 import { MESSAGE_STATUSES, type MessageRow, type MessageStatus, type OptOutRow, type Store } from '../store/store.js';
 import { LoginLimiter } from './login-limiter.js';
 import { renderHome, verdictOf, windowText } from './pages.js';
-import { registerAdmin, redirect, sendHtml, readForm } from './admin.js';
+import { registerAdmin } from './admin.js';
+import {
+  clientAddress, decodeParam, pathOf, queryOf, guardApp, guardedListener, isClientGone, jsonError, newRequestId, readBody, readForm, redirect, sendHtml, sendJson, sendText,
+  type ErrorBoundary, type Next, type Req, type Res,
+} from './http.js';
 import { layout, tr, type Lang } from './layout.js';
 import { escapeHtml as h } from './html.js';
 import { HttpMetrics, renderMetrics, routeLabel } from './metrics.js';
 import { CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, SessionStore, checkCsrf, parseCookies, sessionCookie, type Session } from './session.js';
 import type { WdgjEndpoint } from './wdgj.js';
-
-type Req = polka.Request;
-type Res = http.ServerResponse;
-type Next = (err?: unknown) => void;
+import { SendReply } from '../protocol/wdgj.js';
 
 export interface WebDeps {
   store: Store;
@@ -36,53 +38,6 @@ export interface WebDeps {
   onQueued?: () => void;
   /** Applies a validated new config without a restart (the settings page); `config().file` is where it came from. */
   applyConfig?: (next: Config) => void;
-}
-
-const MAX_BODY = 64 * 1024;
-
-function clientAddress(socket: Socket): string {
-  const address = socket.remoteAddress ?? '';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-export function sendText(res: Res, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  const bytes = Buffer.from(body, 'utf8');
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, 'Cache-Control': 'no-store' });
-  res.end(bytes);
-}
-
-export function sendJson(res: Res, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const bytes = Buffer.from(JSON.stringify(value), 'utf8');
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': bytes.length, 'Cache-Control': 'no-store', ...headers });
-  res.end(bytes);
-}
-
-/** A body already read (by the WDGJ check of form POSTs) is kept here for the route that handles the request. */
-const bodies = new WeakMap<http.IncomingMessage, Buffer | null>();
-
-/** Reads a request body up to MAX_BODY bytes; null when it is larger. Safe to call twice. */
-export function readBody(req: http.IncomingMessage): Promise<Buffer | null> {
-  if (bodies.has(req)) return Promise.resolve(bodies.get(req)!);
-  return new Promise<Buffer | null>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY) chunks.push(chunk);
-      else if (size > MAX_BODY * 16) {
-        // Far too large: cut off (the client sees the connection reset).
-        resolve(null);
-        req.destroy();
-      }
-    });
-    // A body over the limit is read to its end before the caller answers 413: closing a
-    // socket that still has unread request bytes resets it, and the client may lose the reply.
-    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  }).then((body) => {
-    bodies.set(req, body);
-    return body;
-  });
 }
 
 function iso(ms: number | null): string | null {
@@ -109,20 +64,23 @@ function messageJson(m: MessageRow) {
   };
 }
 
-function jsonError(res: Res, status: number, code: string, zh: string, en: string): void {
-  sendJson(res, status, { error: code, message: zh, message_en: en });
-}
-
 /** The status streams each server holds open, so that a stop can end them instead of waiting for them. */
-const liveStreamsOf = new WeakMap<http.Server, Set<Res>>();
+const liveStreamsOf = new WeakMap<http.Server, StatusStreams<StatusSnapshot>>();
 
 /** Ends the server's status streams (the page reconnects to whatever answers next). */
 export function endLiveStreams(server: http.Server): void {
-  for (const res of liveStreamsOf.get(server) ?? []) res.end();
+  liveStreamsOf.get(server)?.endAll();
 }
 
 export function createWebServer(deps: WebDeps): http.Server {
-  const liveStreams = new Set<Res>();
+  const statusStreams = new StatusStreams<StatusSnapshot>({
+    snapshot: () => deps.status.snapshot(),
+    stableKey: (status) => {
+      const { uptime_s: _u, time: _t, ...stable } = status;
+      return JSON.stringify(stable);
+    },
+    render: (status, lang) => JSON.stringify({ status, verdict: verdictOf(status, lang), window_text: windowText(status, deps.config(), lang) }),
+  });
   const adminLimiter = new LoginLimiter(() => {
     const s = deps.config().security;
     return { allowed: s.loginFailuresAllowed, lockMs: s.loginLockMinutes * 60_000 };
@@ -142,11 +100,16 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   /** ?lang=en|zh switches and is remembered in a cookie; Chinese by default. */
   const langOf = (req: http.IncomingMessage, res: Res): Lang => {
-    const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('lang');
+    const asked = queryOf(req).get('lang');
     if (asked === 'en' || asked === 'zh') {
       res.setHeader('Set-Cookie', `smsbox_lang=${asked}; Path=/; SameSite=Strict; Max-Age=31536000`);
       return asked;
     }
+    return langOfRequest(req);
+  };
+  const langOfRequest = (req: http.IncomingMessage): Lang => {
+    const asked = queryOf(req).get('lang');
+    if (asked === 'en' || asked === 'zh') return asked;
     return parseCookies(req.headers.cookie).get('smsbox_lang') === 'en' ? 'en' : 'zh';
   };
 
@@ -196,16 +159,64 @@ export function createWebServer(deps: WebDeps): http.Server {
     return false;
   };
 
-  const app = polka({
-    onError: (err: unknown, req: Req, res: Res) => {
-      deps.log.error('http handler failed', { path: req.path, error: String(err) });
-      if (!res.headersSent) jsonError(res, 500, 'internal', '内部错误，详见日志', 'internal error, see the log');
-      else res.end();
+  /**
+   * The one error boundary: whatever a route throws or rejects with is
+   * answered here (WDGJ `3`, a 500 page or JSON with a request id), logged
+   * once with its stack, counted, and the box runs on. A client that left
+   * mid-body is not an error: its connection is dropped quietly.
+   */
+  const boundary: ErrorBoundary = {
+    fail(err, req, res) {
+      try {
+        if (isClientGone(err, req)) {
+          res.destroy();
+          return;
+        }
+        const requestId = newRequestId();
+        httpMetrics.internalError();
+        deps.log.error('request failed', {
+          request_id: requestId,
+          method: req.method,
+          // The path only: a WDGJ query string carries the password.
+          path: (req.url ?? '').split('?')[0]!.slice(0, 200),
+          error: err instanceof Error ? (err.stack ?? String(err)) : String(err),
+        });
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.setHeader('X-Request-Id', requestId);
+        if (wdgjRequests.has(res)) return sendText(res, 200, SendReply.interfaceFailure);
+        const path = req.path ?? (req.url ?? '/').split('?')[0]!;
+        if (!/^\/(api\/|metrics)/.test(path) && /text\/html/.test(req.headers.accept ?? '')) {
+          return sendHtml(res, 500, internalErrorPage(langOfRequest(req), requestId));
+        }
+        sendJson(res, 500, {
+          error: 'internal',
+          message: `内部错误（请求编号 ${requestId}），盒子仍在运行；若反复出现，请把请求编号和“事件”页面告诉技术支持`,
+          message_en: `internal error (request id ${requestId}); the box keeps running. If it recurs, give the request id and the events page to support`,
+          request_id: requestId,
+        });
+      } catch (failure) {
+        deps.log.error('error boundary could not answer', { error: String(failure) });
+        res.destroy();
+      }
     },
+  };
+
+  const internalErrorPage = (lang: Lang, requestId: string) =>
+    layout({ lang, csrf: null, path: '' }, tr(lang, '内部错误', 'Internal error'),
+      `<section><p>${h(tr(lang, '处理这个请求时出错了。短信网关仍在运行，已接收的短信不受影响。', 'Something went wrong with this request. The box keeps running; messages already accepted are not affected.'))}</p>
+<p>${h(tr(lang, '请求编号', 'Request id'))}: <code id="request-id">${h(requestId)}</code></p>
+<p>${h(tr(lang, '请返回上一页重试；若反复出现，请把请求编号和“事件”页面的内容告诉技术支持。', 'Go back and try again; if it recurs, give the request id and the events page to support.'))}</p>
+<p><a href="/">${h(tr(lang, '返回概览', 'Back to the overview'))}</a></p></section>`);
+
+  const app = guardApp(polka({
+    onError: (err: unknown, req: Req, res: Res) => boundary.fail(err, req, res),
     onNoMatch: (req: Req, res: Res) => {
-      jsonError(res, 404, 'not-found', `没有这个地址：${req.path}`, `no such path: ${req.path}`);
+      jsonError(res, 404, 'not-found', `没有这个地址：${req.path.slice(0, 200)}`, `no such path: ${req.path.slice(0, 200)}`);
     },
-  });
+  }), boundary);
 
   // Counts every request and its latency for /metrics, by a route label with few values.
   app.use((req: Req, res: Res, next: Next) => {
@@ -221,6 +232,7 @@ export function createWebServer(deps: WebDeps): http.Server {
   app.use(async (req: Req, res: Res, next: Next) => {
     const target = parseRequestTarget(Buffer.from(req.url ?? '/', 'latin1').toString('latin1'));
     let params = target.params;
+    if (params.has('msg')) wdgjRequests.add(res);
     if (req.method === 'POST' && /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
       const body = await readBody(req);
       if (body === null) {
@@ -255,7 +267,7 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   app.get('/login', (req: Req, res: Res) => {
     const lang = langOf(req, res);
-    sendHtml(res, 200, loginPage(lang, null, safeNext(new URL(req.url ?? '/', 'http://x').searchParams.get('next'))));
+    sendHtml(res, 200, loginPage(lang, null, safeNext(queryOf(req).get('next'))));
   });
 
   app.post('/login', async (req: Req, res: Res) => {
@@ -329,30 +341,10 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   /** Server-Sent Events: the status snapshot and its verdict, on every change and at least every 2 s. */
   app.get('/api/status/stream', (req: Req, res: Res) => {
-    liveStreams.add(res);
-    const lang = langOf(req, res);
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    res.write('retry: 3000\n\n');
-    let last = '';
-    let lastSentAt = 0;
-    const push = () => {
-      const status = deps.status.snapshot();
-      const { uptime_s: _u, time: _t, ...stable } = status;
-      const key = JSON.stringify(stable);
-      const now = Date.now();
-      if (key === last && now - lastSentAt < 2000) return;
-      last = key;
-      lastSentAt = now;
-      res.write(`event: status\ndata: ${JSON.stringify({ status, verdict: verdictOf(status, lang), window_text: windowText(status, deps.config(), lang) })}\n\n`);
-    };
-    push();
-    const timer = setInterval(push, 250);
-    const stop = () => {
-      clearInterval(timer);
-      liveStreams.delete(res);
-    };
-    req.on('close', stop);
-    res.on('close', stop);
+    if (!statusStreams.open(res, langOf(req, res))) {
+      jsonError(res, 503, 'too-many-streams', `同时打开的状态页过多（最多 ${MAX_STATUS_STREAMS} 个），请关闭不用的页面后再试`,
+        `too many open status pages (${MAX_STATUS_STREAMS} at most); close the ones not in use and try again`, { 'Retry-After': '30' });
+    }
   });
 
   app.get('/metrics', (_req: Req, res: Res) => {
@@ -363,7 +355,7 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   app.get('/api/messages', (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const query = queryOf(req);
     const limitText = query.get('limit') ?? '50';
     const limit = Number(limitText);
     if (!/^\d+$/.test(limitText) || limit < 1 || limit > 1000) {
@@ -440,8 +432,8 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   app.get('/api/accounts/:user/ledger', (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
-    const user = decodeURIComponent(req.params['user'] ?? '');
-    if (!deps.store.getAccount(user)) return jsonError(res, 404, 'no-account', `没有账号 ${user}`, `no account ${user}`);
+    const user = decodeParam(req.params['user']);
+    if (user === null || !deps.store.getAccount(user)) return jsonError(res, 404, 'no-account', `没有账号 ${user ?? req.params['user']}`, `no account ${user ?? req.params['user']}`);
     sendJson(res, 200, {
       ledger: deps.store.ledger(user).map((l) => ({
         id: l.id,
@@ -458,7 +450,7 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   app.post('/api/accounts/:user/topup', async (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
-    const user = decodeURIComponent(req.params['user'] ?? '');
+    const user = decodeParam(req.params['user']) ?? '';
     const raw = await readBody(req);
     let amount: unknown;
     try {
@@ -484,7 +476,7 @@ export function createWebServer(deps: WebDeps): http.Server {
   app.get('/api/events', (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
     sendJson(res, 200, {
-      events: deps.store.listEvents(200).map((e) => ({ id: e.id, at: new Date(e.at).toISOString(), level: e.level, kind: e.kind, message: e.zh, message_en: e.en, data: e.data })),
+      events: deps.store.listEvents(200).map((e) => ({ id: e.id, at: new Date(e.at).toISOString(), level: e.level, kind: e.kind, message: e.zh, message_en: e.en, data: e.data, repeats: e.repeats, last_at: iso(e.lastAt) })),
     });
   });
 
@@ -492,7 +484,7 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   app.get('/api/inbox', (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const query = queryOf(req);
     const limit = Math.min(Math.max(Number(query.get('limit') ?? 50) || 50, 1), 1000);
     const before = query.get('before_id');
     const rows = deps.store.listInbox({ limit, ...(query.get('q') ? { q: query.get('q')! } : {}), ...(before && /^\d+$/.test(before) ? { beforeId: Number(before) } : {}) });
@@ -515,7 +507,7 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   app.get('/api/optouts', (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const query = queryOf(req);
     const limit = Math.min(Math.max(Number(query.get('limit') ?? 1000) || 1000, 1), 100_000);
     sendJson(res, 200, { optouts: deps.store.listOptOuts({ limit, ...(query.get('q') ? { q: query.get('q')! } : {}) }).map(optOutJson) });
   });
@@ -539,7 +531,7 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   app.delete('/api/optouts/:number', (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
-    const number = normalizeNumber(decodeURIComponent(req.params['number'] ?? ''), true);
+    const number = normalizeNumber(decodeParam(req.params['number']) ?? '', true);
     if (!number || !deps.store.removeOptOut(number)) return jsonError(res, 404, 'not-opted-out', '该号码不在退订名单中', 'that number is not on the opt-out list');
     const now = deps.clock.now();
     deps.store.addEvent(now, 'info', 'optout-removed', `管理员把 ${displayNumber(number)} 移出退订名单`, `admin removed ${displayNumber(number)} from the opt-out list`);
@@ -594,7 +586,7 @@ export function createWebServer(deps: WebDeps): http.Server {
   const firstSample = setTimeout(sampleSignal, 15_000);
   firstSample.unref();
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, app.handler as http.RequestListener);
+  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, guardedListener(app, boundary));
 
   // Some WDGJ clients put raw UTF-8 or GBK bytes (even spaces) into the request
   // line, which Node's HTTP parser refuses. Such a request is answered here by
@@ -615,12 +607,20 @@ export function createWebServer(deps: WebDeps): http.Server {
     const target = escapeRawTarget(Buffer.from(requestLine[2]!, 'latin1'));
     const { params } = parseRequestTarget(target);
     if (!params.has('msg')) return reply('400 Bad Request', 'bad request');
-    void deps.wdgj.answer(params, clientAddress(socket)).then((answer) => reply('200 OK', answer));
+    deps.wdgj.answer(params, clientAddress(socket)).then(
+      (answer) => reply('200 OK', answer),
+      (failure: unknown) => {
+        httpMetrics.internalError();
+        deps.log.error('request failed', { path: 'raw request line', error: failure instanceof Error ? (failure.stack ?? String(failure)) : String(failure) });
+        reply('200 OK', SendReply.interfaceFailure);
+      },
+    );
   });
   server.on('close', () => {
+    statusStreams.endAll();
     clearInterval(sampler);
     clearTimeout(firstSample);
   });
-  liveStreamsOf.set(server, liveStreams);
+  liveStreamsOf.set(server, statusStreams);
   return server;
 }

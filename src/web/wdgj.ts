@@ -11,6 +11,7 @@ import type { StatusModel } from '../status/status.js';
 import { GroupCommit } from '../store/group-commit.js';
 import type { LoginAccount, Store } from '../store/store.js';
 import { LoginLimiter } from './login-limiter.js';
+import { cut, EVENT_VALUE_MAX_CHARS } from '../store/events.js';
 
 /**
  * Answers the three WDGJ messages. The decisions (what each reply code means)
@@ -47,9 +48,9 @@ export class WdgjEndpoint {
     const message = parseMessageName(params.get('msg'));
     const user = (params.get('user') ?? '').trim();
     const record = (reply: string, reason?: string) => {
-      this.deps.status.recordWdgj({ at: now, client, msg: message ?? params.get('msg') ?? '', user, reply, ...(reason ? { reason } : {}) });
+      this.deps.status.recordWdgj({ at: now, client, msg: message ?? cut(params.get('msg') ?? '', 40), user: cut(user, 40), reply, ...(reason ? { reason } : {}) });
       // Successes are routine (管家助理 polls): debug only; anything refused is worth a line.
-      const fields = { msg: message ?? params.get('msg'), user, client, reply, ...(reason ? { reason } : {}) };
+      const fields = { msg: message ?? cut(params.get('msg') ?? '', 40), user: cut(user, 40), client, reply, ...(reason ? { reason } : {}) };
       if (reason) this.deps.log.info('wdgj refused', fields);
       else this.deps.log.debug('wdgj', fields);
       return reply;
@@ -57,7 +58,9 @@ export class WdgjEndpoint {
     try {
       if (!message) {
         // Not one of the three messages: "interface failure" tells the client this URL is not what it thinks.
-        this.event('warn', 'wdgj-unknown-msg', `收到未知的 Msg 参数 "${params.get('msg') ?? ''}"（来自 ${client}）`, `unknown Msg "${params.get('msg') ?? ''}" from ${client}`);
+        // Repeats from one client are counted in one row, and the value is cut (src/store/events.ts).
+        const value = cut(params.get('msg') ?? '', EVENT_VALUE_MAX_CHARS);
+        this.event('warn', 'wdgj-unknown-msg', `收到未知的 Msg 参数 "${value}"（来自 ${client}）`, `unknown Msg "${value}" from ${client}`, { client, msg: value });
         return record(SendReply.interfaceFailure, 'unknown-message');
       }
       const account = await this.authenticate(user, params.get('pwd') ?? '', client, now);
@@ -75,28 +78,32 @@ export class WdgjEndpoint {
       }
     } catch (err) {
       this.deps.log.error('wdgj request failed', { error: String(err), client });
-      this.event('error', 'wdgj-internal', `处理请求出错：${String(err)}`, `request failed: ${String(err)}`);
+      this.event('error', 'wdgj-internal', `处理请求出错：${String(err)}`, `request failed: ${String(err)}`, { client });
       return record(message === 'smsSnd' ? SendReply.interfaceFailure : '0', 'store-failure');
     }
   }
 
   private async authenticate(user: string, password: string, client: string, now: number): Promise<LoginAccount | null> {
-    const wait = this.limiter.lockedFor(client, now);
-    if (wait > 0) return null;
     const account = user === '' ? null : this.deps.store.getLogin(user);
-    const ok = await this.passwords.verify(password, account?.passwordHash ?? this.decoyHash);
-    if (account && ok) {
-      this.limiter.succeed(client);
-      return account;
+    const hash = account?.passwordHash ?? this.decoyHash;
+    // The attempt is counted before the (slow) check, so parallel guesses from one
+    // address evaluate at most login_failures_allowed passwords before the lock.
+    const attempt = this.passwords.checkKey(password, hash);
+    if (!this.limiter.begin(client, attempt, now)) return null;
+    let ok = false;
+    try {
+      ok = this.passwords.isKnown(password, hash) || (await this.passwords.verify(password, hash));
+    } finally {
+      if (this.limiter.end(client, attempt, account !== null && ok, this.deps.clock.now())) {
+        const minutes = this.deps.config().security.loginLockMinutes;
+        this.event('warn', 'login-locked',
+          `来自 ${client} 的账号或密码错误次数过多，${minutes} 分钟内拒绝该地址。请在管家助理中核对用户名和密码。`,
+          `too many failed logins from ${client}; refused for ${minutes} minutes. Check the user name and password in 管家助理.`,
+          // A user name that is no account may be a password typed in the wrong field: not kept.
+          { client, user: account ? user : null });
+      }
     }
-    if (this.limiter.fail(client, now)) {
-      const minutes = this.deps.config().security.loginLockMinutes;
-      this.event('warn', 'login-locked',
-        `来自 ${client} 的账号或密码错误次数过多，${minutes} 分钟内拒绝该地址。请在管家助理中核对用户名和密码。`,
-        `too many failed logins from ${client}; refused for ${minutes} minutes. Check the user name and password in 管家助理.`,
-        { client, user });
-    }
-    return null;
+    return account && ok ? account : null;
   }
 
   private async send(account: LoginAccount, params: Params, client: string, now: number): Promise<[string, RejectReason?]> {
