@@ -32,7 +32,7 @@ export class Accounts {
    * Adds `amount` yuan (number or text, at most 3 decimals) to a limited
    * account, as a ledger row; `via` is noted in the ledger.
    */
-  topUp(input: { user: string; amount: unknown; via: 'api' | 'page' }): Outcome<AccountRow, 'bad-amount' | 'no-account' | 'unlimited'> {
+  topUp(input: { user: string; amount: unknown; via: 'api' | 'page' }): Outcome<{ account: AccountRow; amountLi: number }, 'bad-amount' | 'no-account' | 'unlimited'> {
     const { ctx } = this;
     const { user } = input;
     const li = typeof input.amount === 'number' || typeof input.amount === 'string' ? parseYuan(input.amount) : null;
@@ -45,6 +45,6 @@ export class Accounts {
     const now = ctx.clock.now();
     const balanceLi = ctx.store.topUp(user, li, now, input.via === 'api' ? 'api top-up' : 'admin page top-up');
     recordEvent(ctx, 'info', 'topup', `账号 ${user} 充值 ${formatYuan(li)} 元`, `account ${user} topped up by ${formatYuan(li)} yuan`);
-    return done({ ...account, balanceLi });
+    return done({ account: { ...account, balanceLi }, amountLi: li });
   }
 }

@@ -1,4 +1,5 @@
 import { Accounts } from './accounts.js';
+import { AdminLogin } from './admin-login.js';
 import { Charts } from './charts.js';
 import type { OperationsContext } from './context.js';
 import { Events } from './events.js';
@@ -22,6 +23,7 @@ export class Operations {
   readonly events: Events;
   readonly charts: Charts;
   readonly settings: Settings;
+  readonly adminLogin: AdminLogin;
 
   constructor(context: OperationsContext) {
     this.sending = new Sending(context);
@@ -32,8 +34,14 @@ export class Operations {
     this.events = new Events(context);
     this.charts = new Charts(context);
     this.settings = new Settings(context);
+    this.adminLogin = new AdminLogin(context);
   }
 }
 
 export type { OperationsContext } from './context.js';
+export { accountsWithFactoryPassword, FACTORY_ACCOUNT_TEXT, hasRealModem } from './credentials.js';
+export { withFooter, type Accepted } from './sending.js';
+export type { Attempt, MergedRetry, MessageDetails, MessageQuery } from './messages.js';
+// The row types the pages render, so src/web needs nothing from src/store.
+export { MESSAGE_STATUSES, type AccountRow, type EventRow, type InboxRow, type LedgerRow, type MessageRow, type MessageStatus, type OptOutRow } from '../store/store.js';
 export { done, refuse, type Done, type Outcome, type Refusal } from './outcome.js';

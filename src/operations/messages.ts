@@ -22,12 +22,28 @@ export interface Attempt {
   error: string | null;
 }
 
+/** A later request that was recognised as a client's retry of this message's request and merged into it. */
+export interface MergedRetry {
+  at: number;
+  /** The address of the client that retried. */
+  client: string | null;
+}
+
 export interface MessageDetails {
   message: MessageRow;
   attempts: Attempt[];
+  /** Client retries merged into this message's request: nothing was queued twice for them. */
+  retries: MergedRetry[];
 }
 
 export const MAX_LIST_LIMIT = 1000;
+
+/**
+ * How long after a request its retries are looked for. A retry can only come
+ * inside `[sms] duplicate_window_minutes` of the request; a day covers any
+ * window the setting allows.
+ */
+const RETRY_LOOKUP_MS = 24 * 3600_000;
 
 function isStatus(value: string): value is MessageStatus {
   return (MESSAGE_STATUSES as readonly string[]).includes(value);
@@ -72,12 +88,23 @@ export class Messages {
     return done(message);
   }
 
-  /** A message with its attempts. */
+  /** A message with its attempts and the client retries that were merged into its request. */
   details(id: number | string): Outcome<MessageDetails, 'no-message'> {
     const found = this.get(id);
     if (!found.ok) return found;
     const message = found.value;
-    return done({ message, attempts: this.ctx.store.listAttempts(message.id) });
+    return done({ message, attempts: this.ctx.store.listAttempts(message.id), retries: this.retriesOf(message) });
+  }
+
+  private retriesOf(message: MessageRow): MergedRetry[] {
+    // The retries are known from the events the sending operation writes for them (src/operations/sending.ts).
+    return this.ctx.store
+      .eventsOfKind('duplicate-request', message.createdAt, message.createdAt + RETRY_LOOKUP_MS)
+      .filter((e) => (e.data as { requestId?: unknown } | null)?.requestId === message.requestId)
+      .map((e) => {
+        const client = (e.data as { retried_by?: unknown }).retried_by;
+        return { at: e.at, client: typeof client === 'string' ? client : null };
+      });
   }
 
   /**

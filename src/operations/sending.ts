@@ -2,11 +2,13 @@ import { formatYuan } from '../money.js';
 import { planSegments } from '../modem/pdu/index.js';
 import { VerifiedPasswordCache, hashPassword } from '../passwords.js';
 import { displayNumber, parseRecipients } from '../protocol/numbers.js';
+import { EVENT_VALUE_MAX_CHARS } from '../store/events.js';
+import { cut } from '../text.js';
 import { GroupCommit } from '../store/group-commit.js';
 import type { LoginAccount } from '../store/store.js';
-import { LoginLimiter } from '../web/login-limiter.js';
 import { recordEvent, type OperationsContext } from './context.js';
 import { factoryAccountBlocked, factoryAccountRefusal } from './credentials.js';
+import { LoginLimiter } from './login-limiter.js';
 import { done, refuse, type Outcome, type Refusal } from './outcome.js';
 
 /**
@@ -52,33 +54,37 @@ export class Sending {
   }
 
   /**
-   * A WDGJ login. After `login_failures_allowed` failures from one address it
-   * is locked out, whatever it sends. An account whose password is still the
-   * factory one is refused while a real modem is fitted.
+   * A WDGJ login. Each attempt is counted when it starts, before the (slow)
+   * password check, so parallel guesses from one address evaluate at most
+   * `login_failures_allowed` passwords before the address is locked out; a
+   * locked address is refused whatever it sends. An account whose password
+   * is still the factory one is refused while a real modem is fitted.
    */
   async authenticate(input: { user: string; password: string; client: string }): Promise<Outcome<LoginAccount, LoginRefusalCode>> {
     const { ctx } = this;
-    const now = ctx.clock.now();
-    const { user, client } = input;
-    if (this.limiter.lockedFor(client, now) > 0) {
+    const { user, password, client } = input;
+    const account = user === '' ? null : ctx.store.getLogin(user);
+    const hash = account?.passwordHash ?? this.decoyHash;
+    const attempt = this.passwords.checkKey(password, hash);
+    if (!this.limiter.begin(client, attempt, ctx.clock.now())) {
       return refuse('login-locked', `来自 ${client} 的登录失败次数过多，暂时拒绝`, `too many failed logins from ${client}; refused for now`, 429);
     }
-    const account = user === '' ? null : ctx.store.getLogin(user);
-    const ok = await this.passwords.verify(input.password, account?.passwordHash ?? this.decoyHash);
-    if (account && ok) {
-      this.limiter.succeed(client);
-      if (factoryAccountBlocked(ctx.config(), account.user)) return factoryAccountRefusal(account.user);
-      return done(account);
+    let ok = false;
+    try {
+      ok = this.passwords.isKnown(password, hash) || (await this.passwords.verify(password, hash));
+    } finally {
+      if (this.limiter.end(client, attempt, account !== null && ok, ctx.clock.now())) {
+        const minutes = ctx.config().security.loginLockMinutes;
+        recordEvent(ctx, 'warn', 'login-locked',
+          `来自 ${client} 的账号或密码错误次数过多，${minutes} 分钟内拒绝该地址。请在管家助理中核对用户名和密码。`,
+          `too many failed logins from ${client}; refused for ${minutes} minutes. Check the user name and password in 管家助理.`,
+          // A User that names no account may be a password typed into the wrong field: never written down.
+          { client, user: account ? account.user : null });
+      }
     }
-    if (this.limiter.fail(client, now)) {
-      const minutes = ctx.config().security.loginLockMinutes;
-      recordEvent(ctx, 'warn', 'login-locked',
-        `来自 ${client} 的账号或密码错误次数过多，${minutes} 分钟内拒绝该地址。请在管家助理中核对用户名和密码。`,
-        `too many failed logins from ${client}; refused for ${minutes} minutes. Check the user name and password in 管家助理.`,
-        // A User that names no account may be a password typed into the wrong field: never written down.
-        account ? { client, user: account.user } : { client });
-    }
-    return refuse('account-invalid', '用户名或密码错误', 'wrong user name or password', 401);
+    if (!account || !ok) return refuse('account-invalid', '用户名或密码错误', 'wrong user name or password', 401);
+    if (factoryAccountBlocked(ctx.config(), account.user)) return factoryAccountRefusal(account.user);
+    return done(account);
   }
 
   /** The balance of a logged-in account; null = unlimited. */
@@ -88,10 +94,20 @@ export class Sending {
     return done({ balanceLi: fresh.balanceLi });
   }
 
-  /** A request whose `Msg` is none of the three messages: logged for the shop, refused. */
+  /**
+   * A request whose `Msg` is none of the three messages: logged for the shop
+   * (the value cut, repeats from one client counted in one row), refused.
+   */
   unknownMessage(value: string, client: string): Refusal<'unknown-message'> {
-    recordEvent(this.ctx, 'warn', 'wdgj-unknown-msg', `收到未知的 Msg 参数 "${value}"（来自 ${client}）`, `unknown Msg "${value}" from ${client}`);
-    return refuse('unknown-message', `未知的 Msg 参数 "${value}"`, `unknown Msg "${value}"`, 400);
+    const shown = cut(value, EVENT_VALUE_MAX_CHARS);
+    recordEvent(this.ctx, 'warn', 'wdgj-unknown-msg', `收到未知的 Msg 参数 "${shown}"（来自 ${client}）`, `unknown Msg "${shown}" from ${client}`, { client, msg: shown });
+    return refuse('unknown-message', `未知的 Msg 参数 "${shown}"`, `unknown Msg "${shown}"`, 400);
+  }
+
+  /** A WDGJ request failed inside the box (a bug, a database gone): logged for the shop. */
+  failed(err: unknown, client: string): void {
+    this.ctx.log.error('wdgj request failed', { error: String(err), client });
+    recordEvent(this.ctx, 'error', 'wdgj-internal', `处理请求出错：${String(err)}`, `request failed: ${String(err)}`, { client });
   }
 
   /** Sends as `user` without a password: for the admin (already logged in), never for a WDGJ client. */
@@ -160,7 +176,9 @@ export class Sending {
         recordEvent(ctx, 'info', 'duplicate-request',
           `管家助理重发了相同的请求（第 ${outcome.requestId} 号请求），未重复排队`,
           `管家助理 repeated request #${outcome.requestId}; not queued twice`,
-          { requestId: outcome.requestId, to: recipients.valid.map(displayNumber), client: input.client });
+          // Not under the key `client`: that would count one client's retries of different requests
+          // into one row (src/store/events.ts), and each message's history shows its own.
+          { requestId: outcome.requestId, to: recipients.valid.map(displayNumber), retried_by: input.client });
         return done({ kind: 'duplicate', requestId: outcome.requestId });
       case 'balance-too-low': {
         const zh = `账号 ${account.user} 余额不足：需要 ${formatYuan(outcome.neededLi)} 元，余额 ${formatYuan(outcome.balanceLi)} 元`;

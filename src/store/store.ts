@@ -879,6 +879,11 @@ export class Store {
     return this.events.list(limit);
   }
 
+  /** Events of one kind in [from, to], oldest first. */
+  eventsOfKind(kind: string, from: number, to: number, limit = 100): EventRow[] {
+    return this.events.ofKind(kind, from, to, limit);
+  }
+
   eventTotals(): { rows: number; bytes: number } {
     return this.events.totals();
   }

@@ -3,8 +3,8 @@ import { withOps } from './helpers.js';
 
 test('top-up: adds to the balance with a ledger row noting the way in, and one event', async (t) => {
   await withOps(({ ops, store }) => {
-    t.like(ops.accounts.topUp({ user: 'aaaa', amount: 50, via: 'api' }), { ok: true, value: { user: 'aaaa', balanceLi: 150_000 } });
-    t.like(ops.accounts.topUp({ user: 'aaaa', amount: '0.045', via: 'page' }), { ok: true, value: { balanceLi: 150_045 } });
+    t.like(ops.accounts.topUp({ user: 'aaaa', amount: 50, via: 'api' }), { ok: true, value: { account: { user: 'aaaa', balanceLi: 150_000 }, amountLi: 50_000 } });
+    t.like(ops.accounts.topUp({ user: 'aaaa', amount: '0.045', via: 'page' }), { ok: true, value: { account: { balanceLi: 150_045 }, amountLi: 45 } });
     const ledger = ops.accounts.ledger('aaaa');
     t.true(ledger.ok);
     if (ledger.ok) t.like(ledger.value.slice(0, 2), [{ kind: 'topup', amountLi: 45, note: 'admin page top-up' }, { kind: 'topup', amountLi: 50_000, balanceAfterLi: 150_000, note: 'api top-up' }]);

@@ -33,6 +33,18 @@ test('authenticate: after the allowed failures an address is locked, even with t
   });
 });
 
+test('authenticate: parallel guesses from one address are counted when they start: the right password sent last gains nothing', async (t) => {
+  await withOps(async ({ ops }) => {
+    const guesses = Array.from({ length: 30 }, (_, i) => ops.sending.authenticate({ ...login, password: `guess-${i}` }));
+    const right = ops.sending.authenticate(login);
+    const outcomes = await Promise.all([...guesses, right]);
+    t.is(outcomes.filter((o) => !o.ok && o.code === 'account-invalid').length, 5, 'only login_failures_allowed passwords were evaluated');
+    t.like(outcomes.at(-1), { ok: false, code: 'login-locked' });
+  }, (c) => {
+    c.security.loginFailuresAllowed = 5;
+  });
+});
+
 test('authenticate: a User that is not an account never reaches the events log (it may be a password typed in the wrong field)', async (t) => {
   await withOps(async ({ ops, store }) => {
     await ops.sending.authenticate({ user: 'bbbb', password: 'aaaa', client: '10.0.0.9' });
@@ -125,7 +137,7 @@ test('submit: a client retry inside the window is merged into the first request,
     t.deepEqual(again.value, { kind: 'duplicate', requestId: first.value.requestId });
     t.is(store.listMessages({ limit: 10 }).length, 2);
     const event = store.listEvents(10).find((e) => e.kind === 'duplicate-request');
-    t.like(event?.data, { requestId: first.value.requestId, client: '10.0.0.5' });
+    t.like(event?.data, { requestId: first.value.requestId, retried_by: '10.0.0.5' });
   });
 });
 
