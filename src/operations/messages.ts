@@ -1,4 +1,4 @@
-import { MESSAGE_STATUSES, type MessageRow, type MessageStatus } from '../store/store.js';
+import { MESSAGE_STATUSES, type AttemptRow, type MessageRow, type MessageStatus } from '../store/store.js';
 import { recordEvent, type OperationsContext } from './context.js';
 import { done, refuse, type Outcome } from './outcome.js';
 import type { SendRefusalCode, Sending } from './sending.js';
@@ -12,15 +12,8 @@ export interface MessageQuery {
   beforeId?: number;
 }
 
-export interface Attempt {
-  id: number;
-  modem: string;
-  startedAt: number;
-  finishedAt: number | null;
-  outcome: string | null;
-  segmentsSent: number;
-  error: string | null;
-}
+/** One try at sending a message, with its outcome. */
+export type Attempt = AttemptRow;
 
 /** A later request that was recognised as a client's retry of this message's request and merged into it. */
 export interface MergedRetry {
