@@ -151,12 +151,21 @@ export class StatusModel {
         : null,
       wdgj: {
         last_request: last
-          // Public: the account name masked, as on the public pages.
-          ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: maskName(last.user), reply: last.reply, reason: last.reason ?? null }
+          ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: publicUserName(last.user, config), reply: last.reply, reason: last.reason ?? null }
           : null,
       },
     };
   }
+}
+
+/**
+ * An account name as anyone on the LAN may see it (/api/status needs no
+ * login): masked (`s***`), and nothing at all for a value that is no account,
+ * which may be a password typed into the wrong field.
+ */
+export function publicUserName(user: string, config: Config): string | null {
+  if (!config.accounts.some((a) => a.user === user)) return null;
+  return maskName(user);
 }
 
 export type StatusSnapshot = ReturnType<StatusModel['snapshot']>;

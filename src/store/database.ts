@@ -24,7 +24,32 @@ export class Db {
 
   /** Opens (creating if needed) the database file and runs pending migrations. */
   static open(file: string): Db {
+    try {
+      return Db.openWith(file, 'normal');
+    } catch (err) {
+      // On a full disk SQLite cannot create the WAL index (-shm) that shared
+      // access needs. In exclusive locking mode it keeps that index in memory,
+      // so the box still opens its database, serves its pages and says "disk
+      // full"; other processes cannot read the file until the next start.
+      if (!/SQLITE_IOERR_SHMSIZE|SQLITE_FULL|SQLITE_IOERR_SHMOPEN/.test(String((err as { code?: string }).code))) throw err;
+      const db = Db.openWith(file, 'exclusive');
+      process.stderr.write(`smsbox: the disk is full; the database is open in exclusive mode until the next start (${String((err as { code?: string }).code)})\n`);
+      return db;
+    }
+  }
+
+  private static openWith(file: string, locking: 'normal' | 'exclusive'): Db {
     const raw = new Database(file);
+    try {
+      return Db.configure(raw, locking);
+    } catch (err) {
+      raw.close();
+      throw err;
+    }
+  }
+
+  private static configure(raw: Database.Database, locking: 'normal' | 'exclusive'): Db {
+    if (locking === 'exclusive') raw.pragma('locking_mode = EXCLUSIVE');
     raw.pragma('journal_mode = WAL');
     // FULL: a row acknowledged with "1" must survive a power cut, not only a crash.
     raw.pragma('synchronous = FULL');

@@ -51,7 +51,7 @@ export const EVENT_LOG_MAX_BYTES = 4 * 1024 * 1024;
  * in a year: a full events table (EVENT_LOG_MAX_BYTES of text) plus SQLite's
  * row, index and page overhead for EVENT_LOG_MAX_ROWS rows.
  */
-export const UNAUTHENTICATED_GROWTH_BOUND_BYTES = 6 * 1024 * 1024;
+export const UNAUTHENTICATED_GROWTH_BOUND_BYTES = 8 * 1024 * 1024;
 /** Trimming takes the table this far under its bounds, so it does not run on every flush. */
 const TRIM_TO = 0.9;
 /** Coalescing keys remembered (kind × client); the oldest are forgotten first. */
@@ -154,6 +154,7 @@ export class EventLog {
   }
 
   private flushScheduled = false;
+  private lastFailureLoggedAt = 0;
 
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
@@ -165,7 +166,11 @@ export class EventLog {
       } catch (err) {
         // A failing database (a full disk) must not take the process down from a timer;
         // the events wait in memory (bounded below) and are written once it recovers.
-        process.stderr.write(`smsbox: cannot write events: ${String(err)}\n`);
+        const now = Date.now();
+        if (now - this.lastFailureLoggedAt > 60_000) {
+          this.lastFailureLoggedAt = now;
+          process.stderr.write(`smsbox: cannot write events (said once a minute while it lasts): ${String(err)}\n`);
+        }
         if (this.pending.length > 1000) this.pending.splice(0, this.pending.length - 1000);
       }
     });

@@ -47,9 +47,15 @@ export class StatusStreams<S> {
     if (this.streams.size === 1) {
       this.current = null;
       this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 250);
+      this.timer.unref();
     }
     // A new page sees the state at once, from this tick's snapshot when there is one.
-    const status = this.current ?? this.refresh();
+    let status = this.current;
+    if (status === null) {
+      status = this.refresh();
+      this.lastKey = this.opts.stableKey(status);
+      this.lastSentAt = Date.now();
+    }
     res.write(this.payload(status, lang));
     return true;
   }
