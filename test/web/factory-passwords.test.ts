@@ -8,6 +8,7 @@ import test from 'ava';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/config.js';
+import { routeLabel } from '../../src/web/metrics.js';
 import { basicAuth, startTestBox, tempDir, withBox, type TestBox } from '../helpers/box.js';
 
 /** A device path that is not the simulator: the box counts it as a real modem (it need not open). */
@@ -93,6 +94,7 @@ test('with a real modem the factory admin password opens only the page that repl
     t.false(setup.includes('<code>shop</code>'), 'account names stay hidden as before login');
 
     const page = await (await fetch(`${box.url}/settings/password`, { headers: { cookie } })).text();
+    t.is(routeLabel('/settings/password', false), '/settings/password', 'the page has its own metrics label');
     t.regex(page, /出厂管理密码 smsbox 不能使用/);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
     t.is((await post(box, '/optouts/add', { number: '13900000001', _csrf: csrf }, cookie)).headers.get('location'), '/settings/password');
