@@ -242,15 +242,26 @@ export class Outbox {
    * statistics the planner may prefer walking (status, id) to skip the sort,
    * which is the walk this avoids.
    */
-  nextDue(now: number, windowOpen: boolean): MessageRow | null {
+  /**
+   * The next message to send. Customers' messages (and the box's opt-out
+   * confirmations) come first; the owner's SMS forwards only when none of those
+   * is due, and only when `forwardsAllowed()` (their own budget) says so, so a
+   * flood of customer replies never delays a shipping notice.
+   */
+  nextDue(now: number, windowOpen: boolean, forwardsAllowed: () => boolean = () => true): MessageRow | null {
     let best: { id: number } | undefined;
     const consider = (row: unknown) => {
       if (row && (!best || (row as { id: number }).id < best.id)) best = row as { id: number };
     };
+    const due = (kinds: string) => {
+      consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'queued' AND next_attempt_at IS NULL AND ${kinds} ORDER BY id LIMIT 1`).get());
+      consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'queued' AND next_attempt_at <= ? AND ${kinds} ORDER BY id LIMIT 1`).get(now));
+    };
     if (windowOpen) {
-      consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'queued' AND next_attempt_at IS NULL ORDER BY id LIMIT 1`).get());
-      consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY id LIMIT 1`).get(now));
+      due(`kind <> 'forward'`);
+      if (!best && forwardsAllowed()) due(`kind = 'forward'`);
     } else {
+      // Quiet hours: only the accounts that ignore them (WDGJ messages; the box's own wait).
       for (const account of this.db.stmt(`SELECT id FROM accounts WHERE ignore_quiet_hours = 1`).all() as { id: number }[]) {
         consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_account WHERE status = 'queued' AND account_id = ? AND next_attempt_at IS NULL ORDER BY id LIMIT 1`).get(account.id));
         consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_account WHERE status = 'queued' AND account_id = ? AND next_attempt_at <= ? ORDER BY id LIMIT 1`).get(account.id, now));
@@ -259,6 +270,11 @@ export class Outbox {
     if (!best) return null;
     const row = this.db.stmt(`SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?`).get(best.id);
     return toMessage(row as Row);
+  }
+
+  /** Times the owner's SMS forwards went out since `since` (oldest first): their budget. */
+  forwardsSentSince(since: number): number[] {
+    return (this.db.stmt(`SELECT sent_at FROM outbox INDEXED BY outbox_sent WHERE sent_at > ? AND kind = 'forward' ORDER BY sent_at`).all(since) as Row[]).map((r) => r['sent_at'] as number);
   }
 
   /** Cheaper than counting: the dispatcher asks before every message. */

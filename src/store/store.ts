@@ -144,8 +144,12 @@ export class Store {
   queueCounts(dayStart: number): ReturnType<Outbox['queueCounts']> {
     return this.outbox.queueCounts(dayStart);
   }
-  nextDue(now: number, windowOpen: boolean): MessageRow | null {
-    return this.outbox.nextDue(now, windowOpen);
+  nextDue(now: number, windowOpen: boolean, forwardsAllowed?: () => boolean): MessageRow | null {
+    return this.outbox.nextDue(now, windowOpen, forwardsAllowed);
+  }
+
+  forwardsSentSince(since: number): number[] {
+    return this.outbox.forwardsSentSince(since);
   }
   hasQueued(): boolean {
     return this.outbox.hasQueued();
