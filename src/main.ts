@@ -4,8 +4,10 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { createSimulatorBinding } from '../hardware/simulator/binding.js';
 import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
-import { DEFAULT_ADMIN_PASSWORD, type Config, type ConfigError } from './config/config.js';
+import type { Config, ConfigError } from './config/config.js';
 import { InboundProcessor } from './inbound/inbound.js';
+import { factoryAdminBlocked } from './operations/credentials.js';
+import { Operations } from './operations/index.js';
 import { createLogger, type Logger } from './log.js';
 import { loadHat } from './modem/hats.js';
 import { Modem, type ModemState } from './modem/modem.js';
@@ -201,6 +203,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       configProblem: () => options.configProblem ?? null,
       clockSource: () => boxClock?.clockSource() ?? 'config',
       storage: () => storageStatus(dataDir),
+      faults: () => statusLeds?.faults() ?? [],
     },
     simulated,
   );
@@ -253,16 +256,24 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   const networkTimeTimer = setInterval(() => void askNetworkTime(), 60_000);
   networkTimeTimer.unref();
 
-  const wdgj = new WdgjEndpoint({ store, status, clock, config: getConfig, log, onQueued: () => dispatcher!.kick() });
-  const server = createWebServer({
+  // Every action on the shop's data, for the WDGJ adapter, the JSON API and the pages alike.
+  const ops = new Operations({
     store,
+    clock,
+    config: getConfig,
+    log,
+    acceptance: () => status.acceptance(),
+    onQueued: () => dispatcher!.kick(),
+    applyConfig: (next) => applyConfig(next),
+  });
+  const wdgj = new WdgjEndpoint({ ops, status, clock, config: getConfig, log });
+  const server = createWebServer({
+    ops,
     status,
     wdgj,
     clock,
     config: getConfig,
     log,
-    onQueued: () => dispatcher!.kick(),
-    applyConfig: (next) => applyConfig(next),
     ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
   });
 
@@ -294,7 +305,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     status: () => status.snapshot(),
     extras: () => ({
       starting,
-      defaultAdminPassword: config.admin.password === DEFAULT_ADMIN_PASSWORD,
+      // On the simulator the factory password is how the box is tried out; with a real modem it must go.
+      defaultAdminPassword: factoryAdminBlocked(config),
       consecutiveSendFailures,
       watchdogFault: watchdog.hardFault(),
     }),

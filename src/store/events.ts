@@ -1,4 +1,7 @@
 import type Database from 'better-sqlite3';
+import { cut } from '../text.js';
+
+export { cut };
 
 /**
  * The events log: what a person reads on the overview and the events list.
@@ -54,16 +57,6 @@ const TRIM_TO = 0.9;
 /** Coalescing keys remembered (kind × client); the oldest are forgotten first. */
 const MAX_COALESCING_KEYS = 1000;
 
-/** Cuts a string to `max` characters, marking the cut. */
-export function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  // Never leave half a surrogate pair.
-  let end = max - 1;
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
-}
-
 /** `data` with every string cut and arrays and objects kept short: what is stored. */
 export function boundData(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return cut(value, EVENT_VALUE_MAX_CHARS);
@@ -80,6 +73,20 @@ export function boundData(value: unknown, depth = 0): unknown {
     out[cut(key, 40)] = boundData(v, depth + 1);
   }
   return out;
+}
+
+function toEvent(r: Record<string, unknown>): EventRow {
+  return {
+    id: r['id'] as number,
+    at: r['at'] as number,
+    level: r['level'] as EventLevel,
+    kind: r['kind'] as string,
+    zh: r['message_zh'] as string,
+    en: r['message_en'] as string,
+    data: r['data'] === null ? null : JSON.parse(r['data'] as string),
+    repeats: r['repeats'] as number,
+    lastAt: (r['last_at'] as number | null) ?? null,
+  };
 }
 
 function utf8Bytes(text: string | null): number {
@@ -234,22 +241,22 @@ export class EventLog {
   }
 
   list(limit: number): EventRow[] {
+    this.flushIfPossible();
+    return (this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(limit) as Record<string, unknown>[]).map(toEvent);
+  }
+
+  /** Events of one kind that happened in [from, to], oldest first (a walk of the time index, not of the table). */
+  ofKind(kind: string, from: number, to: number, limit = 100): EventRow[] {
+    this.flushIfPossible();
+    return (this.db.prepare('SELECT * FROM events WHERE at >= ? AND at <= ? AND kind = ? ORDER BY id LIMIT ?').all(from, to, kind, limit) as Record<string, unknown>[]).map(toEvent);
+  }
+
+  private flushIfPossible(): void {
     try {
       this.flush();
     } catch {
       // A full disk: show what is written; the rest follows once there is space.
     }
-    return (this.db.prepare('SELECT * FROM events ORDER BY id DESC LIMIT ?').all(limit) as Record<string, unknown>[]).map((r) => ({
-      id: r['id'] as number,
-      at: r['at'] as number,
-      level: r['level'] as EventLevel,
-      kind: r['kind'] as string,
-      zh: r['message_zh'] as string,
-      en: r['message_en'] as string,
-      data: r['data'] === null ? null : JSON.parse(r['data'] as string),
-      repeats: r['repeats'] as number,
-      lastAt: (r['last_at'] as number | null) ?? null,
-    }));
   }
 
   /** What the table holds now, for /metrics and the tests of its bound. */

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type polka from 'polka';
+import type { Refusal } from '../operations/index.js';
+import type { Lang } from './layout.js';
+import { parseCookies } from './session.js';
 
 /**
  * The HTTP helpers of src/web, in one module: replies, bodies, redirects, and
@@ -34,6 +37,25 @@ export function sendJson(res: Res, status: number, value: unknown, headers: Reco
 
 export function jsonError(res: Res, status: number, code: string, zh: string, en: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { error: code, message: zh, message_en: en }, headers);
+}
+
+/** An operation's refusal as the JSON API answers it: `{error, message, message_en}` with its HTTP status. */
+export function sendRefusal(res: Res, refusal: Refusal, headers: Record<string, string> = {}): void {
+  jsonError(res, refusal.httpStatus ?? 400, refusal.code, refusal.message, refusal.message_en, headers);
+}
+
+/** The page's language: `?lang=en|zh` (remembered in a cookie), else the cookie; Chinese by default. */
+export function langOf(req: http.IncomingMessage, res: Res): Lang {
+  const asked = queryOf(req).get('lang');
+  if (asked === 'en' || asked === 'zh') res.setHeader('Set-Cookie', `smsbox_lang=${asked}; Path=/; SameSite=Strict; Max-Age=31536000`);
+  return langOfRequest(req);
+}
+
+/** The page's language without remembering it (for answers that set no cookie). */
+export function langOfRequest(req: http.IncomingMessage): Lang {
+  const asked = queryOf(req).get('lang');
+  if (asked === 'en' || asked === 'zh') return asked;
+  return parseCookies(req.headers.cookie).get('smsbox_lang') === 'en' ? 'en' : 'zh';
 }
 
 /** The nonce of the page's own script: the last one, after everything the page shows. */

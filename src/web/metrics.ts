@@ -15,7 +15,7 @@ const ROUTES: [RegExp, string][] = [
   [/^\/(login|logout|setup|setup\/requests|messages|messages\/test|inbox|optouts|optouts\/add|optouts\/remove|optouts\/import|settings|charts)$/, '/$1'],
   [/^\/messages\/\d+$/, '/messages/:id'],
   [/^\/messages\/\d+\/(resend|fail|again)$/, '/messages/:id/$1'],
-  [/^\/settings\/(schedule|optout|admin|topup|account\/add|account\/password)$/, '/settings/$1'],
+  [/^\/settings\/(schedule|optout|admin|password|topup|account\/add|account\/password)$/, '/settings/$1'],
   [/^\/settings\/ledger\/[^/]+$/, '/settings/ledger/:param'],
   [/^\/api\/(status|status\/stream|messages|accounts|events|inbox|optouts|optouts\.csv|optouts\/import)$/, '/api/$1'],
   [/^\/api\/messages\/\d+$/, '/api/messages/:id'],
