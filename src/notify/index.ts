@@ -11,10 +11,10 @@
  *
  * | kind              | call                                  | who says it, when |
  * |-------------------|---------------------------------------|-------------------|
- * | `fault`           | `condition('fault', active, text)`    | the status model's verdict: active while the verdict's level is `fault` (disk full, no SIM, modem dead, network refused …), with the verdict's text and what to do; said on start and on every verdict change (the snapshot the status stream already computes). |
+ * | `fault`           | `condition('fault', active, text)`    | the status model's verdict (`verdictOf(snapshot, 'zh' / 'en')`, today in src/web/pages.ts; DESIGN puts health judgement in src/status): active while its level is `fault` (disk full, no SIM, modem dead, network refused …), with its text and what to do; said on start and on every verdict change (the snapshot the status stream already computes). |
  * | `recovered`       | (none)                                | derived: a condition that was announced and is now said `false` gets one `recovered` message, on channels that take `recovered`. |
  * | `stuck`           | `condition('stuck', active, text)`    | the status model, once it judges the stuck queue (issue 18 item 2: window open, modem ready, messages queued, nothing sent for 10 minutes). |
- * | `config-error`    | `condition('config-error', active, text)` | main.ts at start, from `loadConfigWithFallback` (`error` with file:line), and after every settings save (a good file ends it). |
+ * | `config-error`    | `condition('config-error', active, text)` | main.ts at start, from `BoxOptions.configProblem` (the ConfigError of `loadConfigWithFallback`, with file:line), and after every settings save (a good file ends it). |
  * | `low-balance`     | `condition('low-balance', active, text)` | the radio issue's SIM credit check (USSD), when it lands. |
  * | `carrier-blocked` | `condition('carrier-blocked', active, text)` | the radio issue's carrier-block detection (sends refused, the carrier's notice), when it lands. |
  * | `call`            | `event('call', text)`                 | the modem's incoming call (RING / +CLIP), via the inbound side, when it lands. |
@@ -27,8 +27,12 @@
  * cheap (nothing is written unless the machine's state changes); only starts,
  * ends, the 10-minute window and the hourly reminder produce messages.
  *
- * For the settings page and the API: `Notifier.list()` is `GET /api/notify`,
- * `Notifier.test(id)` is 发送测试 (the platform's answer, e.g. DingTalk's errcode).
+ * For the settings page and the API: `Notifier.apiJson()` is `GET /api/notify`
+ * (`Notifier.list()` the same for a page), `Notifier.test(id)` is 发送测试 (the
+ * platform's answer, e.g. DingTalk's errcode).
+ *
+ * The SMS channel's `queueSms` is the outbox's `queueSystemMessage('forward', …)`:
+ * uncharged, after every customer's message, within `[inbound] forward_max_per_hour`.
  */
 
 export { NOTIFY_CHANNEL_KINDS, NOTIFY_EVENT_KINDS, DEFAULT_NOTIFY_EVENTS, type NotifyChannelConfig, type NotifyChannelKind, type NotifyEventKind } from './kinds.js';
