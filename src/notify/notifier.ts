@@ -92,6 +92,8 @@ export interface NotifierDeps {
   log?: Logger;
   /** The HTTP client; the global fetch by default. */
   fetch?: typeof fetch;
+  /** How long a robot may take to answer; NOTIFY_HTTP_TIMEOUT_MS by default. */
+  httpTimeoutMs?: number;
   timers?: Timers;
 }
 
@@ -418,7 +420,7 @@ export class Notifier {
         method: 'POST',
         headers: request.headers,
         body: request.body,
-        signal: AbortSignal.timeout(NOTIFY_HTTP_TIMEOUT_MS),
+        signal: AbortSignal.timeout(this.deps.httpTimeoutMs ?? NOTIFY_HTTP_TIMEOUT_MS),
       });
       const body = await readLimited(response, 64 * 1024);
       return platform.parseAnswer(response.status, body);

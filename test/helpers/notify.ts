@@ -42,7 +42,7 @@ export interface NotifyRig {
  * migrations), a manual clock, and SMS queued into the real outbox, the way
  * main.ts wires it.
  */
-export function notifyRig(channels: NotifyChannelConfig[], opts: { dir?: string; clock?: ManualClock; timers?: Timers } = {}): NotifyRig {
+export function notifyRig(channels: NotifyChannelConfig[], opts: { dir?: string; clock?: ManualClock; timers?: Timers; httpTimeoutMs?: number } = {}): NotifyRig {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'smsbox-notify-'));
   const clock = opts.clock ?? new ManualClock(T0);
   const config = defaultConfig();
@@ -64,6 +64,7 @@ export function notifyRig(channels: NotifyChannelConfig[], opts: { dir?: string;
       },
       addEvent: (_at, _level, kind, zh) => events.push({ kind, zh }),
       timers: opts.timers ?? heldTimers,
+      ...(opts.httpTimeoutMs ? { httpTimeoutMs: opts.httpTimeoutMs } : {}),
     });
   };
   open();

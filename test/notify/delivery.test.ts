@@ -438,3 +438,25 @@ test('a condition said on every status change writes nothing until it changes', 
     await robot.close();
   }
 });
+
+test('a robot that takes the request and never answers: the attempt ends at the time limit and is retried', async (t) => {
+  const { createServer } = await import('node:http');
+  const arrived: string[] = [];
+  const server = createServer((req) => {
+    arrived.push(req.url ?? '');
+    // Never answers.
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const rig = notifyRig([channel({ kind: 'wecom', url: `http://127.0.0.1:${port}/cgi-bin/webhook/send?key=k` })], { httpTimeoutMs: 200 });
+  try {
+    rig.notifier.event('call', { zh: '来电', en: 'call' });
+    await rig.notifier.deliverDue();
+    t.like(rig.notifyStore.jobs()[0], { status: 'pending', attempts: 1, nextAttemptAt: T0 + 30_000 });
+    t.regex(rig.notifyStore.jobs()[0]!.lastError!, /TimeoutError|aborted/i);
+  } finally {
+    rig.dispose();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
