@@ -11,10 +11,10 @@
  *
  * | kind              | call                                  | who says it, when |
  * |-------------------|---------------------------------------|-------------------|
- * | `fault`           | `condition('fault', active, text)`    | the status model's verdict (`verdictOf(snapshot, 'zh' / 'en')`, today in src/web/pages.ts; DESIGN puts health judgement in src/status): active while its level is `fault` (disk full, no SIM, modem dead, network refused …), with its text and what to do; said on start and on every verdict change (the snapshot the status stream already computes). |
+ * | `fault`           | `condition('fault', active, text)`    | the fault LED's reasons (`StatusLeds.faults()`, src/leds/patterns.ts, derived every second; the overview's verdict follows them): active while one of level `hard` is there (no SIM, modem dead or given up by the watchdog, network refused, disk full, database failing), with the worst one's zh/en text; said after every refresh. |
  * | `recovered`       | (none)                                | derived: a condition that was announced and is now said `false` gets one `recovered` message, on channels that take `recovered`. |
  * | `stuck`           | `condition('stuck', active, text)`    | the status model, once it judges the stuck queue (issue 18 item 2: window open, modem ready, messages queued, nothing sent for 10 minutes). |
- * | `config-error`    | `condition('config-error', active, text)` | main.ts at start, from `BoxOptions.configProblem` (the ConfigError of `loadConfigWithFallback`, with file:line), and after every settings save (a good file ends it). |
+ * | `config-error`    | `condition('config-error', active, text)` | the same fault reasons' `config-error` entry (from `BoxOptions.configProblem`, the ConfigError of `loadConfigWithFallback`, with file:line in `config_error` of the snapshot); a settings save that fixes the file ends it. |
  * | `low-balance`     | `condition('low-balance', active, text)` | the radio issue's SIM credit check (USSD), when it lands. |
  * | `carrier-blocked` | `condition('carrier-blocked', active, text)` | the radio issue's carrier-block detection (sends refused, the carrier's notice), when it lands. |
  * | `call`            | `event('call', text)`                 | the modem's incoming call (RING / +CLIP), via the inbound side, when it lands. |
