@@ -1,7 +1,27 @@
 import { MESSAGE_STATUSES } from './outbox.js';
 import type { Db, Row } from './database.js';
 
-/** What the charts and /metrics read: messages per hour, totals by status, the signal history. */
+/** What the daily summary counts (issue 18), over [from, to). */
+export interface DayCounts {
+  /** Messages sent to customers (the owner's own forwards and alerts left out). */
+  sent: number;
+  /** Of those, delivered (by the network's status reports). */
+  delivered: number;
+  /** Messages that failed (before sending, or by a status report). */
+  failed: number;
+  /** Numbers added to the opt-out list. */
+  optedOut: number;
+  /** Messages received. */
+  replies: number;
+  /** Messages whose fate is unknown and waits for the shop's decision (now, whenever they were sent). */
+  uncertain: number;
+  /** The first of those, oldest first. */
+  uncertainIds: number[];
+  /** Messages still waiting in the queue (now). */
+  queued: number;
+}
+
+/** What the charts, /metrics and the daily summary read: messages per hour, totals by status, the signal history. */
 export class Charts {
   constructor(private readonly db: Db) {}
 
@@ -21,6 +41,30 @@ export class Charts {
     const totals: Record<string, number> = Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 0]));
     for (const r of this.db.stmt('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as Row[]) totals[r['status'] as string] = r['n'] as number;
     return totals;
+  }
+
+  /**
+   * The day's figures for the summary. Each count walks an index that stops
+   * at the period (sent_at, a status), not the whole outbox; the opt-outs and
+   * the inbox are scanned, once a day.
+   */
+  dayCounts(from: number, to: number): DayCounts {
+    const sent = this.db.stmt(
+      `SELECT COUNT(*) AS sent, COALESCE(SUM(status = 'delivered'), 0) AS delivered FROM outbox INDEXED BY outbox_sent
+       WHERE sent_at >= ? AND sent_at < ? AND kind <> 'forward'`,
+    ).get(from, to) as Row;
+    const count = (sql: string, ...args: unknown[]) => (this.db.stmt(sql).get(...args) as Row)['n'] as number;
+    const uncertainIds = (this.db.stmt(`SELECT id FROM outbox WHERE status = 'uncertain' ORDER BY id LIMIT 10`).all() as Row[]).map((r) => r['id'] as number);
+    return {
+      sent: sent['sent'] as number,
+      delivered: sent['delivered'] as number,
+      failed: count(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed' AND updated_at >= ? AND updated_at < ? AND kind <> 'forward'`, from, to),
+      optedOut: count('SELECT COUNT(*) AS n FROM optouts WHERE created_at >= ? AND created_at < ?', from, to),
+      replies: count('SELECT COUNT(*) AS n FROM inbox WHERE received_at >= ? AND received_at < ?', from, to),
+      uncertain: count(`SELECT COALESCE(SUM(n), 0) AS n FROM outbox_counts WHERE status = 'uncertain'`),
+      uncertainIds,
+      queued: count(`SELECT COALESCE(SUM(n), 0) AS n FROM outbox_counts WHERE status = 'queued'`),
+    };
   }
 
   addSignalSample(at: number, csq: number | null): void {

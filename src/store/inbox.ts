@@ -13,7 +13,23 @@ export interface InboxRow {
   complete: boolean;
   action: string | null;
   processed: boolean;
+  /** The message this one answers: the last one sent to its number within 7 days before it arrived. */
+  replyTo: ReplyContext | null;
 }
+
+/** The notice a reply answers (issue 18: replies in context). */
+export interface ReplyContext {
+  /** Its outbox id. */
+  id: number;
+  text: string;
+  sentAt: number;
+}
+
+/** How far back a reply is linked to the message it answers. */
+export const REPLY_CONTEXT_MS = 7 * 86_400_000;
+
+/** Every inbox query reads the answered message with it. */
+const SELECT_INBOX = `SELECT i.*, o.body AS reply_body, o.sent_at AS reply_sent_at FROM inbox i LEFT JOIN outbox o ON o.id = i.reply_to`;
 
 function toInbox(r: Record<string, unknown>): InboxRow {
   return {
@@ -27,6 +43,9 @@ function toInbox(r: Record<string, unknown>): InboxRow {
     complete: r['complete'] === 1,
     action: (r['action'] as string | null) ?? null,
     processed: r['processed'] === 1,
+    replyTo: r['reply_to'] === null || r['reply_to'] === undefined || r['reply_body'] === null || r['reply_body'] === undefined
+      ? null
+      : { id: r['reply_to'] as number, text: r['reply_body'] as string, sentAt: r['reply_sent_at'] as number },
   };
 }
 
@@ -91,7 +110,7 @@ export class Inbox {
   pendingInbound(now: number, reassemblyWindowMs: number): InboxRow[] {
     return (
       this.db.stmt(
-        `SELECT * FROM inbox WHERE processed = 0 AND (complete = 1 OR received_at <= ?) ORDER BY id LIMIT 100`,
+        `${SELECT_INBOX} WHERE i.processed = 0 AND (i.complete = 1 OR i.received_at <= ?) ORDER BY i.id LIMIT 100`,
       ).all(now - reassemblyWindowMs) as Row[]
     ).map(toInbox);
   }
@@ -100,24 +119,47 @@ export class Inbox {
     this.db.stmt('UPDATE inbox SET processed = 1, action = ? WHERE id = ?').run(action, id);
   }
 
+  /**
+   * Links a received message to the one it answers: the last message sent to
+   * `number` (E.164) within REPLY_CONTEXT_MS before `receivedAt`, a customer's
+   * notice or the shop's own answer (not the owner's forwards and alerts, which
+   * go to the owner). Returns it, or null when there is none.
+   */
+  linkReply(inboxId: number, number: string, receivedAt: number): ReplyContext | null {
+    const row = this.db.stmt(
+      `SELECT id, body, sent_at FROM outbox INDEXED BY outbox_to
+       WHERE to_number = ? AND kind <> 'forward' AND status IN ('sent', 'delivered') AND sent_at <= ? AND sent_at > ?
+       ORDER BY sent_at DESC, id DESC LIMIT 1`,
+    ).get(number, receivedAt, receivedAt - REPLY_CONTEXT_MS) as Row | undefined;
+    if (!row) return null;
+    this.db.stmt('UPDATE inbox SET reply_to = ? WHERE id = ?').run(row['id'], inboxId);
+    return { id: row['id'] as number, text: row['body'] as string, sentAt: row['sent_at'] as number };
+  }
+
+  /** The messages received from any of `senders` (the forms one number is written in), newest first. */
+  inboxFrom(senders: readonly string[], limit: number): InboxRow[] {
+    return (this.db.stmt(`${SELECT_INBOX} WHERE i.sender IN (SELECT value FROM json_each(?)) ORDER BY i.id DESC LIMIT ?`)
+      .all(JSON.stringify(senders), limit) as Row[]).map(toInbox);
+  }
+
   listInbox(opts: { limit: number; q?: string; beforeId?: number }): InboxRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
     if (opts.q) {
-      where.push(`(sender LIKE ? ESCAPE '\\' OR text LIKE ? ESCAPE '\\')`);
+      where.push(`(i.sender LIKE ? ESCAPE '\\' OR i.text LIKE ? ESCAPE '\\')`);
       const like = likePattern(opts.q);
       args.push(like, like);
     }
     if (opts.beforeId !== undefined) {
-      where.push('id < ?');
+      where.push('i.id < ?');
       args.push(opts.beforeId);
     }
-    const sql = `SELECT * FROM inbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const sql = `${SELECT_INBOX} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY i.id DESC LIMIT ?`;
     return (this.db.stmt(sql).all(...args, opts.limit) as Row[]).map(toInbox);
   }
 
   getInbox(id: number): InboxRow | null {
-    const row = this.db.stmt('SELECT * FROM inbox WHERE id = ?').get(id) as Row | undefined;
+    const row = this.db.stmt(`${SELECT_INBOX} WHERE i.id = ?`).get(id) as Row | undefined;
     return row ? toInbox(row) : null;
   }
 

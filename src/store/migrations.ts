@@ -254,4 +254,19 @@ export const MIGRATIONS: readonly string[] = [
     state TEXT NOT NULL DEFAULT '{}'
   ) WITHOUT ROWID;
   `,
+  // 9: replies in context (issue 18): each inbox message names the last message
+  // sent to that number within 7 days before it arrived (the notice it answers).
+  // Outbox rows are never deleted, so the id is enough: the text and time are
+  // read from the outbox. Messages received before this version are linked the
+  // same way where their sender is written as the outbox writes numbers (E.164).
+  // (No REFERENCES clause: SQLite cannot drop a column that has one.)
+  `
+  ALTER TABLE inbox ADD COLUMN reply_to INTEGER;
+  UPDATE inbox SET reply_to = (
+    SELECT o.id FROM outbox o
+    WHERE o.to_number = inbox.sender AND o.kind <> 'forward' AND o.status IN ('sent', 'delivered')
+      AND o.sent_at <= inbox.received_at AND o.sent_at > inbox.received_at - 604800000
+    ORDER BY o.sent_at DESC LIMIT 1
+  ) WHERE sender LIKE '+%';
+  `,
 ];

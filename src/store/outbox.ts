@@ -12,6 +12,14 @@ import type { OptOuts } from './optouts.js';
  * can never be in two states or sent by two loops.
  */
 
+/**
+ * The box's own messages, by `outbox.kind`: `optout-confirmation`, `forward`
+ * (to the owner: forwarded replies, alerts; sent after customers' messages,
+ * within their own budget) and `answer` (the owner's answer to a customer from
+ * the inbox, when no account pays for it).
+ */
+export type SystemMessageKind = 'optout-confirmation' | 'forward' | 'answer';
+
 export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'failed', 'suppressed', 'uncertain'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
@@ -207,6 +215,14 @@ export class Outbox {
     return (this.db.stmt(sql).all(...args, opts.limit) as Row[]).map(toMessage);
   }
 
+  /** The messages to one number (E.164), newest first: a conversation's outgoing side (the owner's forwards left out). */
+  messagesTo(number: string, limit: number): MessageRow[] {
+    return (this.db.stmt(
+      `SELECT o.*, a.user FROM outbox o INDEXED BY outbox_to JOIN accounts a ON a.id = o.account_id
+       WHERE o.to_number = ? AND o.kind <> 'forward' ORDER BY o.id DESC LIMIT ?`,
+    ).all(number, limit) as Row[]).map(toMessage);
+  }
+
   /** Queue counts for the status model; "today" starts at `dayStart` (local midnight). */
   queueCounts(dayStart: number): { queued: number; sending: number; uncertain: number; sentToday: number; failedToday: number; suppressedToday: number } {
     const byStatus = new Map(
@@ -275,6 +291,17 @@ export class Outbox {
   /** Times the owner's SMS forwards went out since `since` (oldest first): their budget. */
   forwardsSentSince(since: number): number[] {
     return (this.db.stmt(`SELECT sent_at FROM outbox INDEXED BY outbox_sent WHERE sent_at > ? AND kind = 'forward' ORDER BY sent_at`).all(since) as Row[]).map((r) => r['sent_at'] as number);
+  }
+
+  /** When the last message of any kind went out (null: never): whether the queue moves (src/status/stuck.ts). */
+  lastSentAt(): number | null {
+    const row = this.db.stmt('SELECT MAX(sent_at) AS at FROM outbox').get() as Row;
+    return (row['at'] as number | null) ?? null;
+  }
+
+  /** Customers' messages (and the box's answers to them) are queued; the owner's forwards, which wait for their own budget, do not count. */
+  hasQueuedExceptForwards(): boolean {
+    return this.db.stmt(`SELECT 1 FROM outbox WHERE status = 'queued' AND kind <> 'forward' LIMIT 1`).get() !== undefined;
   }
 
   /** Cheaper than counting: the dispatcher asks before every message. */
@@ -448,8 +475,8 @@ export class Outbox {
     }));
   }
 
-  /** The box's own messages (opt-out confirmations, forwards to the owner) go through the outbox like any other, uncharged. */
-  queueSystemMessage(kind: 'optout-confirmation' | 'forward', to: string, body: string, segments: number, encoding: string, now: number): number {
+  /** The box's own messages (opt-out confirmations, forwards and alerts to the owner, the owner's uncharged answers) go through the outbox like any other, uncharged. */
+  queueSystemMessage(kind: SystemMessageKind, to: string, body: string, segments: number, encoding: string, now: number): number {
     return this.db.raw.transaction(() => {
       const accountId = this.accounts.systemAccountId(now);
       const requestId = this.db.stmt(

@@ -3,25 +3,29 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccountConfig } from '../config/config.js';
 import { Accounts, type AccountRow, type LedgerRow, type LoginAccount } from './accounts.js';
-import { Charts } from './charts.js';
+import { Charts, type DayCounts } from './charts.js';
 import { Db } from './database.js';
 import { EventLog, type EventLevel, type EventRow } from './events.js';
-import { Inbox, type ForwardJob, type InboxRow } from './inbox.js';
+import { Inbox, type ForwardJob, type InboxRow, type ReplyContext } from './inbox.js';
+import { NotifyStore } from './notify.js';
 import { OptOuts, type OptOutRow } from './optouts.js';
-import { Outbox, type AttemptRow, type MessageRow, type MessageStatus, type SendOutcome, type SendRequest } from './outbox.js';
+import { Outbox, type SystemMessageKind, type AttemptRow, type MessageRow, type MessageStatus, type SendOutcome, type SendRequest } from './outbox.js';
 
 export { SYSTEM_ACCOUNT, type AccountRow, type LedgerRow, type LoginAccount } from './accounts.js';
 export { WAL_BACKSTOP_PAGES } from './database.js';
+export type { DayCounts } from './charts.js';
 export type { EventLevel, EventRow } from './events.js';
-export type { ForwardJob, InboxRow } from './inbox.js';
+export { REPLY_CONTEXT_MS, type ForwardJob, type InboxRow, type ReplyContext } from './inbox.js';
+export type { NotifyStore } from './notify.js';
 export type { OptOutRow } from './optouts.js';
-export { MESSAGE_STATUSES, requestFingerprint, type AttemptRow, type MessageRow, type MessageStatus, type SendOutcome, type SendRequest } from './outbox.js';
+export { MESSAGE_STATUSES, requestFingerprint, type SystemMessageKind, type AttemptRow, type MessageRow, type MessageStatus, type SendOutcome, type SendRequest } from './outbox.js';
 
 /**
  * The only owner of SQLite: one database (database.ts) and one module per
  * table family — accounts and ledger (accounts.ts), outbox and attempts
  * (outbox.ts), inbox and forwards (inbox.ts), opt-outs (optouts.ts), events
- * (events.ts), charts and metrics (charts.ts). This class opens them over the
+ * (events.ts), charts and metrics (charts.ts), notifications (notify.ts, used
+ * whole by the notifier as `store.notify`). This class opens them over the
  * same database and answers for all of them, so the dispatcher, the inbound
  * processor, the status model and the operations each hold one Store. Every
  * state change is one transaction; callers never see a half-applied change.
@@ -35,6 +39,8 @@ export class Store {
   private readonly optOuts: OptOuts;
   private readonly events: EventLog;
   private readonly charts: Charts;
+  /** The notification queue and channel states, for the notifier (src/notify), which is their one writer. */
+  readonly notify: NotifyStore;
 
   private constructor(private readonly database: Db) {
     this.db = database.raw;
@@ -44,6 +50,7 @@ export class Store {
     this.inbox = new Inbox(database);
     this.events = new EventLog(database.raw);
     this.charts = new Charts(database);
+    this.notify = new NotifyStore(database.raw);
   }
 
   /** Opens (creating if needed) `<dataDir>/smsbox.db` with WAL and runs pending migrations. */
@@ -141,6 +148,9 @@ export class Store {
   searchMessages(opts: { limit: number; q?: string; status?: MessageStatus; beforeId?: number }): MessageRow[] {
     return this.outbox.searchMessages(opts);
   }
+  messagesTo(number: string, limit: number): MessageRow[] {
+    return this.outbox.messagesTo(number, limit);
+  }
   queueCounts(dayStart: number): ReturnType<Outbox['queueCounts']> {
     return this.outbox.queueCounts(dayStart);
   }
@@ -153,6 +163,12 @@ export class Store {
   }
   hasQueued(): boolean {
     return this.outbox.hasQueued();
+  }
+  hasQueuedExceptForwards(): boolean {
+    return this.outbox.hasQueuedExceptForwards();
+  }
+  lastSentAt(): number | null {
+    return this.outbox.lastSentAt();
   }
   nextRetryAt(now: number): number | null {
     return this.outbox.nextRetryAt(now);
@@ -193,7 +209,7 @@ export class Store {
   listAttempts(messageId: number): AttemptRow[] {
     return this.outbox.listAttempts(messageId);
   }
-  queueSystemMessage(kind: 'optout-confirmation' | 'forward', to: string, body: string, segments: number, encoding: string, now: number): number {
+  queueSystemMessage(kind: SystemMessageKind, to: string, body: string, segments: number, encoding: string, now: number): number {
     return this.outbox.queueSystemMessage(kind, to, body, segments, encoding, now);
   }
 
@@ -207,6 +223,12 @@ export class Store {
   }
   markInboundProcessed(id: number, action: string | null): void {
     this.inbox.markInboundProcessed(id, action);
+  }
+  linkReply(inboxId: number, number: string, receivedAt: number): ReplyContext | null {
+    return this.inbox.linkReply(inboxId, number, receivedAt);
+  }
+  inboxFrom(senders: readonly string[], limit: number): InboxRow[] {
+    return this.inbox.inboxFrom(senders, limit);
   }
   listInbox(opts: { limit: number; q?: string; beforeId?: number }): InboxRow[] {
     return this.inbox.listInbox(opts);
@@ -271,6 +293,9 @@ export class Store {
   }
   statusTotals(): Record<string, number> {
     return this.charts.statusTotals();
+  }
+  dayCounts(from: number, to: number): DayCounts {
+    return this.charts.dayCounts(from, to);
   }
   addSignalSample(at: number, csq: number | null): void {
     this.charts.addSignalSample(at, csq);

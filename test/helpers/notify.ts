@@ -6,7 +6,7 @@ import { defaultConfig, type Config } from '../../src/config/config.js';
 import { planSegments } from '../../src/modem/pdu/index.js';
 import { DEFAULT_NOTIFY_EVENTS, type NotifyChannelConfig } from '../../src/notify/kinds.js';
 import { Notifier } from '../../src/notify/notifier.js';
-import { NotifyStore } from '../../src/store/notify.js';
+import type { NotifyStore } from '../../src/store/notify.js';
 import { Store } from '../../src/store/store.js';
 
 export const T0 = Date.parse('2026-12-01T10:00:00+08:00');
@@ -51,7 +51,7 @@ export function notifyRig(channels: NotifyChannelConfig[], opts: { dir?: string;
   const rig = { dir, clock, config, events } as NotifyRig;
   const open = () => {
     rig.store = Store.open(dir);
-    rig.notifyStore = new NotifyStore(rig.store.db);
+    rig.notifyStore = rig.store.notify;
     const store = rig.store;
     rig.notifier = new Notifier({
       store: rig.notifyStore,
