@@ -23,6 +23,8 @@ export interface LedStatusView {
     waiting: string | null;
     queued: number;
     uncertain: number;
+    /** Window open, modem ready, messages queued, nothing sent for 10 minutes (the status model judges it). */
+    stuck?: boolean;
   };
   clock: { trusted: boolean };
   /** Where the database lives (absent: unknown, nothing wrong). */
@@ -94,12 +96,19 @@ function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
   const hard = (kind: string, zh: string, en: string): void => void reasons.push({ level: 'hard', kind, zh, en });
   const degraded = (kind: string, zh: string, en: string): void => void reasons.push({ level: 'degraded', kind, zh, en });
 
-  if (status.modem.hard_fault) hard(`modem-${status.modem.state}`, status.modem.hard_fault, status.modem.hard_fault);
+  if (status.modem.hard_fault) {
+    // The modem says "中文 / English", each part already saying what to do.
+    const [zh, en] = status.modem.hard_fault.split(' / ');
+    hard(`modem-${status.modem.state}`, zh || status.modem.hard_fault, en ?? status.modem.hard_fault);
+  }
   else if (extras.watchdogFault) hard('modem-watchdog', extras.watchdogFault, extras.watchdogFault);
   if (status.modem.state === 'registration-denied') {
     hard('registration-denied', '运营商拒绝注册：SIM 卡可能欠费或被停用', 'The network denied registration: the SIM may be out of credit or barred');
   }
   if (status.storage?.full) hard('disk-full', '磁盘已满：新短信无法保存，请联系技术支持清理存储卡', 'The disk is full: new messages cannot be stored; call support to free space on the card');
+  if (status.queue.stuck) {
+    hard('stuck', '发送停滞：有短信排队，但超过 10 分钟没有发出任何短信', 'Sending is stuck: messages are queued but none has been sent for over 10 minutes');
+  }
   if (extras.storeFailure) hard('store', `数据库写入失败：${extras.storeFailure}`, `The database cannot be written: ${extras.storeFailure}`);
 
   if (!status.clock.trusted) degraded('clock-not-set', '时间尚未校准，暂不发送', 'The clock is not set yet: messages are held');

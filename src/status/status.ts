@@ -9,6 +9,7 @@ import type { StorageStatus } from './storage.js';
 import type { FaultReason } from '../leds/patterns.js';
 import { WAIT_TEXT, type DispatchState } from '../scheduler/dispatcher.js';
 import type { ClockSource } from '../scheduler/clock-trust.js';
+import { judgeQueue, type QueueProgress } from './stuck.js';
 
 /**
  * The one status model. LEDs, the web page, /api/status and metrics all read
@@ -51,6 +52,8 @@ export class StatusModel {
   private modem: ModemStatus;
   private readonly recent: WdgjRequestRecord[] = [];
   private readonly startedAt: number;
+  /** Since when the queue has been expected to move (the stuck judgement's memory). */
+  private expectedSince: number | null = null;
 
   constructor(
     private readonly deps: {
@@ -96,6 +99,26 @@ export class StatusModel {
     return this.modem.hardFault ? { ok: false, reason: this.modem.hardFault } : { ok: true };
   }
 
+  /** The stuck judgement, with its memory carried from one snapshot to the next. */
+  private judgeQueue(now: number, queued: number, windowOpen: boolean, waiting: DispatchState['waiting'] | null, clockTrusted: boolean): { progress: QueueProgress; lastSentAt: number | null } {
+    const { store } = this.deps;
+    // Both are single index lookups (the newest sent_at; the first queued row that is no forward).
+    const customersQueued = queued > 0 && store.hasQueuedExceptForwards();
+    const lastSentAt = store.lastSentAt();
+    const judged = judgeQueue({
+      now,
+      windowOpen,
+      modemReady: this.modem.state === 'ready' && !this.modem.hardFault,
+      clockTrusted,
+      queued: customersQueued,
+      waiting,
+      lastSentAt,
+      expectedSince: this.expectedSince,
+    });
+    this.expectedSince = judged.expectedSince;
+    return { progress: judged.progress, lastSentAt };
+  }
+
   snapshot() {
     const config = this.deps.config();
     const now = this.deps.clock.now();
@@ -107,6 +130,7 @@ export class StatusModel {
     const waiting = dispatch?.waiting ?? null;
     const clockSource = this.deps.clockSource?.() ?? 'rtc';
     const configProblem = this.deps.configProblem?.() ?? null;
+    const progress = this.judgeQueue(now, counts.queued, window.open, waiting, clockSource !== 'none');
     return {
       version,
       uptime_s: Math.floor((now - this.startedAt) / 1000),
@@ -134,6 +158,11 @@ export class StatusModel {
         sent_today: counts.sentToday,
         failed_today: counts.failedToday,
         suppressed_today: counts.suppressedToday,
+        /** Window open, modem ready, messages queued and nothing sent for 10 minutes (a fault: src/status/stuck.ts). */
+        stuck: progress.progress === 'stuck',
+        /** idle, held, moving, watching or stuck: how the stuck judgement sees the queue. */
+        progress: progress.progress,
+        last_sent_at: progress.lastSentAt === null ? null : new Date(progress.lastSentAt).toISOString(),
       },
       window: {
         open: window.open,

@@ -31,6 +31,10 @@ export type VerdictLevel = 'ok' | 'wait' | 'fault';
 /** What to do about a fault, for the shop owner. */
 function faultFix(fault: string, lang: Lang): string {
   const f = fault.toLowerCase();
+  if (f === 'stuck') {
+    return tr(lang, '请在“短信”页面查看排队短信的错误信息（例如 SIM 卡欠费、被运营商拦截）；若仍发不出去，请拔掉电源 10 秒后重新接上。',
+      'Look at the errors of the queued messages on the Messages page (an unpaid SIM, blocked by the carrier); if nothing goes still, unplug the power for 10 seconds and plug it back.');
+  }
   if (/sim/.test(f)) return tr(lang, '请关机后检查 SIM 卡是否插好、是否欠费停机，再开机。', 'Power off, check the SIM card is seated and the line is paid, then power on.');
   if (/network|regist|网络|注册/.test(f)) return tr(lang, '请检查天线是否拧紧，或把盒子移到信号更好的位置。', 'Check the antenna is screwed on, or move the box where the signal is better.');
   return tr(lang, '请拔掉电源 10 秒后重新接上；若仍故障，请联系技术支持并提供“事件”页面的内容。', 'Unplug the power for 10 seconds and plug it back; if the fault stays, call support with the events list.');

@@ -56,6 +56,13 @@ const table: { name: string; status: LedStatusView; extras?: LedExtras; power: L
     fault: 'on',
   },
   {
+    name: 'stuck queue (window open, modem ready, nothing sent for 10 minutes): hard fault',
+    status: view({ queue: { waiting: 'retry-backoff', queued: 3, stuck: true } }),
+    power: 'on',
+    network: 'blink-4',
+    fault: 'on',
+  },
+  {
     name: 'modem dead: hard fault',
     status: view({ modem: { state: 'not-responding', hard_fault: DEAD, registered: false } }),
     power: 'on',
@@ -105,6 +112,17 @@ test('a hard fault lists its reason first, in both languages', (t) => {
   t.is(faults[0]!.kind, 'modem-no-sim');
   t.deepEqual(faults.map((f) => f.level), ['hard', 'degraded', 'degraded']);
   for (const f of faults) t.true(f.zh.length > 0 && f.en.length > 0);
+  // The modem's "中文 / English" is split, so an alert or the English page gets one language.
+  t.like(faults[0], { zh: '未检测到 SIM 卡：请断电后插好 SIM 卡', en: 'No SIM card: power off and insert the SIM card' });
+});
+
+test('a stuck queue is a hard fault of its own kind, named in both languages', (t) => {
+  const { faults, patterns } = deriveLeds(view({ queue: { waiting: null, queued: 5, stuck: true } }));
+  t.is(patterns.fault, 'on');
+  t.like(faults[0], { level: 'hard', kind: 'stuck' });
+  t.regex(faults[0]!.zh, /发送停滞/);
+  t.regex(faults[0]!.en, /stuck/);
+  t.deepEqual(deriveLeds(view({ queue: { waiting: null, queued: 5, stuck: false } })).faults, [], 'the control');
 });
 
 const arbitraryView = fc.record({
@@ -118,6 +136,7 @@ const arbitraryView = fc.record({
     waiting: fc.option(fc.constantFrom('idle', 'modem-not-ready', 'window-closed', 'clock-not-set'), { nil: null }),
     queued: fc.nat(100),
     uncertain: fc.nat(5),
+    stuck: fc.boolean(),
   }),
   clock: fc.record({ trusted: fc.boolean() }),
 });
@@ -137,7 +156,7 @@ test('property: every status gives a pattern the driver can play, and the fault 
     fc.property(arbitraryView, arbitraryExtras, (status, extras) => {
       const { patterns, faults } = deriveLeds(status, extras);
       for (const pattern of Object.values(patterns)) if (!isLedPattern(pattern)) return false;
-      const hard = status.modem.hard_fault !== null || !!extras.storeFailure || !!extras.watchdogFault || status.modem.state === 'registration-denied';
+      const hard = status.modem.hard_fault !== null || !!extras.storeFailure || !!extras.watchdogFault || status.modem.state === 'registration-denied' || status.queue.stuck;
       if ((patterns.fault === 'on') !== hard) return false;
       if (status.modem.hard_fault !== null && patterns.fault !== 'on') return false;
       // Counted blinks only for a registered modem, and never more than the bars (at least one).
