@@ -16,7 +16,11 @@ export type ConfigEdit =
   /** Sets `key` in `[section]`, or in the `index`-th `[[section]]` block (accounts). */
   | { section: string; key: string; value: TomlValue; index?: number }
   /** Appends a new `[[account]]` block. */
-  | { addAccount: { user: string; password: string; balance?: string | number; ignoreQuietHours?: boolean } };
+  | { addAccount: { user: string; password: string; balance?: string | number; ignoreQuietHours?: boolean } }
+  /** Appends a new `[[notify]]` block (issue 18): `url`, or `to` for sms; `secret` and `events` when given. */
+  | { addNotify: { kind: string; url?: string; to?: string; secret?: string; events?: readonly string[] } }
+  /** Removes the `index`-th `[[notify]]` block: its header and keys, and comments between them. */
+  | { removeNotify: number };
 
 /** A TOML basic string: the few characters TOML requires escaped, the rest (Chinese) as is. */
 export function tomlString(value: string): string {
@@ -167,18 +171,70 @@ function newline(source: string): string {
   return /\r\n/.test(source) ? '\r\n' : '\n';
 }
 
-/** Applies edits to config text; throws when an `[[account]]` index does not exist. */
+/**
+ * The text without the `index`-th `[[section]]` block: from its header to its
+ * last key (values over several lines included). Comments and blank lines
+ * after the last key stay: they usually introduce what follows (the shipped
+ * file's commented examples).
+ */
+function removeArrayTable(source: string, section: string, index: number): string {
+  const lines = splitLines(source);
+  let count = -1;
+  let first = -1;
+  let last = -1;
+  let skipUntil = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.start < skipUntil) {
+      if (first !== -1) last = i; // inside a value spanning lines
+      continue;
+    }
+    const text = line.text.replace(/^\uFEFF/, '');
+    const header = /^\s*\[(\[)?\s*([^\]]+?)\s*\]/.exec(text);
+    if (header) {
+      if (first !== -1) break;
+      if (header[1] !== undefined && header[2] === section && ++count === index) first = last = i;
+      continue;
+    }
+    const key = /^\s*[A-Za-z0-9_"-]+\s*=\s*/.exec(text);
+    if (key) {
+      skipUntil = valueEnd(source, line.start + (line.text.length - text.length) + key[0].length);
+      if (first !== -1) last = i;
+    }
+  }
+  if (first === -1) throw new Error(`no [[${section}]] number ${index + 1} in the file`);
+  // A BOM at the very start stays where it is.
+  const start = lines[first]!.start + (lines[first]!.text.startsWith('\uFEFF') ? 1 : 0);
+  const end = last + 1 < lines.length ? lines[last + 1]!.start : source.length;
+  return source.slice(0, start) + source.slice(end);
+}
+
+/** Applies edits to config text; throws when an `[[account]]` or `[[notify]]` index does not exist. */
 export function editConfigText(source: string, edits: readonly ConfigEdit[]): string {
   let text = source;
   for (const edit of edits) {
     const nl = newline(text);
-    if ('addAccount' in edit) {
-      const a = edit.addAccount;
-      const lines = [`[[account]]`, `user = ${tomlString(a.user)}`, `password = ${tomlString(a.password)}`];
-      if (a.balance !== undefined && a.balance !== '') lines.push(`balance = ${typeof a.balance === 'number' ? a.balance : tomlString(a.balance)}`);
-      if (a.ignoreQuietHours) lines.push('ignore_quiet_hours = true');
+    if ('addAccount' in edit || 'addNotify' in edit) {
+      const lines: string[] = [];
+      if ('addAccount' in edit) {
+        const a = edit.addAccount;
+        lines.push(`[[account]]`, `user = ${tomlString(a.user)}`, `password = ${tomlString(a.password)}`);
+        if (a.balance !== undefined && a.balance !== '') lines.push(`balance = ${typeof a.balance === 'number' ? a.balance : tomlString(a.balance)}`);
+        if (a.ignoreQuietHours) lines.push('ignore_quiet_hours = true');
+      } else {
+        const n = edit.addNotify;
+        lines.push('[[notify]]', `kind = ${tomlString(n.kind)}`);
+        if (n.url) lines.push(`url = ${tomlString(n.url)}`);
+        if (n.to) lines.push(`to = ${tomlString(n.to)}`);
+        if (n.secret) lines.push(`secret = ${tomlString(n.secret)}`);
+        if (n.events) lines.push(`events = ${tomlValue(n.events)}`);
+      }
       const sep = text === '' || /(\r\n|\n|\r)$/.test(text) ? '' : nl;
       text = `${text}${sep}${nl}${lines.join(nl)}${nl}`;
+      continue;
+    }
+    if ('removeNotify' in edit) {
+      text = removeArrayTable(text, 'notify', edit.removeNotify);
       continue;
     }
     const value = tomlValue(edit.value);
