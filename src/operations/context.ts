@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { EventLevel, Store } from '../store/store.js';
+import type { NotifierPort } from './notify.js';
 
 /** What the operations act on: the store, the time, the live config, and hooks into the running box. */
 export interface OperationsContext {
@@ -16,6 +17,8 @@ export interface OperationsContext {
   onQueued?: () => void;
   /** Applies a validated new config without a restart; `config().file` is the file it was read from. */
   applyConfig?: (next: Config) => void;
+  /** The running notifier (the channels' listing and 发送测试); none: no channel is listed. */
+  notifier?: NotifierPort;
 }
 
 /**

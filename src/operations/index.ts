@@ -5,9 +5,11 @@ import type { OperationsContext } from './context.js';
 import { Events } from './events.js';
 import { Inbox } from './inbox.js';
 import { Messages } from './messages.js';
+import { Notifications } from './notify.js';
 import { OptOuts } from './optouts.js';
 import { Sending } from './sending.js';
 import { Settings } from './settings.js';
+import { Summary } from './summary.js';
 
 /**
  * Every action on the shop's data, written once. The WDGJ adapter, the JSON
@@ -24,17 +26,21 @@ export class Operations {
   readonly charts: Charts;
   readonly settings: Settings;
   readonly adminLogin: AdminLogin;
+  readonly notify: Notifications;
+  readonly summary: Summary;
 
   constructor(context: OperationsContext) {
     this.sending = new Sending(context);
     this.messages = new Messages(context, this.sending);
     this.accounts = new Accounts(context);
     this.optouts = new OptOuts(context);
-    this.inbox = new Inbox(context);
+    this.inbox = new Inbox(context, this.sending);
     this.events = new Events(context);
     this.charts = new Charts(context);
     this.settings = new Settings(context);
     this.adminLogin = new AdminLogin(context);
+    this.notify = new Notifications(context, this.settings);
+    this.summary = new Summary(context);
   }
 }
 
@@ -45,3 +51,8 @@ export type { Attempt, MergedRetry, MessageDetails, MessageQuery } from './messa
 // The row types the pages render, so src/web needs nothing from src/store.
 export { MESSAGE_STATUSES, type AccountRow, type EventRow, type InboxRow, type LedgerRow, type MessageRow, type MessageStatus, type OptOutRow } from '../store/store.js';
 export { done, refuse, type Done, type Outcome, type Refusal } from './outcome.js';
+export { EVENT_NAMES, type NewChannel, type NotifierPort } from './notify.js';
+export type { Conversation, ConversationEntry, Answered } from './inbox.js';
+export type { DailySummary } from './summary.js';
+export type { ChannelListing, TestResult } from '../notify/notifier.js';
+export { NOTIFY_CHANNEL_KINDS, NOTIFY_EVENT_KINDS, DEFAULT_NOTIFY_EVENTS, type NotifyChannelKind, type NotifyEventKind } from '../notify/kinds.js';

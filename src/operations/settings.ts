@@ -100,7 +100,7 @@ export class Settings {
   }
 
   /** edits → file → parseConfig → applyConfig, or the reason nothing changed. */
-  private save(edits: readonly ConfigEdit[]): Outcome<Config, SettingsRefusalCode> {
+  save(edits: readonly ConfigEdit[]): Outcome<Config, SettingsRefusalCode> {
     const { ctx } = this;
     const file = ctx.config().file;
     if (!file) {

@@ -183,8 +183,9 @@ export class Dispatcher {
 
   private prepare(message: MessageRow, modem: DispatchModem, history: number[], now: number): StepResult | Prepared {
     const { store } = this.deps;
-    // The box's own messages (an opt-out confirmation) go to numbers that opted out by design.
-    if (message.kind === 'wdgj' && this.deps.isOptedOut?.(message.to)) {
+    // The box's own messages (an opt-out confirmation) go to numbers that opted out by design;
+    // the owner's answer to a customer does not, should the customer opt out before it goes.
+    if ((message.kind === 'wdgj' || message.kind === 'answer') && this.deps.isOptedOut?.(message.to)) {
       store.suppress(message.id, null, now, 'opted out');
       this.changed();
       return { kind: 'suppressed', messageId: message.id };
