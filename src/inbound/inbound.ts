@@ -3,7 +3,9 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { planSegments } from '../modem/pdu/index.js';
 import { displayNumber, normalizeNumber } from '../protocol/numbers.js';
-import type { InboxRow, Store } from '../store/store.js';
+import type { EventReport } from '../notify/notifier.js';
+import type { InboxRow, ReplyContext, Store } from '../store/store.js';
+import { cut } from '../text.js';
 import { classifyReply } from './keywords.js';
 
 /**
@@ -23,6 +25,31 @@ export interface ReceivedPart {
 }
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
+/** How much of the answered notice an SMS forward quotes (every 67 Chinese characters is a segment). */
+const FORWARD_NOTICE_CHARS = 20;
+
+/** The notice a reply answers, as the webhook JSON and /api/inbox write it: `{id, text, sent_at}` or null. */
+export function replyToJson(context: ReplyContext | null): { id: number; text: string; sent_at: string } | null {
+  return context === null ? null : { id: context.id, text: context.text, sent_at: new Date(context.sentAt).toISOString() };
+}
+
+/** What the owner's channels are told of a reply or an opt-out: who, what, and the notice it answers. */
+function replyReport(row: InboxRow, who: string, replyTo: ReplyContext | null, kind: 'reply' | 'optout'): EventReport {
+  const incomplete = row.complete ? '' : `（不完整：${row.partsReceived}/${row.partsTotal} 段）`;
+  const incompleteEn = row.complete ? '' : ` (incomplete: ${row.partsReceived} of ${row.partsTotal} parts)`;
+  const answered = replyTo ? `；回复的是第 ${replyTo.id} 号短信：“${cut(replyTo.text, 70)}”` : '';
+  const answeredEn = replyTo ? `; in reply to message #${replyTo.id}: "${cut(replyTo.text, 70)}"` : '';
+  return {
+    zh: kind === 'optout'
+      ? `${who} 回复“${cut(row.text, 40)}”，已退订${answered}`
+      : `${who} 回复${incomplete}：${row.text}${answered}`,
+    en: kind === 'optout'
+      ? `${who} replied "${cut(row.text, 40)}" and opted out${answeredEn}`
+      : `${who} replied${incompleteEn}: ${row.text}${answeredEn}`,
+    data: { from: who, text: row.text, inbox_id: row.id, reply_to: replyToJson(replyTo) },
+    at: row.receivedAt,
+  };
+}
 const WEBHOOK_MAX_ATTEMPTS = 50;
 
 /** Webhook retry: 30 s doubling, at most an hour apart; about two days in all. */
@@ -46,6 +73,8 @@ export class InboundProcessor {
       onQueued?: () => void;
       /** The HTTP client for webhooks; the global fetch by default. */
       fetch?: typeof fetch;
+      /** Tells the owner's channels (issue 18): a reply that is no opt-out, and a new opt-out; after the row is committed. */
+      notify?: (kind: 'reply' | 'optout', report: EventReport) => void;
     },
   ) {}
 
@@ -82,7 +111,10 @@ export class InboundProcessor {
       : null;
     const who = displayNumber(mobile ?? row.from);
     let queued = false;
+    const notices: { kind: 'reply' | 'optout'; report: EventReport }[] = [];
     store.transaction(() => {
+      // The notice this answers: linked before anything else, so the forwards below can quote it.
+      const replyTo = mobile ? store.linkReply(row.id, mobile, row.receivedAt) : null;
       if (kind === 'optout') {
         const added = store.addOptOut(mobile!, 'sms', `回复 / replied "${row.text.slice(0, 40)}"`, now, row.id);
         store.addEvent(now, 'info', 'optout', `${who} 回复“${row.text.slice(0, 40)}”，已退订，以后不再发送`, `${who} replied "${row.text.slice(0, 40)}": opted out, never messaged again`, { number: mobile, inboxId: row.id });
@@ -92,6 +124,7 @@ export class InboundProcessor {
           queued = true;
         }
         store.markInboundProcessed(row.id, 'optout');
+        if (added) notices.push({ kind: 'optout', report: replyReport(row, who, replyTo, 'optout') });
       } else if (kind === 'resubscribe') {
         store.removeOptOut(mobile!);
         store.addEvent(now, 'info', 'resubscribe', `${who} 回复“${row.text.slice(0, 40)}”，已重新订阅`, `${who} replied "${row.text.slice(0, 40)}": subscribed again`, { number: mobile, inboxId: row.id });
@@ -102,7 +135,8 @@ export class InboundProcessor {
           store.addEvent(now, 'warn', 'inbound-incomplete', `来自 ${who} 的长短信只收到 ${row.partsReceived}/${row.partsTotal} 段，已按不完整短信保存`, `long SMS from ${who}: only ${row.partsReceived} of ${row.partsTotal} parts arrived; kept as incomplete`, { inboxId: row.id });
         }
         if (config.inbound.forwardTo && config.inbound.forwardTo !== mobile) {
-          const body = `[短信网关] ${who}${incomplete ? '（不完整）' : ''}: ${row.text}`;
+          const answered = replyTo ? `（回复“${cut(replyTo.text, FORWARD_NOTICE_CHARS)}”）` : '';
+          const body = `[短信网关] ${who}${incomplete ? '（不完整）' : ''}${answered}: ${row.text}`;
           const plan = planSegments(body);
           // A forward longer than the box accepts from 管家助理 is cut, not dropped.
           const text = plan.parts.length > config.sms.maxSegments ? plan.parts.slice(0, config.sms.maxSegments).join('') : body;
@@ -111,9 +145,11 @@ export class InboundProcessor {
         }
         if (config.inbound.webhook) store.addForward(row.id, config.inbound.webhook, now);
         store.markInboundProcessed(row.id, incomplete ? 'incomplete' : config.inbound.forwardTo || config.inbound.webhook ? 'forwarded' : null);
+        notices.push({ kind: 'reply', report: replyReport(row, who, replyTo, 'reply') });
       }
     });
     if (queued) this.deps.onQueued?.();
+    for (const { kind: event, report } of notices) this.deps.notify?.(event, report);
   }
 
   /** Starts the periodic work: incomplete messages whose wait is over, and webhook retries. */
@@ -185,6 +221,7 @@ export class InboundProcessor {
             sent_at: row.sentAt,
             complete: row.complete,
             parts: { received: row.partsReceived, total: row.partsTotal },
+            reply_to: replyToJson(row.replyTo),
           }),
           signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
         });
