@@ -9,6 +9,7 @@ import type { WebDeps } from './context.js';
 import { escapeHtml as h } from './html.js';
 import { decodeParam, langOf, pathOf, queryOf, redirect, sendHtml, type Req, type Res } from './http.js';
 import { csrfField, layout, localTime, tr, type Lang, type PageContext } from './layout.js';
+import { renderNotifySection } from './notify-settings.js';
 import { renderRequestsFragment, renderSetup } from './pages.js';
 import type { Session } from './session.js';
 
@@ -30,7 +31,7 @@ const STATUS_TEXT: Record<MessageStatus, [string, string]> = {
   uncertain: ['待确认', 'uncertain'],
 };
 
-function statusBadge(status: MessageStatus, lang: Lang): string {
+export function statusBadge(status: MessageStatus, lang: Lang): string {
   const [zh, en] = STATUS_TEXT[status] ?? [status, status];
   return `<span class="status ${h(status)}" data-status="${h(status)}">${h(tr(lang, zh, en))}</span>`;
 }
@@ -44,16 +45,24 @@ function decisionButtons(m: MessageRow, ctx: PageContext): string {
 <form class="inline" method="post" action="/messages/${m.id}/fail">${csrfField(ctx)}<button type="submit" class="danger">${h(tr(ctx.lang, '标记失败', 'Mark failed'))}</button></form>`;
 }
 
+/** The page context of an admin page: language, session token, flash, the banners every page shows. */
+export function pageContextOf(deps: WebDeps, helpers: Auth): (req: Req, res: Res, session: Session | null) => PageContext {
+  return (req, res, session) => {
+    const snapshot = deps.status.snapshot();
+    return {
+      lang: langOf(req, res),
+      csrf: session?.csrf ?? null,
+      path: pathOf(req),
+      flash: helpers.takeFlash(session),
+      simulated: snapshot.modem.simulated,
+      configError: snapshot.config_error,
+    };
+  };
+}
+
 export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: Auth): void {
   const { ops } = deps;
-  const ctxOf = (req: Req, res: Res, session: Session | null): PageContext => ({
-    lang: langOf(req, res),
-    csrf: session?.csrf ?? null,
-    path: pathOf(req),
-    flash: helpers.takeFlash(session),
-    simulated: deps.status.snapshot().modem.simulated,
-    configError: deps.status.snapshot().config_error,
-  });
+  const ctxOf = pageContextOf(deps, helpers);
   const query = (req: Req) => queryOf(req);
   const tz = () => deps.config().schedule.timezone;
 
@@ -177,29 +186,6 @@ ${retried}
     redirect(res, `/messages/${again.value.id}`);
   });
 
-  // ---- inbox ------------------------------------------------------------------
-  app.get('/inbox', (req: Req, res: Res) => {
-    const session = helpers.requirePage(req, res);
-    if (!session) return;
-    const ctx = ctxOf(req, res, session);
-    const { lang } = ctx;
-    const q = query(req);
-    const search = (q.get('q') ?? '').trim().slice(0, 100);
-    const before = q.get('before');
-    const rows = ops.inbox.list({ limit: 51, q: search, beforeId: before });
-    const shown = rows.slice(0, 50);
-    const ACTIONS: Record<string, [string, string]> = { optout: ['退订', 'opted out'], resubscribe: ['恢复订阅', 'resubscribed'], forwarded: ['已转发', 'forwarded'], incomplete: ['不完整', 'incomplete'] };
-    const table = shown.map((m) => {
-      const act = m.action ? (ACTIONS[m.action] ?? [m.action, m.action]) : null;
-      return `<tr><td class="time">${h(localTime(m.receivedAt, tz()))}</td><td>${h(displayNumber(m.from))}</td><td class="text">${h(m.text)}</td><td>${act ? h(tr(lang, act[0], act[1])) : ''}${m.complete ? '' : ` <small>(${m.partsReceived}/${m.partsTotal})</small>`}</td></tr>`;
-    }).join('');
-    const body = `<form method="get" action="/inbox" class="row"><input type="search" name="q" value="${h(search)}" placeholder="${h(tr(lang, '按号码或内容搜索', 'search number or text'))}" aria-label="search"><button class="secondary" type="submit">${h(tr(lang, '搜索', 'Search'))}</button></form>
-<section class="table-wrap"><table id="inbox" class="cards"><tr><th>${h(tr(lang, '收到', 'Received'))}</th><th>${h(tr(lang, '号码', 'From'))}</th><th>${h(tr(lang, '内容', 'Text'))}</th><th>${h(tr(lang, '处理', 'Action'))}</th></tr>
-${table || `<tr><td colspan="4" class="muted">${h(tr(lang, '没有收到短信', 'no messages received'))}</td></tr>`}</table></section>
-${rows.length > 50 ? `<a class="button secondary" href="/inbox?${new URLSearchParams({ ...(search ? { q: search } : {}), before: String(shown[shown.length - 1]!.id) })}">${h(tr(lang, '更早 →', 'Older →'))}</a>` : ''}`;
-    sendHtml(res, 200, layout(ctx, tr(lang, '收件箱', 'Inbox'), body));
-  });
-
   // ---- opt-outs ---------------------------------------------------------------
   app.get('/optouts', (req: Req, res: Res) => {
     const session = helpers.requirePage(req, res);
@@ -297,7 +283,7 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     const session = helpers.requirePage(req, res);
     if (!session) return;
     const ctx = ctxOf(req, res, session);
-    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured()));
+    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured(), renderNotifySection(ctx, ops.notify.list(), ops.settings.writable, tz())));
   });
 
   app.get('/settings/ledger/:user', (req: Req, res: Res) => {
@@ -368,7 +354,7 @@ function messagePath(id: string | undefined): string {
   return `/messages/${id !== undefined && /^\d{1,15}$/.test(id) ? id : ''}`;
 }
 
-function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[]): string {
+function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[], notifySection: string): string {
   const { lang } = ctx;
   const noFile = !config.file;
   const disabled = noFile ? ' disabled' : '';
@@ -403,7 +389,8 @@ function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[]
 <input type="text" name="user" placeholder="${h(tr(lang, '用户名', 'user'))}" aria-label="user"${disabled}><input type="password" name="password" placeholder="${h(tr(lang, '密码', 'password'))}" aria-label="password" autocomplete="new-password"${disabled}>
 <input type="text" name="balance" placeholder="${h(tr(lang, '余额（留空不限）', 'balance (empty = unlimited)'))}" aria-label="balance"${disabled}>
 <label style="margin:0"><input type="checkbox" name="ignore_quiet_hours"${disabled}> ${h(tr(lang, '免打扰时段也发送', 'send in quiet hours too'))}</label>
-<button type="submit"${disabled}>${h(tr(lang, '添加', 'Add'))}</button></form></section>`;
+<button type="submit"${disabled}>${h(tr(lang, '添加', 'Add'))}</button></form></section>
+${notifySection}`;
   return layout(ctx, tr(lang, '设置', 'Settings'), body);
 }
 

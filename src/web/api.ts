@@ -1,6 +1,6 @@
 import type polka from 'polka';
 import { formatYuan } from '../money.js';
-import type { AccountRow, Attempt, InboxRow, LedgerRow, MessageRow, OptOutRow } from '../operations/index.js';
+import type { AccountRow, Attempt, InboxRow, LedgerRow, MessageRow, OptOutRow, TestResult } from '../operations/index.js';
 import { displayNumber } from '../protocol/numbers.js';
 import type { Auth } from './auth.js';
 import type { WebDeps } from './context.js';
@@ -74,7 +74,12 @@ const inboxJson = (m: InboxRow) => ({
   complete: m.complete,
   parts: { received: m.partsReceived, total: m.partsTotal },
   action: m.action,
+  // The notice this reply answers: the last message sent to the number within 7 days before it.
+  reply_to: m.replyTo === null ? null : { id: m.replyTo.id, text: m.replyTo.text, sent_at: iso(m.replyTo.sentAt) },
 });
+
+/** 发送测试's outcome: the platform's answer as it gave it (DingTalk's errcode and errmsg are `code` and `message`). */
+const testJson = (r: TestResult) => ({ channel: r.channel, ok: r.ok, status: r.status, code: r.code, message: r.message, body: r.body, message_id: r.messageId ?? null });
 
 const optOutJson = (o: OptOutRow) => ({ number: displayNumber(o.number), number_e164: o.number, created_at: iso(o.createdAt), source: o.source, reason: o.reason, inbox_id: o.inboxId });
 
@@ -163,6 +168,29 @@ export function registerApi(app: polka.Polka, deps: WebDeps, auth: Pick<Auth, 'r
     const query = queryOf(req);
     const rows = ops.inbox.list({ limit: Number(query.get('limit') ?? 50) || 50, q: query.get('q'), beforeId: query.get('before_id') });
     sendJson(res, 200, { messages: rows.map(inboxJson) });
+  });
+
+  // The owner answers a customer's reply (charged as the README says: the answered message's account, else uncharged).
+  app.post('/api/inbox/:id/answer', async (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const body = await readJsonObject(req, res, '{"text": "好的，明天发货"}');
+    if (!body) return;
+    const answered = await ops.inbox.answer({ inboxId: req.params['id'] ?? '', text: typeof body['text'] === 'string' ? body['text'] : '' });
+    if (!answered.ok) return sendRefusal(res, answered);
+    sendJson(res, 201, { message: messageJson(answered.value.message), charged_to: answered.value.chargedTo });
+  });
+
+  // ---- notification channels --------------------------------------------------
+  app.get('/api/notify', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    sendJson(res, 200, ops.notify.apiJson());
+  });
+
+  app.post('/api/notify/:id/test', async (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const tested = await ops.notify.test(decodeParam(req.params['id']) ?? '');
+    if (!tested.ok) return sendRefusal(res, tested);
+    sendJson(res, 200, testJson(tested.value));
   });
 
   app.get('/api/optouts', (req: Req, res: Res) => {

@@ -61,7 +61,8 @@ h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:.2rem 0 .6rem
 .table-wrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d8dee4;padding:.35rem .4rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa;font-weight:600;white-space:nowrap}
-td.text{max-width:28rem;min-width:8rem;word-break:break-all;white-space:pre-wrap}td.time{white-space:nowrap}
+td.text,td.notice{max-width:28rem;min-width:8rem;word-break:break-all;white-space:pre-wrap}td.notice{color:#57606a}td.time{white-space:nowrap}
+tr.conversation-head th{background:#eaeef2}tr.in td.text{font-weight:500}
 code{background:#eff1f3;padding:.1rem .3rem;border-radius:.2rem;user-select:all;word-break:break-all}
 input,select,textarea,button{font:inherit}
 input[type=text],input[type=password],input[type=search],input[type=number],select,textarea{padding:.3rem .4rem;border:1px solid #d0d7de;border-radius:.3rem;max-width:100%}
@@ -81,7 +82,7 @@ label{display:block;margin:.4rem 0 .1rem;color:#57606a}
 svg.chart{width:100%;height:auto;background:#fff}
 @media (max-width:40rem){.table-wrap table:not(.cards){min-width:34rem}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:auto}table.cards tr:first-child{display:none}
-table.cards tr{border-bottom:1px solid #d8dee4;padding:.4rem 0}table.cards td{display:inline-block;border:0;padding:.1rem .6rem .1rem .2rem;max-width:none}table.cards td.text{display:block}table.cards td.time{color:#57606a;font-size:.9rem}.verdict{font-size:1.3rem}main{padding:.6rem}header .right{margin-left:0}}
+table.cards tr{border-bottom:1px solid #d8dee4;padding:.4rem 0}table.cards td{display:inline-block;border:0;padding:.1rem .6rem .1rem .2rem;max-width:none}table.cards td.text,table.cards td.notice{display:block}table.cards tr.conversation-head{display:block}table.cards td.time{color:#57606a;font-size:.9rem}.verdict{font-size:1.3rem}main{padding:.6rem}header .right{margin-left:0}}
 `;
 
 export function csrfField(ctx: PageContext): string {

@@ -6,6 +6,8 @@ import { SendReply } from '../protocol/wdgj.js';
 import type { StatusSnapshot } from '../status/status.js';
 import { registerAdmin } from './admin.js';
 import { registerApi } from './api.js';
+import { registerInbox } from './inbox.js';
+import { registerNotifySettings } from './notify-settings.js';
 import { createAuth } from './auth.js';
 import type { WebDeps } from './context.js';
 import { escapeHtml as h } from './html.js';
@@ -154,6 +156,8 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   auth.register(app);
   registerAdmin(app, deps, auth);
+  registerInbox(app, deps, auth);
+  registerNotifySettings(app, deps, auth);
 
   // ---- live status and metrics ----------------------------------------------
 
