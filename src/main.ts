@@ -17,7 +17,11 @@ import { StatusLeds } from './leds/status-leds.js';
 import { openSerialStream } from './modem/serial.js';
 import { BoxClock, type ClockTrustProbe } from './scheduler/clock-trust.js';
 import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
-import { StatusModel } from './status/status.js';
+import { Notifier, defaultBoxIdentity } from './notify/index.js';
+import { planSegments } from './modem/pdu/index.js';
+import { windowCloseCron } from './scheduler/window.js';
+import { alertConditions } from './status/alerts.js';
+import { StatusModel, type StatusSnapshot } from './status/status.js';
 import { storageStatus } from './status/storage.js';
 import { Store } from './store/store.js';
 import { createWebServer, endLiveStreams } from './web/server.js';
@@ -49,6 +53,8 @@ export interface BoxOptions {
   simulatorBootMs?: number;
   /** The config file had a mistake: the box runs on a fallback and shows the mistake. */
   configProblem?: { error: ConfigError; using: 'last-good' | 'defaults' };
+  /** How the notifier reaches the robots (tests may pass their own); the global fetch by default. */
+  notifyFetch?: typeof fetch;
   /** A virtual HAT that outlives this box (tests that restart the box keep its SIM's messages). */
   simulator?: VirtualModem;
   /** How the box tells whether its clock is set (tests stand in for a Pi without NTP). */
@@ -63,6 +69,10 @@ export interface Box {
   readonly server: http.Server;
   readonly modem: Modem;
   readonly dispatcher: Dispatcher;
+  /** Alerts and forwards to the owner's channels (`[[notify]]`). */
+  readonly notifier: Notifier;
+  /** Sends the daily summary now (node-cron calls it when the sending window closes). */
+  sendDailySummary(): void;
   /** The virtual HAT, in simulator mode. */
   readonly simulator: VirtualModem | null;
   /** Replaces the config while running: accounts, schedule, limits, opt-out rules apply at once. */
@@ -143,10 +153,37 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   const power = boxGpio.power;
 
   let dispatcher: Dispatcher | null = null;
-  let statusLeds: StatusLeds | null = null;
+  let statusLeds: StatusLeds<StatusSnapshot> | null = null;
   let consecutiveSendFailures = 0;
   let starting = true;
-  const inbound = new InboundProcessor({ store, clock, config: getConfig, log, onQueued: () => dispatcher?.kick() });
+  // A settings save that passed the parser fixes the file: the problem is over then.
+  let configProblem = options.configProblem ?? null;
+  // The port is known once the server listens; messages are rendered only later, at delivery.
+  let listeningPort = 0;
+
+  // Alerts and forwards to the owner: group robots, our webhook, SMS through the outbox.
+  const notifier = new Notifier({
+    store: store.notify,
+    clock,
+    config: getConfig,
+    box: () => defaultBoxIdentity(listeningPort),
+    queueSms: (to, text) => {
+      const plan = planSegments(text);
+      return store.queueSystemMessage('forward', to, text, plan.parts.length, plan.encoding, clock.now());
+    },
+    onSmsQueued: () => dispatcher?.kick(),
+    addEvent: (at, level, kind, zh, en, data) => store.addEvent(at, level, kind, zh, en, data),
+    log,
+    ...(options.notifyFetch ? { fetch: options.notifyFetch } : {}),
+  });
+  const inbound = new InboundProcessor({
+    store,
+    clock,
+    config: getConfig,
+    log,
+    onQueued: () => dispatcher?.kick(),
+    notify: (kind, report) => notifier.event(kind, report),
+  });
   const timings = options.modemTimings ?? {};
   const modem = new Modem({
     openStream,
@@ -200,7 +237,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       config: getConfig,
       dispatch: () => dispatcher!.state(),
       leds: () => statusLeds?.current() ?? {},
-      configProblem: () => options.configProblem ?? null,
+      configProblem: () => configProblem,
       clockSource: () => boxClock?.clockSource() ?? 'config',
       storage: () => storageStatus(dataDir),
       faults: () => statusLeds?.faults() ?? [],
@@ -265,6 +302,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     acceptance: () => status.acceptance(),
     onQueued: () => dispatcher!.kick(),
     applyConfig: (next) => applyConfig(next),
+    notifier,
   });
   const wdgj = new WdgjEndpoint({ ops, status, clock, config: getConfig, log });
   const server = createWebServer({
@@ -286,6 +324,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  listeningPort = port;
   if (simulated) {
     log.warn('SIMULATOR MODE — 模拟模式: no modem hardware is used; NO SMS LEAVES THIS BOX / 短信不会真的发出');
   }
@@ -311,6 +350,11 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       watchdogFault: watchdog.hardFault(),
     }),
     onError: (err) => log.warn('LED update failed', { error: String(err) }),
+    // The owner hears of what lights the fault LED: said after every derivation (cheap when unchanged).
+    onRefresh: (leds, snapshot) => {
+      const conditions = alertConditions({ faults: leds.faults, starting, progress: snapshot.queue.progress, configError: snapshot.config_error });
+      for (const c of conditions) if (c.active !== null) notifier.condition(c.kind, c.active, c);
+    },
   });
   statusLeds.start();
   void modem
@@ -323,6 +367,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     });
   dispatcher.start();
   inbound.start();
+  notifier.start();
 
   // node-cron fires the sending window's edges (the loop also sleeps until them) and the housekeeping.
   let windowJobs: ScheduledTask[] = [];
@@ -336,6 +381,20 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       : [];
   };
   scheduleWindowEdges();
+  // The day's summary when the sending window closes (at midnight without quiet hours).
+  const sendDailySummary = () => {
+    try {
+      notifier.event('daily', ops.summary.dailyReport(clock.now()));
+    } catch (err) {
+      log.error('daily summary failed', { error: String(err) });
+    }
+  };
+  let dailyJob: ScheduledTask | null = null;
+  const scheduleDailySummary = () => {
+    void dailyJob?.destroy();
+    dailyJob = cron.schedule(windowCloseCron(config.schedule.quietHours), sendDailySummary, { timezone: config.schedule.timezone });
+  };
+  scheduleDailySummary();
   const housekeeping = cron.schedule('17 4 * * *', () => {
     try {
       store.housekeeping(clock.now());
@@ -357,8 +416,11 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   /** A validated new config, applied without a restart (modem, HTTP port and data dir need one). */
   const applyConfig = (next: Config): void => {
     config = next;
+    configProblem = null;
     store.syncAccounts(next.accounts, clock.now());
     scheduleWindowEdges();
+    scheduleDailySummary();
+    statusLeds?.refresh();
     dispatcher!.kick();
     store.addEvent(clock.now(), 'info', 'config-applied', '新设置已生效', 'new settings applied');
   };
@@ -371,6 +433,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     server,
     modem,
     dispatcher,
+    notifier,
+    sendDailySummary,
     simulator,
     applyConfig,
     async close() {
@@ -378,7 +442,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       closed = true;
       clearInterval(checkpointTimer);
       clearInterval(networkTimeTimer);
-      for (const job of [...windowJobs, housekeeping]) await job.destroy();
+      for (const job of [...windowJobs, housekeeping, ...(dailyJob ? [dailyJob] : [])]) await job.destroy();
       // Stop taking connections and answer the requests already arriving (a
       // "1" only after its commit), end the status pages' streams, close each
       // keep-alive connection once its answer is out, cut what is left after
@@ -395,6 +459,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       await watchdog.stop();
       await modem.stop({ powerDown: !simulated }).catch((err: unknown) => log.warn('modem stop failed', { error: String(err) }));
       statusLeds?.off();
+      // Nothing feeds the notifier any more; a delivery under way ends (or times out) before the database closes.
+      await notifier.stop();
       await boxGpio.close();
       if (!options.simulator) simulator?.dispose();
       store.close();

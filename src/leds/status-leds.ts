@@ -6,24 +6,26 @@ import { deriveLeds, type LedExtras, type LedState, type LedStatusView } from '.
  * (on every refresh() and every `intervalMs`) and plays them on the driver.
  * Activity flashes come from flash(), called per segment sent or received.
  */
-export interface StatusLedsOptions {
+export interface StatusLedsOptions<View extends LedStatusView = LedStatusView> {
   driver: LedDriver;
   /** The status model's snapshot (StatusModel.snapshot satisfies it). */
-  status: () => LedStatusView;
+  status: () => View;
   /** What the snapshot does not carry: starting, default password, failures … */
   extras?: () => LedExtras;
   /** How often the patterns are derived again without a refresh() (default 1000 ms; 0: only on refresh()). */
   intervalMs?: number;
   /** A snapshot that throws (database gone) must not stop the LEDs: the error goes here. */
   onError?: (error: unknown) => void;
+  /** After every derivation, with the snapshot it was derived from (the alerts read the same reasons). */
+  onRefresh?: (state: LedState, status: View) => void;
 }
 
-export class StatusLeds {
+export class StatusLeds<View extends LedStatusView = LedStatusView> {
   private timer: NodeJS.Timeout | null = null;
   private last: LedState | null = null;
   private stopped = false;
 
-  constructor(private readonly options: StatusLedsOptions) {}
+  constructor(private readonly options: StatusLedsOptions<View>) {}
 
   start(): void {
     this.refresh();
@@ -38,8 +40,10 @@ export class StatusLeds {
   refresh(): LedState | null {
     if (this.stopped) return this.last;
     try {
-      this.last = deriveLeds(this.options.status(), this.options.extras?.() ?? {});
+      const status = this.options.status();
+      this.last = deriveLeds(status, this.options.extras?.() ?? {});
       this.options.driver.set(this.last.patterns);
+      this.options.onRefresh?.(this.last, status);
     } catch (error) {
       this.options.onError?.(error);
     }

@@ -48,3 +48,13 @@ export function windowState(now: number, quiet: QuietHours | null, timeZone: str
     nextClose: nextLocalMinute(now, quiet.startMinute, timeZone),
   };
 }
+
+/**
+ * When the day's summary goes (issue 18): the minute the sending window
+ * closes (the quiet hours begin), as a node-cron expression in the box's time
+ * zone; at midnight when there are no quiet hours (the window never closes).
+ */
+export function windowCloseCron(quiet: QuietHours | null): string {
+  const minute = quiet ? quiet.startMinute : 0;
+  return `${minute % 60} ${Math.floor(minute / 60)} * * *`;
+}
