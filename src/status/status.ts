@@ -100,10 +100,10 @@ export class StatusModel {
   }
 
   /** The stuck judgement, with its memory carried from one snapshot to the next. */
-  private judgeQueue(now: number, queued: number, windowOpen: boolean, waiting: DispatchState['waiting'] | null, clockTrusted: boolean): { progress: QueueProgress; lastSentAt: number | null } {
+  private judgeQueue(now: number, pending: number, windowOpen: boolean, waiting: DispatchState['waiting'] | null, clockTrusted: boolean): { progress: QueueProgress; lastSentAt: number | null } {
     const { store } = this.deps;
-    // Both are single index lookups (the newest sent_at; the first queued row that is no forward).
-    const customersQueued = queued > 0 && store.hasQueuedExceptForwards();
+    // Both are single index lookups (the newest sent_at; the first queued or sending row that is no forward).
+    const customersQueued = pending > 0 && store.hasPendingExceptForwards();
     const lastSentAt = store.lastSentAt();
     const judged = judgeQueue({
       now,
@@ -130,7 +130,7 @@ export class StatusModel {
     const waiting = dispatch?.waiting ?? null;
     const clockSource = this.deps.clockSource?.() ?? 'rtc';
     const configProblem = this.deps.configProblem?.() ?? null;
-    const progress = this.judgeQueue(now, counts.queued, window.open, waiting, clockSource !== 'none');
+    const progress = this.judgeQueue(now, counts.queued + counts.sending, window.open, waiting, clockSource !== 'none');
     return {
       version,
       uptime_s: Math.floor((now - this.startedAt) / 1000),

@@ -12,8 +12,9 @@ import type { WaitReason } from '../scheduler/dispatcher.js';
  * "queued but the modem is not ready" warning), the clock not set, a rate
  * limit (`limit-*`: the owner's own limits), and the owner's SMS forwards
  * waiting for their hourly budget (only customers' messages count as queued).
- * A message waiting for its retry after failed sends does count: sends that
- * keep failing are what the owner must hear about.
+ * A message waiting for its retry after failed sends does count, and so does
+ * one whose send never ends: sends that keep failing or hang are what the
+ * owner must hear about.
  */
 
 export const STUCK_AFTER_MS = 10 * 60_000;
@@ -34,7 +35,7 @@ export interface StuckInput {
   /** The modem is `ready` and has no hard fault. */
   modemReady: boolean;
   clockTrusted: boolean;
-  /** Customers' messages (and the box's replies to them) are queued; the owner's forwards do not count. */
+  /** Customers' messages (and the box's answers to them) are queued or being sent; the owner's forwards do not count. */
   queued: boolean;
   /** What the dispatcher says it waits for (null while sending). */
   waiting: WaitReason | null;

@@ -299,9 +299,12 @@ export class Outbox {
     return (row['at'] as number | null) ?? null;
   }
 
-  /** Customers' messages (and the box's answers to them) are queued; the owner's forwards, which wait for their own budget, do not count. */
-  hasQueuedExceptForwards(): boolean {
-    return this.db.stmt(`SELECT 1 FROM outbox WHERE status = 'queued' AND kind <> 'forward' LIMIT 1`).get() !== undefined;
+  /**
+   * Customers' messages (and the box's answers to them) wait to go or are
+   * being sent; the owner's forwards, which wait for their own budget, do not count.
+   */
+  hasPendingExceptForwards(): boolean {
+    return this.db.stmt(`SELECT 1 FROM outbox WHERE status IN ('queued', 'sending') AND kind <> 'forward' LIMIT 1`).get() !== undefined;
   }
 
   /** Cheaper than counting: the dispatcher asks before every message. */

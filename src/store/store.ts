@@ -164,8 +164,8 @@ export class Store {
   hasQueued(): boolean {
     return this.outbox.hasQueued();
   }
-  hasQueuedExceptForwards(): boolean {
-    return this.outbox.hasQueuedExceptForwards();
+  hasPendingExceptForwards(): boolean {
+    return this.outbox.hasPendingExceptForwards();
   }
   lastSentAt(): number | null {
     return this.outbox.lastSentAt();

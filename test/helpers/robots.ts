@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -24,6 +25,11 @@ export interface FakeRobot {
   requests: ReceivedRequest[];
   /** Answers to give, in order; when they run out, `fallback` is given. */
   answers: RobotAnswer[];
+  /**
+   * The first request (received already or still to come) that `matches`:
+   * a test waits on the robot's traffic, never on a clock.
+   */
+  waitFor(matches: (request: ReceivedRequest) => boolean): Promise<ReceivedRequest>;
   close(): Promise<void>;
 }
 
@@ -36,6 +42,7 @@ export interface FakeRobot {
 export async function fakeRobot(path: string, fallback: RobotAnswer): Promise<FakeRobot> {
   const requests: ReceivedRequest[] = [];
   const answers: RobotAnswer[] = [];
+  const received = new EventEmitter();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -52,6 +59,7 @@ export async function fakeRobot(path: string, fallback: RobotAnswer): Promise<Fa
       const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
       res.writeHead(answer.status ?? 200, { 'content-type': typeof answer.body === 'string' ? 'text/plain' : 'application/json' });
       res.end(text);
+      received.emit('request', requests[requests.length - 1]);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -60,6 +68,18 @@ export async function fakeRobot(path: string, fallback: RobotAnswer): Promise<Fa
     url: `http://127.0.0.1:${port}${path}`,
     requests,
     answers,
+    waitFor: (matches) => {
+      const seen = requests.find(matches);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => {
+        const listener = (request: ReceivedRequest) => {
+          if (!matches(request)) return;
+          received.off('request', listener);
+          resolve(request);
+        };
+        received.on('request', listener);
+      });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

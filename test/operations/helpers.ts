@@ -2,6 +2,8 @@ import { rmSync } from 'node:fs';
 import { ManualClock } from '../../src/clock.js';
 import { defaultConfig, type Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/log.js';
+import { planSegments } from '../../src/modem/pdu/index.js';
+import { Notifier } from '../../src/notify/notifier.js';
 import { Operations } from '../../src/operations/index.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/box.js';
@@ -25,6 +27,8 @@ export interface OpsRig {
   applied: Config[];
   /** The kinds of the events written so far, oldest first. */
   eventKinds(): string[];
+  /** The notifier the operations list and test channels with (not started: nothing is delivered by itself). */
+  notifier: Notifier;
 }
 
 /**
@@ -54,6 +58,16 @@ export async function withOps(run: (rig: OpsRig) => Promise<void> | void, change
     logLines,
     applied: [],
     eventKinds: () => store.listEvents(10_000).map((e) => e.kind).reverse(),
+    notifier: new Notifier({
+      store: store.notify,
+      clock,
+      config: () => config,
+      box: () => ({ name: 'shop-box', url: 'http://192.168.1.50:8080/' }),
+      queueSms: (to, text) => {
+        const plan = planSegments(text);
+        return store.queueSystemMessage('forward', to, text, plan.parts.length, plan.encoding, clock.now());
+      },
+    }),
   };
   rig.ops = new Operations({
     store,
@@ -66,6 +80,7 @@ export async function withOps(run: (rig: OpsRig) => Promise<void> | void, change
       rig.applied.push(next);
       rig.setConfig(next);
     },
+    notifier: rig.notifier,
   });
   try {
     await run(rig);
