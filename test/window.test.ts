@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parseQuietHours } from '../src/config/quiet-hours.js';
-import { windowState } from '../src/scheduler/window.js';
+import { windowCloseCron, windowState } from '../src/scheduler/window.js';
 import { isoInZone, startOfLocalDay } from '../src/scheduler/tz.js';
 
 const SH = 'Asia/Shanghai';
@@ -59,4 +59,11 @@ test('a DST zone: the window opens at 09:00 local on both sides of the change', 
 test('local midnight in Shanghai', (t) => {
   t.is(isoInZone(startOfLocalDay(at('2026-11-25T00:30:00'), SH), SH), '2026-11-25T00:00:00+08:00');
   t.is(isoInZone(startOfLocalDay(at('2026-11-25T23:59:59'), SH), SH), '2026-11-25T00:00:00+08:00');
+});
+
+test('the daily summary is scheduled when the window closes (quiet hours begin), at midnight without quiet hours', (t) => {
+  t.is(windowCloseCron(parseQuietHours('21:00-09:00')), '0 21 * * *');
+  t.is(windowCloseCron(parseQuietHours('22:30-08:00')), '30 22 * * *');
+  t.is(windowCloseCron(parseQuietHours('12:00-13:30')), '0 12 * * *');
+  t.is(windowCloseCron(null), '0 0 * * *');
 });

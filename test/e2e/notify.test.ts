@@ -7,7 +7,7 @@ import test from 'ava';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { ManualClock } from '../../src/clock.js';
-import type { Config } from '../../src/config/config.js';
+import { ConfigError, defaultConfig, type Config } from '../../src/config/config.js';
 import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
 import { basicAuth, startTestBox, type TestBox } from '../helpers/box.js';
 import { channel } from '../helpers/notify.js';
@@ -151,6 +151,50 @@ test.serial('a reply to a notice reaches the owner\'s webhook channel with the n
 
     const inbox = JSON.parse((await box.get('/api/inbox', basicAuth('smsbox'))).body);
     t.like(inbox.messages[0], { text: '什么时候到？', reply_to: { id: notice.id, text: notice.body, sent_at: new Date(notice.sentAt!).toISOString() } });
+  } finally {
+    await box.dispose();
+    await robot.close();
+  }
+});
+
+test.serial('the daily summary goes to the channels that take daily, with the day\'s figures', async (t) => {
+  const daily = await fakeRobot('/daily', { status: 200, body: '' });
+  const faults = await fakeRobot('/faults', { status: 200, body: '' });
+  const box = await startTestBox({
+    config: (c) => {
+      c.notify = [channel({ kind: 'webhook', url: daily.url, events: ['daily'] }), channel({ kind: 'webhook', url: faults.url, events: ['fault'] })];
+    },
+  });
+  try {
+    t.is((await box.get('/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=hi')).body, '1');
+    box.sendDailySummary();
+    const summary = await daily.waitFor((r) => r.json?.event === 'daily');
+    t.regex(summary.json.text, /已发送 0 条.*来电 0 次（本机暂不记录来电），SIM 卡话费余额：未知（本机暂不能查询）；仍在排队 1 条。$/);
+    t.like(summary.json.events[0].data, { sent: 0, queued: 1, calls: 0, credit: null });
+    t.is(faults.requests.length, 0, 'a channel without daily hears nothing of it');
+  } finally {
+    await box.dispose();
+    await daily.close();
+    await faults.close();
+  }
+});
+
+test.serial('a config error is told with its file and line, and its end when a settings save fixes the file', async (t) => {
+  const robot = await fakeRobot('/hook', { status: 200, body: '' });
+  const box = await startTestBox({
+    config: (c) => (c.notify = [channel({ kind: 'webhook', url: robot.url, events: ['config-error', 'recovered'] })]),
+    configProblem: { error: new ConfigError('/boot/smsbox.toml', 7, '[http] port 应为整数', '[http] port must be a whole number'), using: 'last-good' },
+  });
+  try {
+    const told = await robot.waitFor((r) => r.json?.event === 'config-error');
+    t.is(told.json.text, '配置文件有误（/boot/smsbox.toml 第 7 行）：[http] port 应为整数。本机暂用上次正确的配置运行，请改正配置文件。');
+    // What a settings save does once the parser accepted the file: the same channel, the file now good.
+    const fixed = defaultConfig();
+    fixed.notify = [channel({ kind: 'webhook', url: robot.url, events: ['config-error', 'recovered'] })];
+    box.applyConfig(fixed);
+    t.is(box.status.snapshot().config_error, null);
+    const recovered = await robot.waitFor((r) => r.json?.event === 'recovered');
+    t.like(recovered.json, { about: 'config-error' });
   } finally {
     await box.dispose();
     await robot.close();

@@ -32,6 +32,7 @@ export interface TestBoxOptions {
   modemTimings?: BoxOptions['modemTimings'];
   simulator?: BoxOptions['simulator'];
   clockProbe?: BoxOptions['clockProbe'];
+  configProblem?: BoxOptions['configProblem'];
 }
 
 export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> {
@@ -50,6 +51,7 @@ export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> 
     ...(opts.modemTimings ? { modemTimings: opts.modemTimings } : {}),
     ...(opts.simulator ? { simulator: opts.simulator } : {}),
     ...(opts.clockProbe ? { clockProbe: opts.clockProbe } : {}),
+    ...(opts.configProblem ? { configProblem: opts.configProblem } : {}),
   });
   return Object.assign(box, {
     dataDir,
