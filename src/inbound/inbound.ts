@@ -145,7 +145,10 @@ export class InboundProcessor {
         }
         if (config.inbound.webhook) store.addForward(row.id, config.inbound.webhook, now);
         store.markInboundProcessed(row.id, incomplete ? 'incomplete' : config.inbound.forwardTo || config.inbound.webhook ? 'forwarded' : null);
-        notices.push({ kind: 'reply', report: replyReport(row, who, replyTo, 'reply') });
+        // The owner's own messages to the box (answering a forward or an alert SMS) are not customers' replies:
+        // told back to the owner, they would answer each other in a loop.
+        const fromOwner = mobile !== null && (mobile === config.inbound.forwardTo || config.notify.some((c) => c.kind === 'sms' && c.to === mobile));
+        if (!fromOwner) notices.push({ kind: 'reply', report: replyReport(row, who, replyTo, 'reply') });
       }
     });
     if (queued) this.deps.onQueued?.();

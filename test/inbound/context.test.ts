@@ -161,3 +161,18 @@ test('migration 9 links the replies of an older database to the messages they an
     s.dispose();
   }
 });
+
+test('the owner\'s own messages to the box (answering a forward or an alert SMS) are not told back as customers\' replies', async (t) => {
+  const s = setup((c) => {
+    c.inbound.forwardTo = '+8613800000000';
+    c.notify = [{ kind: 'sms', to: '+8613700000000', url: '', secret: '', events: ['reply'] }];
+  });
+  try {
+    await s.receive('+8613800000000', '收到');
+    await s.receive('+8613700000000', '知道了');
+    await s.receive(CUSTOMER, '在吗');
+    t.deepEqual(s.told.map((x) => x.report.data?.['from']), ['13900000000']);
+  } finally {
+    s.dispose();
+  }
+});
