@@ -53,8 +53,6 @@ export interface BoxOptions {
   simulatorBootMs?: number;
   /** The config file had a mistake: the box runs on a fallback and shows the mistake. */
   configProblem?: { error: ConfigError; using: 'last-good' | 'defaults' };
-  /** How the notifier reaches the robots (tests may pass their own); the global fetch by default. */
-  notifyFetch?: typeof fetch;
   /** A virtual HAT that outlives this box (tests that restart the box keep its SIM's messages). */
   simulator?: VirtualModem;
   /** How the box tells whether its clock is set (tests stand in for a Pi without NTP). */
@@ -174,7 +172,6 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     onSmsQueued: () => dispatcher?.kick(),
     addEvent: (at, level, kind, zh, en, data) => store.addEvent(at, level, kind, zh, en, data),
     log,
-    ...(options.notifyFetch ? { fetch: options.notifyFetch } : {}),
   });
   const inbound = new InboundProcessor({
     store,
