@@ -62,7 +62,7 @@ h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:.2rem 0 .6rem
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d8dee4;padding:.35rem .4rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa;font-weight:600;white-space:nowrap}
 td.text,td.notice{max-width:28rem;min-width:8rem;word-break:break-all;white-space:pre-wrap}td.notice{color:#57606a}td.time{white-space:nowrap}
-tr.conversation-head th{background:#eaeef2}tr.in td.text{font-weight:500}
+tr.conversation-head th{background:#eaeef2;white-space:normal}tr.in td.text{font-weight:500}
 code{background:#eff1f3;padding:.1rem .3rem;border-radius:.2rem;user-select:all;word-break:break-all}
 input,select,textarea,button{font:inherit}
 input[type=text],input[type=password],input[type=search],input[type=number],select,textarea{padding:.3rem .4rem;border:1px solid #d0d7de;border-radius:.3rem;max-width:100%}
