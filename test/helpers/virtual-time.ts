@@ -19,11 +19,17 @@
 import { createHook } from 'node:async_hooks';
 import type { TimeSource } from '../../src/clock.js';
 
-/** Immediates queued and not yet run in this process: while there are some, the process is busy. */
+/**
+ * Immediates queued and not yet run in this process, other than settle()'s
+ * own: while there are some, the process is busy. (settle()'s own are left
+ * out, so that tests running side by side in one file do not keep each other
+ * "busy" for ever.)
+ */
 const queuedImmediates = new Set<number>();
+let creatingOwnImmediate = false;
 createHook({
   init(asyncId, type) {
-    if (type === 'Immediate') queuedImmediates.add(asyncId);
+    if (type === 'Immediate' && !creatingOwnImmediate) queuedImmediates.add(asyncId);
   },
   before(asyncId) {
     queuedImmediates.delete(asyncId);
@@ -83,7 +89,14 @@ export class VirtualTime implements TimeSource {
   /** Lets everything already queued run: resolves when the process has nothing to do but wait for a timer. */
   async settle(): Promise<void> {
     for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => {
+        creatingOwnImmediate = true;
+        try {
+          setImmediate(resolve);
+        } finally {
+          creatingOwnImmediate = false;
+        }
+      });
       if (queuedImmediates.size === 0) return;
     }
     throw new Error(`the process never went idle in ${MAX_SETTLE_ROUNDS} rounds of immediates`);
