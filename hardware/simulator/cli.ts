@@ -35,7 +35,7 @@ Options:
   -h, --help             this text
 
 stdout: one JSON line {"to","text","segments"} per SMS transmitted.
-stdin (JSON lines):
+stdin (JSON lines; each is confirmed on stderr with "simulate-modem: done: LINE" once applied):
   {"deliver": {"from": "+8613900000000", "text": "T"}}   a customer's SMS arrives
   {"fault": {"kind": "no-sim" | "no-network" | "silence" | "garbage" | "reboot"}}
   {"fault": {"kind": "cms-error", "code": 500, "count": 1}}
@@ -280,6 +280,8 @@ export async function simulateModemCommand(argv: string[]): Promise<number> {
       reader.on('line', (line) => {
         const problem = applyControlLine(modem, line);
         if (problem) process.stderr.write(`simulate-modem: ${problem}\n`);
+        // Said once it has taken effect, so a driver (a test, a person) knows the fault is on before it goes on.
+        else if (line.trim() !== '') process.stderr.write(`simulate-modem: done: ${line.trim()}\n`);
       });
       process.stdin.on('end', () => {
         process.stderr.write('simulate-modem: stdin closed, stopping\n');
