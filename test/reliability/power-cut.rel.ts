@@ -5,18 +5,18 @@
  * (a power cut) and left as it was the other times (a crash of the box alone):
  * no handler runs, SQLite's WAL is left as it is.
  */
-import test from 'ava';
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasBinary, startSimulator } from '../simulator/pty-process.js';
+import { SOCAT, testWithTools } from '../helpers/tools.js';
+import { startSimulator } from '../simulator/pty-process.js';
 import { allMessages, freePort, linesLeaking, processLogs, seededRandom, sleep, spawnBox, tempDir, until, writeBoxConfig, type BoxProcess } from './lib.js';
 
 const KILLS = Number(process.env['SMSBOX_POWER_CUTS'] ?? 22);
 const CLIENTS = 4;
 const SEND_MS = 60;
 
-const socatPresent = hasBinary('socat', '-V');
+const socatTest = testWithTools([SOCAT]);
 
 function integrityCheck(dbFile: string): string {
   // Read-write, as the box itself would open it after the cut: SQLite replays the WAL first.
@@ -28,7 +28,7 @@ function integrityCheck(dbFile: string): string {
   }
 }
 
-(socatPresent ? test : test.skip)(`${KILLS} SIGKILLs while ${CLIENTS} clients send: every "1" kept, nothing sent twice, database intact`, async (t) => {
+socatTest(`${KILLS} SIGKILLs while ${CLIENTS} clients send: every "1" kept, nothing sent twice, database intact`, async (t) => {
   const seed = Number(process.env['SMSBOX_SEED'] ?? Date.now() % 1_000_000);
   t.log(`seed ${seed} (SMSBOX_SEED=${seed} replays the kill moments)`);
   const random = seededRandom(seed);
@@ -158,7 +158,7 @@ async function leaveModemInPrompt(link: string): Promise<string> {
 // A box process that dies while the modem waits for a PDU (between AT+CMGS and
 // Ctrl-Z) leaves the modem in PDU input; the next box sends ESC before its first
 // AT (Modem.connect), which ends that input without sending.
-(socatPresent ? test : test.skip)('a box crash (not a power cut) with the modem at the CMGS prompt: the restarted box recovers it', async (t) => {
+socatTest('a box crash (not a power cut) with the modem at the CMGS prompt: the restarted box recovers it', async (t) => {
   const sim = await startSimulator(['--send-ms', '60', '--boot-ms', '50']);
   const dir = tempDir('smsbox-crash-prompt-');
   const port = await freePort();

@@ -3,7 +3,7 @@
  * and gammu tests. Every wait ends on the process's output (or its exit), with
  * a generous deadline that only fails the test.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { DEADLINE_MS } from '../helpers/wait.js';
 
 export const MAIN = fileURLToPath(new URL('../../hardware/simulator/main.js', import.meta.url));
-
-export const hasBinary = (name: string, versionFlag = '--version'): boolean => spawnSync(name, [versionFlag], { stdio: 'ignore' }).error === undefined;
 
 export interface SimulatorProcess {
   child: ChildProcessWithoutNullStreams;
