@@ -42,6 +42,27 @@ createHook({
 /** More rounds than this without going idle is a loop, not work. */
 const MAX_SETTLE_ROUNDS = 100_000;
 
+/**
+ * Lets everything already queued in this process run (immediates, ticks,
+ * promises, and what they queue in turn): resolves when nothing is left but
+ * timers and I/O. For code whose reaction to a call is immediate, this is the
+ * wait for that reaction, with no time involved.
+ */
+export async function settle(): Promise<void> {
+  for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
+    await new Promise<void>((resolve) => {
+      creatingOwnImmediate = true;
+      try {
+        setImmediate(resolve);
+      } finally {
+        creatingOwnImmediate = false;
+      }
+    });
+    if (queuedImmediates.size === 0) return;
+  }
+  throw new Error(`the process never went idle in ${MAX_SETTLE_ROUNDS} rounds of immediates`);
+}
+
 interface Scheduled {
   at: number;
   seq: number;
@@ -87,19 +108,8 @@ export class VirtualTime implements TimeSource {
   }
 
   /** Lets everything already queued run: resolves when the process has nothing to do but wait for a timer. */
-  async settle(): Promise<void> {
-    for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
-      await new Promise<void>((resolve) => {
-        creatingOwnImmediate = true;
-        try {
-          setImmediate(resolve);
-        } finally {
-          creatingOwnImmediate = false;
-        }
-      });
-      if (queuedImmediates.size === 0) return;
-    }
-    throw new Error(`the process never went idle in ${MAX_SETTLE_ROUNDS} rounds of immediates`);
+  settle(): Promise<void> {
+    return settle();
   }
 
   /** Moves the time forward by `ms`, firing what falls due on the way, each at its own time. */
