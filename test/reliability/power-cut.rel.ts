@@ -6,11 +6,14 @@
  * no handler runs, SQLite's WAL is left as it is.
  */
 import Database from 'better-sqlite3';
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { SerialPort } from 'serialport';
+import { waitForStatus } from '../helpers/process-events.js';
+import { DEADLINE_MS } from '../helpers/wait.js';
 import { SOCAT, testWithTools } from '../helpers/tools.js';
 import { startSimulator } from '../simulator/pty-process.js';
-import { allMessages, freePort, linesLeaking, processLogs, seededRandom, sleep, spawnBox, tempDir, until, writeBoxConfig, type BoxProcess } from './lib.js';
+import { allMessages, freePort, linesLeaking, pace, processLogs, seededRandom, spawnBox, tempDir, writeBoxConfig, type BoxProcess } from './lib.js';
 
 const KILLS = Number(process.env['SMSBOX_POWER_CUTS'] ?? 22);
 const CLIENTS = 4;
@@ -61,12 +64,12 @@ socatTest(`${KILLS} SIGKILLs while ${CLIENTS} clients send: every "1" kept, noth
           }
           if (reply === '1') accepted.add(body);
           else throw new Error(`smsSnd answered ${reply} for ${body}`);
-          await sleep(100 + random() * 300);
+          await pace(100 + random() * 300);
         }
       };
       const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
       // A random moment: sometimes right after start-up (recovery, modem init), mostly mid-send.
-      await sleep(random() < 0.2 ? random() * 300 : 300 + random() * 1500);
+      await pace(random() < 0.2 ? random() * 300 : 300 + random() * 1500);
       // Two in three are power cuts, which take the HAT down with the Pi (the modem
       // restarts, the SMS in flight is lost); the others are a crash of the box alone,
       // the modem left as it was, possibly at the CMGS prompt.
@@ -85,15 +88,9 @@ socatTest(`${KILLS} SIGKILLs while ${CLIENTS} clients send: every "1" kept, noth
     // Power back for good: the queue drains (uncertain messages wait for the shop).
     box = await spawnBox(configFile, port);
     const base = box.base;
-    let lastStatus: unknown = null;
     try {
-      await until('the queue to drain', async () => {
-        const status = (await (await fetch(`${base}/api/status`)).json()) as { queue: { queued: number; sending: number } };
-        lastStatus = status;
-        return status.queue.queued + status.queue.sending === 0;
-      }, 180_000, 200);
+      await waitForStatus(base, (status: { queue: { queued: number; sending: number } }) => status.queue.queued + status.queue.sending === 0, 'the queue to drain', 180_000);
     } catch (error) {
-      t.log(`status when the queue did not drain: ${JSON.stringify(lastStatus)}`);
       t.log(`box log tail:\n${processLogs.slice(-40).join('\n')}`);
       throw error;
     }
@@ -137,21 +134,39 @@ socatTest(`${KILLS} SIGKILLs while ${CLIENTS} clients send: every "1" kept, noth
   }
 });
 
-/** Drives the pty like a dying host: starts AT+CMGS and leaves the modem at its "> " prompt. */
+/** Drives the pty like a dying host: starts AT+CMGS and leaves the modem at its "> " prompt. Returns what the modem said. */
 async function leaveModemInPrompt(link: string): Promise<string> {
-  const fd = openSync(link, 'r+');
+  const port = new SerialPort({ path: link, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
+  let received = '';
+  const arrived: (() => void)[] = [];
+  port.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+    for (const wake of arrived.splice(0)) wake();
+  });
+  /** Writes a line, then waits for the answer to end with `ending` (each chunk checked as it comes). */
+  const say = async (line: string, ending: string): Promise<void> => {
+    const from = received.length;
+    port.write(line);
+    const deadline = Date.now() + DEADLINE_MS;
+    while (!received.slice(from).includes(ending)) {
+      if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(ending)} after ${JSON.stringify(line)}; got ${JSON.stringify(received)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        arrived.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  };
   try {
-    writeSync(fd, 'ATE0\r');
-    await sleep(300);
-    writeSync(fd, 'AT+CMGF=0\r');
-    await sleep(300);
-    writeSync(fd, 'AT+CMGS=23\r');
-    await sleep(500);
-    const buffer = Buffer.alloc(4096);
-    const n = readSync(fd, buffer);
-    return buffer.subarray(0, n).toString('latin1');
+    await say('ATE0\r', 'OK\r\n');
+    await say('AT+CMGF=0\r', 'OK\r\n');
+    await say('AT+CMGS=23\r', '> ');
+    return received;
   } finally {
-    closeSync(fd);
+    await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 }
 
