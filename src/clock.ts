@@ -16,6 +16,20 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * Timers and the time they run on, for measuring durations (a boot wait, a
+ * quiet line). Unlike a Clock, which may be corrected by network time, this
+ * time only moves forward with the timers: a test drives both at once.
+ */
+export interface TimeSource extends Clock, Timers {}
+
+/** Real timers, on Date.now(), that keep the process alive while they are pending (like plain setTimeout). */
+export const realTimers: TimeSource = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 /** Real timers that never keep the process alive by themselves. */
 export const unrefTimers: Timers = {
   setTimeout(callback, ms) {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { loadConfigWithFallback } from '../src/config/config.js';
 import { packageRoot } from '../src/paths.js';
 import { tempDir } from './helpers/box.js';
+import { watchOutput } from './helpers/process-events.js';
 
 const GOOD = '\uFEFF# 店铺配置\r\n[[account]]\r\nuser = "shop"\r\npassword = "pw"\r\n';
 const BROKEN = '\uFEFF# 店铺配置\r\n[[account]]\r\nuser = "shop"\r\npassword = pw\r\n';
@@ -49,24 +50,17 @@ test('smsbox serve with a wrong value keeps serving and shows the mistake on the
   // First a good start, so there is a last good copy; then the owner makes a mistake.
   const run = async (check: (base: string) => Promise<void>) => {
     const child = spawn(process.execPath, [join(packageRoot, 'dist/src/cli.js'), 'serve', '--config', file, '--data', join(dir, 'data')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
+    const output = watchOutput(child);
     const base = `http://127.0.0.1:${port}`;
     try {
-      for (let i = 0; ; i++) {
-        try {
-          if ((await fetch(`${base}/sms?Msg=smsAU&User=shop&PWD=pw`)).ok) break;
-        } catch {
-          if (i > 200) throw new Error(`the box did not start: ${stderr}`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
+      await output.waitFor(/smsbox listening/, 'the box to listen');
+      t.true((await fetch(`${base}/sms?Msg=smsAU&User=shop&PWD=pw`)).ok);
       await check(base);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     }
-    return stderr;
+    return output.text();
   };
   await run(async () => {});
   writeFileSync(file, `${GOOD}[http]\r\nport = ${port}\r\nhost = "127.0.0.1"\r\n[schedule]\r\nquiet_hours = "9pm"\r\n`);

@@ -7,6 +7,7 @@ import { ModemSendError } from '../src/modem/errors.js';
 import { Dispatcher, retryDelay, type DispatchModem } from '../src/scheduler/dispatcher.js';
 import { Store } from '../src/store/store.js';
 import { tempDir } from './helpers/box.js';
+import { settle } from './helpers/virtual-time.js';
 
 /** Shanghai wall-clock time → instant. */
 const at = (local: string) => Date.parse(`${local}+08:00`);
@@ -365,10 +366,13 @@ test('the radio link is kept open while a backlog lasts and released when the qu
 test('the loop reacts to a new message at once and stops cleanly', async (t) => {
   const r = rig('2026-11-25T10:00:00', (c) => (c.schedule.maxPerHour = 0));
   r.dispatcher.start();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // The loop has found nothing to send and sleeps (its sleep is long: only a kick can wake it in this test).
+  await settle();
+  t.is(r.dispatcher.state().waiting, 'idle');
   const id = r.queue('+8613800000001', 'a');
   r.dispatcher.kick();
-  for (let i = 0; i < 100 && status(r, id) !== 'sent'; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  // At once: by the time the work the kick started has run, without any time passing.
+  await settle();
   t.is(status(r, id), 'sent');
   await r.dispatcher.stop();
   r.dispose();

@@ -35,6 +35,8 @@ Options:
   -h, --help             this text
 
 stdout: one JSON line {"to","text","segments"} per SMS transmitted.
+stderr: diagnostics; "simulate-modem: done: LINE" once a stdin line is applied;
+        "simulate-modem: sending a segment to NUMBER" when the radio takes a PDU.
 stdin (JSON lines):
   {"deliver": {"from": "+8613900000000", "text": "T"}}   a customer's SMS arrives
   {"fault": {"kind": "no-sim" | "no-network" | "silence" | "garbage" | "reboot"}}
@@ -271,6 +273,8 @@ export async function simulateModemCommand(argv: string[]): Promise<number> {
       if (socat.stdin!.writable) socat.stdin!.write(chunk);
     });
     socat.stdout!.on('data', (chunk: Buffer) => modem.write(chunk));
+    // So a driver can act while a segment is on the air (between Ctrl-Z and +CMGS).
+    modem.on('submitting', ({ to }) => process.stderr.write(`simulate-modem: sending a segment to ${to}\n`));
     modem.on('transmitted', (sms) => {
       process.stdout.write(`${JSON.stringify({ to: sms.to, text: sms.text, segments: sms.segments })}\n`);
     });
@@ -280,6 +284,8 @@ export async function simulateModemCommand(argv: string[]): Promise<number> {
       reader.on('line', (line) => {
         const problem = applyControlLine(modem, line);
         if (problem) process.stderr.write(`simulate-modem: ${problem}\n`);
+        // Said once it has taken effect, so a driver (a test, a person) knows the fault is on before it goes on.
+        else if (line.trim() !== '') process.stderr.write(`simulate-modem: done: ${line.trim()}\n`);
       });
       process.stdin.on('end', () => {
         process.stderr.write('simulate-modem: stdin closed, stopping\n');

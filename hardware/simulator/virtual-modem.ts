@@ -136,6 +136,8 @@ export interface VirtualModemEvents {
   data: [Buffer];
   transmitted: [TransmittedSms];
   segment: [TransmittedSegment];
+  /** A segment's PDU was taken (after Ctrl-Z): the radio is on it, its +CMGS answer comes after sendMs. */
+  submitting: [{ to: string }];
   power: ['off' | 'booting' | 'ready'];
 }
 
@@ -988,6 +990,7 @@ export class VirtualModem extends EventEmitter<VirtualModemEvents> {
     }
     const submit = decoded;
     this.busy = true;
+    this.emit('submitting', { to: submit.number });
     const timer = this.timers.setTimeout(() => {
       this.moduleTimers.delete(timer);
       this.busy = false;

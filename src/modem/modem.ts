@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import type { Clock } from '../clock.js';
+import { realTimers, type Clock, type TimeSource } from '../clock.js';
 import type { Logger } from '../log.js';
 import {
   AtClosedError,
@@ -139,6 +139,11 @@ export interface ModemOptions {
   bootMs?: number;
   /** Passed to the AT engine (tests use small values). */
   resyncQuietMs?: number;
+  /**
+   * The timers of polling, boot waits and command time limits (default: real
+   * ones). Not `clock`, which network time may correct: these measure durations.
+   */
+  timers?: TimeSource;
 }
 
 interface ModemEvents {
@@ -149,8 +154,6 @@ interface ModemEvents {
   /** A message the modem was asked to transmit (AT+CMGS): sent, or why not. */
   'send-result': [{ ok: true } | { ok: false; error: ModemSendError }];
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A command failure that means "the modem did not answer", as opposed to an error answer. */
 function isSilence(error: unknown): boolean {
@@ -214,6 +217,7 @@ export class Modem extends EventEmitter<ModemEvents> {
   private readonly failuresBeforeNotResponding: number;
   private readonly inboundRetryMs: number;
   private readonly bootMs: number;
+  private readonly timers: TimeSource;
 
   private engine: AtEngine | null = null;
   private stream: Duplex | null = null;
@@ -232,7 +236,7 @@ export class Modem extends EventEmitter<ModemEvents> {
   private identity = { imei: null as string | null, model: null as string | null, firmware: null as string | null, iccid: null as string | null };
   private smsc: string | null | undefined = undefined;
   private lastError: string | null = null;
-  private pollTimer: NodeJS.Timeout | null = null;
+  private pollTimer: unknown = null;
   private pollCount = 0;
   private polling: Promise<void> | null = null;
   private sendChain: Promise<unknown> = Promise.resolve();
@@ -256,6 +260,11 @@ export class Modem extends EventEmitter<ModemEvents> {
     this.failuresBeforeNotResponding = options.failuresBeforeNotResponding ?? 3;
     this.inboundRetryMs = options.inboundRetryMs ?? 30_000;
     this.bootMs = options.bootMs ?? options.hat.power.bootMs;
+    this.timers = options.timers ?? realTimers;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.timers.setTimeout(resolve, ms));
   }
 
   // ------------------------------------------------------------------ life cycle
@@ -308,7 +317,7 @@ export class Modem extends EventEmitter<ModemEvents> {
   async stop(options: { powerDown?: boolean } = {}): Promise<void> {
     if (this.lifecycle === 'off' || this.lifecycle === 'stopping') return;
     this.lifecycle = 'stopping';
-    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.pollTimer) this.timers.clearTimeout(this.pollTimer);
     this.pollTimer = null;
     await this.sendChain.catch(() => {});
     await this.polling?.catch(() => {});
@@ -339,7 +348,7 @@ export class Modem extends EventEmitter<ModemEvents> {
     const isOn = (await power.readStatusPin?.()) ?? true;
     if (isOn) {
       await power.pulsePwrkey(this.hat.power.powerOffPulseMs);
-      await sleep(Math.min(2000, this.bootMs));
+      await this.sleep(Math.min(2000, this.bootMs));
     }
     this.initDone = false;
     await power.pulsePwrkey(this.hat.power.powerOnPulseMs);
@@ -431,6 +440,7 @@ export class Modem extends EventEmitter<ModemEvents> {
       ...(this.options.resyncQuietMs === undefined ? {} : { resyncQuietMs: this.options.resyncQuietMs }),
       logger: this.log ? (line, dir) => this.log?.debug(`modem ${dir}`, { line }) : undefined,
       extraUrcs: this.hat.at.networkTimeUrcs,
+      timers: this.timers,
     } as ConstructorParameters<typeof AtEngine>[1]);
     engine.on('urc', (urc) => this.onUrc(urc));
     engine.on('reboot', (line) => this.onReboot(line));
@@ -501,11 +511,11 @@ export class Modem extends EventEmitter<ModemEvents> {
 
   /** Waits up to `ms` for the modem to answer AT (after a power-on or a restart). */
   private async waitForBoot(ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
+    const deadline = this.timers.now() + ms;
+    while (this.timers.now() < deadline) {
       if (await this.probe(1)) return true;
       if (!this.engine || this.engine.closed) return false;
-      await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+      await this.sleep(Math.min(1000, Math.max(0, deadline - this.timers.now())));
     }
     return this.probe(1);
   }
@@ -604,15 +614,15 @@ export class Modem extends EventEmitter<ModemEvents> {
 
   private schedulePoll(): void {
     if (this.lifecycle !== 'running') return;
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = setTimeout(() => {
+    if (this.pollTimer) this.timers.clearTimeout(this.pollTimer);
+    this.pollTimer = this.timers.setTimeout(() => {
       this.pollTimer = null;
       this.polling = this.poll().finally(() => {
         this.polling = null;
         this.schedulePoll();
       });
     }, this.pollIntervalMs);
-    this.pollTimer.unref?.();
+    (this.pollTimer as { unref?: () => void }).unref?.();
   }
 
   /** One round of the poll loop: reconnect, recover, re-init, registration, signal, operator, inbox. */
@@ -882,7 +892,7 @@ export class Modem extends EventEmitter<ModemEvents> {
     this.event('warn', 'modem-restarted', `短信模块重新启动了（${line}）`, `The modem restarted (${line})`);
     this.publish();
     // Give the module a moment to print the rest of its boot URCs, then set it up again.
-    void sleep(50).then(() => this.initialize());
+    void this.sleep(50).then(() => this.initialize());
   }
 
   /** Inbound work runs one item at a time, in arrival order. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../clock.js';
+import { unrefTimers, type Clock, type Timers } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { ModemEvent, ModemState } from './modem.js';
 import { PowerUnavailableError } from './power.js';
@@ -46,6 +46,8 @@ export interface WatchdogOptions {
   /** False when the box cannot press PWRKEY (ModemPower.canPulse): then only the soft step is tried. */
   canPowerCycle: boolean;
   clock?: Clock;
+  /** The timer of the periodic check (default: real timers that do not keep the process alive); tests drive it. */
+  timers?: Timers;
   log?: Logger;
   /** How often the modem's state is looked at besides its 'status' events (default 10 s). */
   checkIntervalMs?: number;
@@ -97,7 +99,8 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
   private readonly hardFaultAfterCycles: number;
   private episode: Episode | null = null;
   private fault: string | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timers: Timers;
+  private timer: unknown = null;
   private running: Promise<void> | null = null;
   private recheck = false;
   private started = false;
@@ -128,6 +131,7 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
     super();
     this.modem = options.modem;
     this.clock = options.clock ?? { now: () => Date.now() };
+    this.timers = options.timers ?? unrefTimers;
     this.checkIntervalMs = options.checkIntervalMs ?? 10_000;
     this.lostNetworkMs = options.lostNetworkMs ?? 5 * 60_000;
     this.unresponsiveMs = options.unresponsiveMs ?? 60_000;
@@ -143,9 +147,17 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
     this.started = true;
     this.modem.on('status', this.onStatus);
     this.modem.on('send-result', this.onSendResult);
-    this.timer = setInterval(() => void this.check(), this.checkIntervalMs);
-    this.timer.unref();
+    this.scheduleCheck();
     void this.check();
+  }
+
+  /** Every checkIntervalMs, whatever the checks take (as setInterval would). */
+  private scheduleCheck(): void {
+    this.timer = this.timers.setTimeout(() => {
+      if (!this.started) return;
+      this.scheduleCheck();
+      void this.check();
+    }, this.checkIntervalMs);
   }
 
   /** Stops watching; resolves once a recovery in progress has ended. */
@@ -153,7 +165,7 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
     this.started = false;
     this.modem.off('status', this.onStatus);
     this.modem.off('send-result', this.onSendResult);
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = null;
     await this.running?.catch(() => {});
   }

@@ -11,6 +11,7 @@ import type {
   PortStatus,
 } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { SerialPortStream } from '@serialport/stream';
+import { realTimers, type Timers } from '../../src/clock.js';
 
 type Reply = (modem: ScriptedModem, command: string) => void;
 
@@ -34,6 +35,8 @@ export class ScriptedModem {
   private outbox: Buffer[] = [];
   private pendingRead: (() => void) | null = null;
   port: ScriptedPort | null = null;
+  /** The timers of `later` (the test gives its VirtualTime). */
+  timers: Timers = realTimers;
 
   constructor() {
     this.on('AT', (m) => m.send('\r\nOK\r\n'));
@@ -55,6 +58,11 @@ export class ScriptedModem {
     const wake = this.pendingRead;
     this.pendingRead = null;
     wake?.();
+  }
+
+  /** Runs `then` after `ms`, on the modem's timers: a module that takes its time to answer. */
+  later(ms: number, then: () => void): void {
+    this.timers.setTimeout(then, ms);
   }
 
   /** Puts bytes the host has not read yet back at the front. */
@@ -210,5 +218,3 @@ export function closeStream(stream: SerialPortStream): Promise<void> {
     stream.close(() => resolve());
   });
 }
-
-export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

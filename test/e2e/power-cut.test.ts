@@ -1,9 +1,9 @@
 /**
  * smsSnd through HTTP to the virtual HAT over a pseudo-terminal, with the
  * box process killed (SIGKILL: a power cut as far as the software can tell)
- * in the middle of sending, then started again.
+ * in the middle of sending, then started again. Each wait ends on what the
+ * processes print or stream (test/helpers/process-events.ts), never on a sleep.
  */
-import test from 'ava';
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
-import { hasBinary, startSimulator } from '../simulator/pty-process.js';
+import { watchOutput, waitForStatus } from '../helpers/process-events.js';
+import { SOCAT, testWithTools } from '../helpers/tools.js';
+import { startSimulator } from '../simulator/pty-process.js';
 
 const CLI = join(packageRoot, 'dist/src/cli.js');
 
@@ -24,26 +26,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, probe: () => Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-    } catch {
-      // not answering yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-const socatPresent = hasBinary('socat', '-V');
 // The box talks to the virtual HAT over a pty, as to a real modem: the factory passwords open nothing then.
 const PASSWORD = 'shop-pw-7f3a';
 const ADMIN_PASSWORD = 'shop-admin-9c1e';
 
-(socatPresent ? test : test.skip)('SIGKILL mid-send: every accepted message kept, none sent twice, uncertain ones held', async (t) => {
+testWithTools([SOCAT])('SIGKILL mid-send: every accepted message kept, none sent twice, uncertain ones held', async (t) => {
   const sim = await startSimulator(['--send-ms', '400', '--boot-ms', '50']);
   const dir = mkdtempSync(join(tmpdir(), 'smsbox-powercut-'));
   const port = await freePort();
@@ -63,7 +50,8 @@ const ADMIN_PASSWORD = 'shop-admin-9c1e';
   let box: ChildProcess | null = null;
   const startBox = async () => {
     box = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await until('the box to answer smsAU', async () => (await (await fetch(`${base}/sms?Msg=smsAU&User=aaaa&PWD=${PASSWORD}`)).text()) === '1');
+    await watchOutput(box).waitFor(/smsbox listening/, 'the box to listen');
+    t.is(await (await fetch(`${base}/sms?Msg=smsAU&User=aaaa&PWD=${PASSWORD}`)).text(), '1');
   };
   try {
     await startBox();
@@ -72,19 +60,16 @@ const ADMIN_PASSWORD = 'shop-admin-9c1e';
       const reply = await (await fetch(`${base}/sms?Msg=smsSnd&User=aaaa&PWD=${PASSWORD}&Tel=1380013800${i}&Body=${encodeURIComponent(body)}`)).text();
       t.is(reply, '1');
     }
-    // Kill the box while the third message is on its way through AT+CMGS.
-    await sim.waitForTransmitted(2, 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Kill the box while the third message is on its way through AT+CMGS (its PDU taken, 400 ms before +CMGS).
+    await sim.waitForTransmitted(2);
+    await sim.waitForStderr(/(sending a segment[^\n]*\n[^]*){3}/, 'the third message on the air');
     box!.kill('SIGKILL');
     await new Promise((resolve) => box!.once('exit', resolve));
 
     await startBox();
     const admin = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}` };
-    const messages = await until('the queue to drain', async () => {
-      const status = (await (await fetch(`${base}/api/status`)).json()) as { queue: { queued: number; sending: number } };
-      if (status.queue.queued + status.queue.sending > 0) return null;
-      return ((await (await fetch(`${base}/api/messages?limit=100`, { headers: admin })).json()) as { messages: { body: string; status: string }[] }).messages;
-    }, 60_000);
+    await waitForStatus(base, (status: { queue: { queued: number; sending: number } }) => status.queue.queued + status.queue.sending === 0, 'the queue to drain');
+    const messages = ((await (await fetch(`${base}/api/messages?limit=100`, { headers: admin })).json()) as { messages: { body: string; status: string }[] }).messages;
 
     // Every message answered "1" is in the outbox.
     t.deepEqual(messages.map((m) => m.body).sort(), [...bodies].sort());

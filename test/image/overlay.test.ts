@@ -2,14 +2,13 @@
 // merged the way the Pi firmware merges it (libfdt, through fdtoverlay), then
 // judged by image/check-overlay, the same check image/build runs on Debian's
 // real device trees. Needs device-tree-compiler (README's test command installs it).
-import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
+import { DTC, FDTGET, FDTOVERLAY, testWithTools } from '../helpers/tools.js';
 
-const hasDtc = ['dtc', 'fdtoverlay', 'fdtget'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
 const overlaySource = join(packageRoot, 'image', 'overlays', 'disable-bt.dts');
 const buttonSource = join(packageRoot, 'image', 'overlays', 'gpio-shutdown.dts');
 const boardSource = join(packageRoot, 'test', 'image', 'fixtures', 'pi-uarts.dts');
@@ -35,8 +34,7 @@ function check(overlay: string, board: string) {
   return { status: result.status, output: result.stdout + result.stderr };
 }
 
-const dtcTest = hasDtc ? test : test.skip;
-if (!hasDtc) console.log('overlay tests need dtc, fdtoverlay and fdtget (apt-get install device-tree-compiler): skipped');
+const dtcTest = testWithTools([DTC, FDTOVERLAY, FDTGET]);
 
 dtcTest('disable-bt moves the PL011 to GPIO 14/15 and turns off the mini UART and Bluetooth', (t) => {
   withDir((dir) => {

@@ -1,14 +1,14 @@
 import test from 'ava';
 import { encodeDeliver } from '../../src/modem/pdu/index.js';
 import { ModemSendError } from '../../src/modem/modem.js';
-import { rig, until } from './rig.js';
+import { rig } from './rig.js';
 
 test.serial('start on a modem that is already on: no PWRKEY pulse, init, registered, identity read', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
   const states: string[] = [];
   r.modem.on('status', (s) => states.push(s.state));
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   const s = r.modem.status();
   t.is(s.state, 'ready');
   t.deepEqual(r.power.pulses, []);
@@ -32,7 +32,7 @@ test.serial('start on a modem that is already on: no PWRKEY pulse, init, registe
 test.serial('start on a modem that is off: PWRKEY pulse of the profile, wait for boot, then ready', async (t) => {
   const r = rig({ virtual: { initialPower: 'off' } });
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   t.is(r.power.pulses.length, 1);
   t.is(r.power.pulses[0]!.ms, 5);
   t.true(r.virtual.isReady());
@@ -43,49 +43,49 @@ test.serial('no SIM: hard fault with zh+en text, sending refused as retryable an
   const r = rig();
   t.teardown(() => r.stop());
   r.virtual.inject({ kind: 'no-sim' });
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   const s = r.modem.status();
   t.is(s.state, 'no-sim');
   t.regex(s.hardFault ?? '', /SIM 卡.*\/.*SIM card/);
   t.truthy(r.events.find((e) => e.kind === 'no-sim' && e.level === 'error'));
-  const error = await t.throwsAsync(r.modem.send({ to: '13800138000', text: 'hi' }), { instanceOf: ModemSendError });
+  const error = await t.throwsAsync(r.run(r.modem.send({ to: '13800138000', text: 'hi' }), 'the send'), { instanceOf: ModemSendError });
   t.true(error!.retryable);
   t.false(error!.uncertain);
   t.is(r.virtual.transmitted.length, 0);
   r.virtual.clear('no-sim');
-  await until(() => r.modem.status().state === 'ready', 'ready after the SIM is back');
+  await r.until(() => r.modem.status().state === 'ready', 'ready after the SIM is back');
 });
 
 test.serial('no network: searching (not a hard fault); network back → ready with a "registered" event', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
   r.virtual.inject({ kind: 'no-network' });
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   t.is(r.modem.status().state, 'searching');
   t.is(r.modem.status().hardFault, null);
   t.is(r.modem.status().csq, null);
   r.virtual.clear('no-network');
-  await until(() => r.modem.status().state === 'ready', 'registration');
+  await r.until(() => r.modem.status().state === 'ready', 'registration');
   t.truthy(r.events.find((e) => e.kind === 'registered'));
 });
 
 test.serial('registration denied and roaming are told apart', async (t) => {
   const r = rig({ virtual: { registration: 'denied' } });
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   t.is(r.modem.status().state, 'registration-denied');
   r.virtual.setRegistration('roaming');
-  await until(() => r.modem.status().state === 'ready', 'roaming registration');
+  await r.until(() => r.modem.status().state === 'ready', 'roaming registration');
   t.true(r.modem.status().roaming);
 });
 
 test.serial('weak signal gives one warning event', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   r.virtual.setSignal(6);
-  await until(() => r.modem.status().csq === 6, 'signal update');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await r.until(() => r.modem.status().csq === 6, 'signal update');
+  await r.time.advance(300);
   t.is(r.events.filter((e) => e.kind === 'signal-weak').length, 1);
   t.is(r.modem.status().bars, 1);
 });
@@ -93,63 +93,63 @@ test.serial('weak signal gives one warning event', async (t) => {
 test.serial('silence: not-responding after repeated unanswered commands, hard fault; recovers when the modem answers again', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   r.virtual.inject({ kind: 'silence' });
-  await until(() => r.modem.status().state === 'not-responding', 'not-responding', 10_000);
+  await r.until(() => r.modem.status().state === 'not-responding', 'not-responding');
   t.regex(r.modem.status().hardFault ?? '', /无响应/);
   t.true(r.modem.consecutiveFailures >= 3);
-  const error = await t.throwsAsync(r.modem.send({ to: '13800138000', text: 'x' }), { instanceOf: ModemSendError });
+  const error = await t.throwsAsync(r.run(r.modem.send({ to: '13800138000', text: 'x' }), 'the send'), { instanceOf: ModemSendError });
   t.false(error!.uncertain);
   r.virtual.clear('silence');
-  await until(() => r.modem.status().state === 'ready', 'recovery', 10_000);
-  await r.modem.send({ to: '13800138000', text: 'after' });
+  await r.until(() => r.modem.status().state === 'ready', 'recovery');
+  await r.run(r.modem.send({ to: '13800138000', text: 'after' }), 'the send');
   t.is(r.virtual.transmitted.at(-1)!.text, 'after');
 });
 
 test.serial('garbage on the line: sends and polls still work', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   r.virtual.inject({ kind: 'garbage', probability: 0.5 });
-  for (let i = 0; i < 5; i++) await r.modem.send({ to: '13800138000', text: `noise ${i}` });
+  for (let i = 0; i < 5; i++) await r.run(r.modem.send({ to: '13800138000', text: `noise ${i}` }), `send ${i}`);
   t.deepEqual(
     r.virtual.transmitted.map((m) => m.text),
     [0, 1, 2, 3, 4].map((i) => `noise ${i}`),
   );
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await r.time.advance(300);
   t.is(r.modem.status().state, 'ready');
 });
 
 test.serial('a reboot during AT+CMGS: the send is uncertain and retryable; the modem is set up again', async (t) => {
   const r = rig({ virtual: { sendMs: 300 } });
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   const sending = r.modem.send({ to: '13800138000', text: 'lost in the reboot' });
   // The module takes 300 ms per segment: 100 ms in, the PDU has been written and the network has not answered.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await r.time.advance(100);
   r.virtual.inject({ kind: 'reboot' });
-  const error = await t.throwsAsync(sending, { instanceOf: ModemSendError });
+  const error = await t.throwsAsync(r.run(sending, 'the send'), { instanceOf: ModemSendError });
   t.true(error!.uncertain);
   t.true(error!.retryable);
   t.is(error!.segmentsSent, 0);
   t.is(r.virtual.transmitted.length, 0);
-  await until(() => r.events.find((e) => e.kind === 'modem-restarted'), 'restart event');
-  await until(() => r.modem.status().state === 'ready', 'ready after the restart', 10_000);
-  await r.modem.send({ to: '13800138000', text: 'again' });
+  await r.until(() => r.events.find((e) => e.kind === 'modem-restarted'), 'restart event');
+  await r.until(() => r.modem.status().state === 'ready', 'ready after the restart');
+  await r.run(r.modem.send({ to: '13800138000', text: 'again' }), 'the send');
   t.is(r.virtual.transmitted.at(-1)!.text, 'again');
 });
 
 test.serial('+CMS ERROR: a retryable code and a final code', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   r.virtual.inject({ kind: 'cms-error', code: 500 });
-  const retryable = await t.throwsAsync(r.modem.send({ to: '13800138000', text: 'a' }), { instanceOf: ModemSendError });
+  const retryable = await t.throwsAsync(r.run(r.modem.send({ to: '13800138000', text: 'a' }), 'the send'), { instanceOf: ModemSendError });
   t.true(retryable!.retryable);
   t.false(retryable!.uncertain);
   t.is(retryable!.code, 500);
   r.virtual.inject({ kind: 'cms-error', code: 1 });
-  const final = await t.throwsAsync(r.modem.send({ to: '13800138000', text: 'b' }), { instanceOf: ModemSendError });
+  const final = await t.throwsAsync(r.run(r.modem.send({ to: '13800138000', text: 'b' }), 'the send'), { instanceOf: ModemSendError });
   t.false(final!.retryable);
   t.is(final!.code, 1);
   t.is(r.virtual.transmitted.length, 0);
@@ -158,11 +158,11 @@ test.serial('+CMS ERROR: a retryable code and a final code', async (t) => {
 test.serial('a failure on the second segment of a multipart message is uncertain (part of it went out)', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   r.virtual.on('segment', () => {
     if (r.virtual.transmittedSegments.length === 1) r.virtual.inject({ kind: 'cms-error', code: 42 });
   });
-  const error = await t.throwsAsync(r.modem.send({ to: '13800138000', text: '长'.repeat(150) }), { instanceOf: ModemSendError });
+  const error = await t.throwsAsync(r.run(r.modem.send({ to: '13800138000', text: '长'.repeat(150) }), 'the send'), { instanceOf: ModemSendError });
   t.true(error!.uncertain);
   t.true(error!.retryable);
   t.is(error!.segmentsSent, 1);
@@ -172,9 +172,9 @@ test.serial('a failure on the second segment of a multipart message is uncertain
 test.serial('a multipart message arrives whole, with one message reference per segment, under AT+CMMS', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   const text = '您好，您的订单已发货，'.repeat(20);
-  const { messageRefs } = await r.modem.send({ to: '+8613800138000', text });
+  const { messageRefs } = await r.run(r.modem.send({ to: '+8613800138000', text }), 'the send');
   const sms = r.virtual.transmitted.at(-1)!;
   t.is(sms.text, text);
   t.is(sms.to, '+8613800138000');
@@ -186,8 +186,8 @@ test.serial('a multipart message arrives whole, with one message reference per s
 test.serial('two multipart sends at once never interleave their segments', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
-  await Promise.all([r.modem.send({ to: '13800000001', text: 'A'.repeat(400) }), r.modem.send({ to: '13800000002', text: 'B'.repeat(400) })]);
+  await r.run(r.modem.start(), 'the start');
+  await r.run(Promise.all([r.modem.send({ to: '13800000001', text: 'A'.repeat(400) }), r.modem.send({ to: '13800000002', text: 'B'.repeat(400) })]), 'both sends');
   const order = r.virtual.transmittedSegments.map((s) => s.to);
   t.deepEqual(order, ['13800000001', '13800000001', '13800000001', '13800000002', '13800000002', '13800000002']);
   t.deepEqual(r.virtual.transmitted.map((m) => m.text), ['A'.repeat(400), 'B'.repeat(400)]);
@@ -196,8 +196,8 @@ test.serial('two multipart sends at once never interleave their segments', async
 test.serial('an invalid number is a final, certain failure', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
-  const error = await t.throwsAsync(r.modem.send({ to: 'not a number', text: 'x' }), { instanceOf: ModemSendError });
+  await r.run(r.modem.start(), 'the start');
+  const error = await t.throwsAsync(r.run(r.modem.send({ to: 'not a number', text: 'x' }), 'the send'), { instanceOf: ModemSendError });
   t.false(error!.retryable);
   t.false(error!.uncertain);
 });
@@ -205,9 +205,9 @@ test.serial('an invalid number is a final, certain failure', async (t) => {
 test.serial('a status report becomes a status-report event for the segment\'s message reference', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
-  const { messageRefs } = await r.modem.send({ to: '13800138000', text: 'report me', statusReport: true });
-  const report = await until(() => r.reports[0], 'status report');
+  await r.run(r.modem.start(), 'the start');
+  const { messageRefs } = await r.run(r.modem.send({ to: '13800138000', text: 'report me', statusReport: true }), 'the send');
+  const report = await r.until(() => r.reports[0], 'status report');
   t.is(report.messageRef, messageRefs[0]!);
   t.is(report.recipient, '13800138000');
   t.true(report.delivered);
@@ -219,13 +219,13 @@ test.serial('inbound via +CMTI: handed over, then deleted only after the handler
   const gate = new Promise<void>((resolve) => (release = resolve));
   const r = rig({ onInbound: () => gate });
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   r.virtual.deliver({ from: '+8613900000000', text: 'TD' });
-  await until(() => r.virtual.stored('SM')[0]?.stat === 1, 'message read by the box');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await r.until(() => r.virtual.stored('SM')[0]?.stat === 1, 'message read by the box');
+  await r.time.advance(100);
   t.is(r.virtual.stored('SM').length, 1, 'still on the SIM while the handler has not resolved');
   release();
-  await until(() => r.virtual.stored('SM').length === 0, 'deleted');
+  await r.until(() => r.virtual.stored('SM').length === 0, 'deleted');
   t.is(r.inbound.length, 1);
   t.is(r.inbound[0]!.from, '+8613900000000');
   t.is(r.inbound[0]!.text, 'TD');
@@ -242,12 +242,12 @@ test.serial('inbound: a handler that rejects leaves the message on the SIM; it i
     },
   });
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   r.virtual.deliver({ from: '+8613900000000', text: '退订' });
-  await until(() => offered.length === 1, 'first offer');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await r.until(() => offered.length === 1, 'first offer');
+  await r.time.advance(50);
   t.is(r.virtual.stored('SM').length, 1);
-  await until(() => r.virtual.stored('SM').length === 0, 'retried and deleted', 5000);
+  await r.until(() => r.virtual.stored('SM').length === 0, 'retried and deleted');
   t.deepEqual(offered, ['退订', '退订']);
   t.is(r.inbound.length, 1);
 });
@@ -259,8 +259,8 @@ test.serial('messages stored while the box was down are picked up at start (mult
   for (const pdu of pdus) r.virtual.storeMessage(pdu);
   const single = encodeDeliver({ from: '10086', text: 'balance', timestamp: new Date() });
   r.virtual.storeMessage(single[0]!);
-  await r.modem.start();
-  await until(() => r.inbound.length === pdus.length + 1, 'all stored messages');
+  await r.run(r.modem.start(), 'the start');
+  await r.until(() => r.inbound.length === pdus.length + 1, 'all stored messages');
   t.is(r.virtual.stored('SM').length, 0);
   t.deepEqual(
     r.inbound.filter((p) => p.concat).map((p) => p.concat!.part).sort(),
@@ -276,14 +276,14 @@ test.serial('a modem restart in the middle of receiving: the message is offered 
       if (first) {
         first = false;
         r.virtual.inject({ kind: 'reboot' });
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        await r.time.sleep(30);
       }
     },
   });
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   r.virtual.deliver({ from: '+8613900000002', text: 'during reboot' });
-  await until(() => r.virtual.stored('SM').length === 0 && r.inbound.length >= 1, 'delivered and deleted', 10_000);
+  await r.until(() => r.virtual.stored('SM').length === 0 && r.inbound.length >= 1, 'delivered and deleted');
   t.true(r.inbound.every((p) => p.text === 'during reboot'));
   t.is(new Set(r.inbound.map((p) => p.pdu)).size, 1, 'a repeat carries the same PDU, so the inbox can deduplicate');
 });
@@ -291,36 +291,36 @@ test.serial('a modem restart in the middle of receiving: the message is offered 
 test.serial('URCs arriving during a multipart send: the send completes and the inbound message is handled', async (t) => {
   const r = rig({ virtual: { sendMs: 60 } });
   t.teardown(() => r.stop());
-  await r.modem.start();
+  await r.run(r.modem.start(), 'the start');
   const sending = r.modem.send({ to: '13800138000', text: 'x'.repeat(600) });
-  await until(() => r.virtual.transmittedSegments.length === 1, 'first segment');
+  await r.until(() => r.virtual.transmittedSegments.length === 1, 'first segment');
   r.virtual.deliver({ from: '+8613900000003', text: 'while you send' });
   r.virtual.setRegistration('roaming');
-  const { messageRefs } = await sending;
+  const { messageRefs } = await r.run(sending, 'the multipart send');
   t.is(messageRefs.length, 4);
   t.is(r.virtual.transmitted.at(-1)!.text, 'x'.repeat(600));
-  await until(() => r.inbound.find((p) => p.text === 'while you send'), 'inbound handled');
+  await r.until(() => r.inbound.find((p) => p.text === 'while you send'), 'inbound handled');
 });
 
 test.serial('network time: AT+CCLK? once the network set the clock; null while the RTC was never set', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
-  const time = await r.modem.networkTime();
+  await r.run(r.modem.start(), 'the start');
+  const time = await r.run(r.modem.networkTime(), 'AT+CCLK?');
   t.truthy(time);
-  t.true(Math.abs(time!.getTime() - Date.now()) < 2000);
+  t.true(Math.abs(time!.getTime() - r.time.now()) < 2000);
 
   const unsynced = rig({ virtual: { initialPower: 'off', registration: 'none' } });
   t.teardown(() => unsynced.stop());
-  await unsynced.modem.start();
-  t.is(await unsynced.modem.networkTime(), null);
+  await unsynced.run(unsynced.modem.start(), 'the start');
+  t.is(await unsynced.run(unsynced.modem.networkTime(), 'AT+CCLK?'), null);
 });
 
 test.serial('stop() sends the profile\'s power-down command and closes the port', async (t) => {
   const r = rig();
   t.teardown(() => r.virtual.dispose());
-  await r.modem.start();
-  await r.modem.stop();
+  await r.run(r.modem.start(), 'the start');
+  await r.run(r.modem.stop(), 'the stop');
   t.false(r.virtual.isPoweredOn());
   t.is(r.modem.status().state, 'off');
   t.truthy(r.events.find((e) => e.kind === 'power-down'));
@@ -329,8 +329,8 @@ test.serial('stop() sends the profile\'s power-down command and closes the port'
 test.serial('powerCycle() presses PWRKEY off and on and brings the modem back', async (t) => {
   const r = rig();
   t.teardown(() => r.stop());
-  await r.modem.start();
-  await r.modem.powerCycle();
+  await r.run(r.modem.start(), 'the start');
+  await r.run(r.modem.powerCycle(), 'the power cycle');
   t.deepEqual(r.power.pulses.map((p) => p.ms), [30, 5]);
   t.is(r.modem.status().state, 'ready');
 });

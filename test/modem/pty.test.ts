@@ -1,29 +1,30 @@
-import test from 'ava';
+import { EventEmitter } from 'node:events';
 import { systemClock } from '../../src/clock.js';
 import { Modem, ModemSendError, type InboundPart } from '../../src/modem/modem.js';
 import { NoPower } from '../../src/modem/power.js';
 import { openSerialStream } from '../../src/modem/serial.js';
 import { runDoctor } from '../../src/modem/doctor.js';
-import { hasBinary, startSimulator } from '../simulator/pty-process.js';
-import { testHat, until } from './rig.js';
+import { SOCAT, testWithTools } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
+import { startSimulator } from '../simulator/pty-process.js';
+import { testHat } from './rig.js';
 
 // The same Modem over a real tty: the platform's serialport binding on the slave of a
-// pseudo-terminal whose master is `smsbox simulate-modem` in another process.
-const socat = hasBinary('socat', '-V');
-const ptyTest = socat ? test.serial : test.serial.skip;
-if (!socat) test('modem pty tests need socat', (t) => t.log('socat is not installed (apt-get install socat); skipped'));
+// pseudo-terminal whose master is `smsbox simulate-modem` in another process. Real
+// processes and a real tty, so real timers: each wait ends on the expected event.
+const ptyTest = testWithTools([SOCAT], { serial: true });
 
 ptyTest('over a pseudo-terminal: start, multipart send, inbound, a +CMS fault, doctor', async (t) => {
   const sim = await startSimulator(['--send-ms', '20', '--boot-ms', '100', '--status-report-ms', '50']);
   t.teardown(() => sim.stop());
-  const inbound: InboundPart[] = [];
+  const inbound = new EventEmitter<{ part: [InboundPart] }>();
   const modem = new Modem({
     openStream: () => openSerialStream({ path: sim.link, baudRate: 115200 }),
     hat: testHat(),
     power: new NoPower(),
     clock: systemClock,
     onInbound: async (part) => {
-      inbound.push(part);
+      inbound.emit('part', part);
     },
     pollIntervalMs: 200,
     commandTimeoutMs: 1000,
@@ -40,12 +41,12 @@ ptyTest('over a pseudo-terminal: start, multipart send, inbound, a +CMS fault, d
   t.is(printed!.text, text);
   t.is(printed!.segments, messageRefs.length);
 
-  sim.send({ deliver: { from: '+8613900000000', text: '退订' } });
-  const part = await until(() => inbound[0], 'inbound over the tty', 10_000);
+  const arrived = waitFor<[InboundPart]>(inbound, 'part', () => true, { what: 'inbound over the tty' });
+  await sim.control({ deliver: { from: '+8613900000000', text: '退订' } });
+  const [part] = await arrived;
   t.is(part.text, '退订');
 
-  sim.send({ fault: { kind: 'cms-error', code: 330 } });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await sim.control({ fault: { kind: 'cms-error', code: 330 } });
   const error = await t.throwsAsync(modem.send({ to: '13800138000', text: 'x' }), { instanceOf: ModemSendError });
   t.is(error!.code, 330);
   t.true(error!.retryable);

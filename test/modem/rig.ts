@@ -1,11 +1,14 @@
-/** A Modem wired to an in-process VirtualModem through a real SerialPortStream, with small timings. */
-import { systemClock } from '../../src/clock.js';
+/**
+ * A Modem wired to an in-process VirtualModem through a real SerialPortStream,
+ * both on one VirtualTime: the test moves time (r.until, r.run), never waits for it.
+ */
 import { createSimulatorBinding } from '../../hardware/simulator/binding.js';
 import { VirtualModem, type VirtualModemOptions } from '../../hardware/simulator/virtual-modem.js';
 import { loadHat, type HatProfile } from '../../src/modem/hats.js';
 import { Modem, type InboundPart, type ModemEvent, type ModemOptions, type StatusReport } from '../../src/modem/modem.js';
 import { simulatorPower } from '../../src/modem/power.js';
 import { openSerialStream } from '../../src/modem/serial.js';
+import { VirtualTime } from '../helpers/virtual-time.js';
 
 export interface RigOptions {
   virtual?: VirtualModemOptions;
@@ -21,9 +24,10 @@ export function testHat(name = 'sim7600'): HatProfile {
 }
 
 export function rig(options: RigOptions = {}) {
-  const virtual = new VirtualModem({ sendMs: 20, bootMs: 80, statusReportDelayMs: 60, ...options.virtual });
+  const time = new VirtualTime();
+  const virtual = new VirtualModem({ sendMs: 20, bootMs: 80, statusReportDelayMs: 60, clock: time, timers: time, ...options.virtual });
   const binding = createSimulatorBinding(virtual);
-  const power = simulatorPower(virtual, { offPulseMs: 30, sleep: async () => {} });
+  const power = simulatorPower(virtual, { offPulseMs: 30, sleep: (ms) => time.sleep(ms) });
   const inbound: InboundPart[] = [];
   const events: ModemEvent[] = [];
   const reports: StatusReport[] = [];
@@ -31,7 +35,8 @@ export function rig(options: RigOptions = {}) {
     openStream: () => openSerialStream({ path: '/dev/virtual0', baudRate: 115200, binding }),
     hat: testHat(options.hat),
     power,
-    clock: systemClock,
+    clock: time,
+    timers: time,
     onInbound: async (part) => {
       if (options.onInbound) await options.onInbound(part);
       inbound.push(part);
@@ -46,26 +51,24 @@ export function rig(options: RigOptions = {}) {
   modem.on('event', (event) => events.push(event));
   modem.on('status-report', (report) => reports.push(report));
   return {
+    time,
     virtual,
     modem,
     power,
     inbound,
     events,
     reports,
+    /** Waits (in virtual time) until `check` holds. */
+    until<T>(check: () => T | null | undefined | false, what: string): Promise<T> {
+      return time.until(check, what);
+    },
+    /** Drives the time until `promise` settles. */
+    run<T>(promise: Promise<T>, what: string): Promise<T> {
+      return time.run(promise, what);
+    },
     async stop(): Promise<void> {
-      await modem.stop({ powerDown: false });
+      await time.run(modem.stop({ powerDown: false }), 'the modem to stop');
       virtual.dispose();
     },
   };
-}
-
-/** Polls `check` until it is truthy or the time is up. */
-export async function until<T>(check: () => T | undefined | null | false, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

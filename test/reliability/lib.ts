@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths.js';
+import { watchOutput } from '../helpers/process-events.js';
 
 export const CLI = join(packageRoot, 'dist/src/cli.js');
 
@@ -17,21 +18,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-    } catch {
-      // not answering yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+/** A pause that paces a load (a client between two requests, a random moment for a fault): never a wait for something to happen. */
+export const pace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {
@@ -87,11 +75,11 @@ export interface BoxProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `smsbox serve --config FILE` and resolves once it answers smsAU. */
-export async function spawnBox(configFile: string, port: number, auth = 'User=aaaa&PWD=bbbb', timeoutMs = 30_000): Promise<BoxProcess> {
+/** Starts `smsbox serve --config FILE` and resolves once it listens (its log says so) and answers smsAU. */
+export async function spawnBox(configFile: string, port: number, auth = 'User=aaaa&PWD=bbbb'): Promise<BoxProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = watchOutput(child);
   for (const stream of [child.stdout!, child.stderr!]) {
-    stream.setEncoding('utf8');
     let partial = '';
     stream.on('data', (text: string) => {
       const lines = (partial + text).split('\n');
@@ -102,10 +90,9 @@ export async function spawnBox(configFile: string, port: number, auth = 'User=aa
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
-  await until('the box to answer smsAU', async () => {
-    if (child.exitCode !== null) throw new Error('box exited');
-    return (await (await fetch(`${base}/sms?Msg=smsAU&${auth}`)).text()) === '1';
-  }, timeoutMs, 20);
+  await output.waitFor(/smsbox listening/, 'the box to listen');
+  const answer = await (await fetch(`${base}/sms?Msg=smsAU&${auth}`)).text();
+  if (answer !== '1') throw new Error(`smsAU answered ${JSON.stringify(answer)} once the box listened`);
   return {
     child,
     base,

@@ -5,12 +5,15 @@
  * (a power cut) and left as it was the other times (a crash of the box alone):
  * no handler runs, SQLite's WAL is left as it is.
  */
-import test from 'ava';
 import Database from 'better-sqlite3';
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasBinary, startSimulator } from '../simulator/pty-process.js';
-import { allMessages, freePort, linesLeaking, processLogs, seededRandom, sleep, spawnBox, tempDir, until, writeBoxConfig, type BoxProcess } from './lib.js';
+import { SerialPort } from 'serialport';
+import { waitForStatus } from '../helpers/process-events.js';
+import { DEADLINE_MS } from '../helpers/wait.js';
+import { SOCAT, testWithTools } from '../helpers/tools.js';
+import { startSimulator } from '../simulator/pty-process.js';
+import { allMessages, freePort, linesLeaking, pace, processLogs, seededRandom, spawnBox, tempDir, writeBoxConfig, type BoxProcess } from './lib.js';
 
 // The box talks to the virtual HAT over a pty, as to a real modem: the factory passwords open nothing then.
 const PASSWORD = 'shop-pw-7f3a';
@@ -21,7 +24,7 @@ const KILLS = Number(process.env['SMSBOX_POWER_CUTS'] ?? 22);
 const CLIENTS = 4;
 const SEND_MS = 60;
 
-const socatPresent = hasBinary('socat', '-V');
+const socatTest = testWithTools([SOCAT]);
 
 function integrityCheck(dbFile: string): string {
   // Read-write, as the box itself would open it after the cut: SQLite replays the WAL first.
@@ -33,7 +36,7 @@ function integrityCheck(dbFile: string): string {
   }
 }
 
-(socatPresent ? test : test.skip)(`${KILLS} SIGKILLs while ${CLIENTS} clients send: every "1" kept, nothing sent twice, database intact`, async (t) => {
+socatTest(`${KILLS} SIGKILLs while ${CLIENTS} clients send: every "1" kept, nothing sent twice, database intact`, async (t) => {
   const seed = Number(process.env['SMSBOX_SEED'] ?? Date.now() % 1_000_000);
   t.log(`seed ${seed} (SMSBOX_SEED=${seed} replays the kill moments)`);
   const random = seededRandom(seed);
@@ -66,12 +69,12 @@ function integrityCheck(dbFile: string): string {
           }
           if (reply === '1') accepted.add(body);
           else throw new Error(`smsSnd answered ${reply} for ${body}`);
-          await sleep(100 + random() * 300);
+          await pace(100 + random() * 300);
         }
       };
       const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
       // A random moment: sometimes right after start-up (recovery, modem init), mostly mid-send.
-      await sleep(random() < 0.2 ? random() * 300 : 300 + random() * 1500);
+      await pace(random() < 0.2 ? random() * 300 : 300 + random() * 1500);
       // Two in three are power cuts, which take the HAT down with the Pi (the modem
       // restarts, the SMS in flight is lost); the others are a crash of the box alone,
       // the modem left as it was, possibly at the CMGS prompt.
@@ -90,15 +93,9 @@ function integrityCheck(dbFile: string): string {
     // Power back for good: the queue drains (uncertain messages wait for the shop).
     box = await spawnBox(configFile, port, AUTH);
     const base = box.base;
-    let lastStatus: unknown = null;
     try {
-      await until('the queue to drain', async () => {
-        const status = (await (await fetch(`${base}/api/status`)).json()) as { queue: { queued: number; sending: number } };
-        lastStatus = status;
-        return status.queue.queued + status.queue.sending === 0;
-      }, 180_000, 200);
+      await waitForStatus(base, (status: { queue: { queued: number; sending: number } }) => status.queue.queued + status.queue.sending === 0, 'the queue to drain', 180_000);
     } catch (error) {
-      t.log(`status when the queue did not drain: ${JSON.stringify(lastStatus)}`);
       t.log(`box log tail:\n${processLogs.slice(-40).join('\n')}`);
       throw error;
     }
@@ -142,28 +139,46 @@ function integrityCheck(dbFile: string): string {
   }
 });
 
-/** Drives the pty like a dying host: starts AT+CMGS and leaves the modem at its "> " prompt. */
+/** Drives the pty like a dying host: starts AT+CMGS and leaves the modem at its "> " prompt. Returns what the modem said. */
 async function leaveModemInPrompt(link: string): Promise<string> {
-  const fd = openSync(link, 'r+');
+  const port = new SerialPort({ path: link, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
+  let received = '';
+  const arrived: (() => void)[] = [];
+  port.on('data', (chunk: Buffer) => {
+    received += chunk.toString('latin1');
+    for (const wake of arrived.splice(0)) wake();
+  });
+  /** Writes a line, then waits for the answer to end with `ending` (each chunk checked as it comes). */
+  const say = async (line: string, ending: string): Promise<void> => {
+    const from = received.length;
+    port.write(line);
+    const deadline = Date.now() + DEADLINE_MS;
+    while (!received.slice(from).includes(ending)) {
+      if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(ending)} after ${JSON.stringify(line)}; got ${JSON.stringify(received)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        arrived.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  };
   try {
-    writeSync(fd, 'ATE0\r');
-    await sleep(300);
-    writeSync(fd, 'AT+CMGF=0\r');
-    await sleep(300);
-    writeSync(fd, 'AT+CMGS=23\r');
-    await sleep(500);
-    const buffer = Buffer.alloc(4096);
-    const n = readSync(fd, buffer);
-    return buffer.subarray(0, n).toString('latin1');
+    await say('ATE0\r', 'OK\r\n');
+    await say('AT+CMGF=0\r', 'OK\r\n');
+    await say('AT+CMGS=23\r', '> ');
+    return received;
   } finally {
-    closeSync(fd);
+    await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 }
 
 // A box process that dies while the modem waits for a PDU (between AT+CMGS and
 // Ctrl-Z) leaves the modem in PDU input; the next box sends ESC before its first
 // AT (Modem.connect), which ends that input without sending.
-(socatPresent ? test : test.skip)('a box crash (not a power cut) with the modem at the CMGS prompt: the restarted box recovers it', async (t) => {
+socatTest('a box crash (not a power cut) with the modem at the CMGS prompt: the restarted box recovers it', async (t) => {
   const sim = await startSimulator(['--send-ms', '60', '--boot-ms', '50']);
   const dir = tempDir('smsbox-crash-prompt-');
   const port = await freePort();

@@ -3,30 +3,25 @@ import { SerialPortStream } from '@serialport/stream';
 import { createSimulatorBinding, SimulatorBinding } from '../../hardware/simulator/binding.js';
 import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
 import { encodeSubmit } from '../../src/modem/pdu/index.js';
+import { VirtualTime } from '../helpers/virtual-time.js';
 
-/** Opens a stream and collects what it reads, so a test can wait for text. */
-async function openStream(binding: ConstructorParameters<typeof SerialPortStream>[0]['binding'], path: string, baudRate = 115200) {
+/**
+ * Opens a stream and collects what it reads, so a test can wait for text. The
+ * modems of these tests run on `time`: a wait moves it only when the link is idle.
+ */
+async function openStream(time: VirtualTime, binding: ConstructorParameters<typeof SerialPortStream>[0]['binding'], path: string, baudRate = 115200) {
   const port = new SerialPortStream({ binding, path, baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
   let received = '';
-  const waiters: (() => void)[] = [];
   port.on('data', (chunk: Buffer) => {
     received += chunk.toString('latin1');
-    for (const wake of waiters.splice(0)) wake();
   });
   return {
     port,
     write: (text: string) => port.write(Buffer.from(text, 'latin1')),
     /** Waits until the received text contains `needle`, then returns and forgets everything up to it. */
-    async until(needle: string, timeoutMs = 2000): Promise<string> {
-      const deadline = Date.now() + timeoutMs;
-      while (!received.includes(needle)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(needle)}; got ${JSON.stringify(received)}`);
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 50);
-        });
-      }
+    async until(needle: string): Promise<string> {
+      await time.until(() => received.includes(needle), `${JSON.stringify(needle)} (received so far: ${JSON.stringify(received)})`);
       const end = received.indexOf(needle) + needle.length;
       const text = received.slice(0, end);
       received = received.slice(end);
@@ -38,9 +33,10 @@ async function openStream(binding: ConstructorParameters<typeof SerialPortStream
 }
 
 test('a SerialPortStream over the simulator binding talks to the virtual modem', async (t) => {
-  const modem = new VirtualModem({ sendMs: 5 });
+  const time = new VirtualTime();
+  const modem = new VirtualModem({ sendMs: 5, clock: time, timers: time });
   const binding = createSimulatorBinding(modem);
-  const stream = await openStream(binding, '/dev/virtual0');
+  const stream = await openStream(time, binding, '/dev/virtual0');
   stream.write('AT\r');
   t.is(await stream.until('OK\r\n'), 'AT\r\r\nOK\r\n');
   stream.write('ATE0;+CMEE=2\r');
@@ -58,15 +54,16 @@ test('a SerialPortStream over the simulator binding talks to the virtual modem',
 });
 
 test('close and reopen work; the port is locked while open; output while closed is lost', async (t) => {
-  const modem = new VirtualModem();
+  const time = new VirtualTime();
+  const modem = new VirtualModem({ clock: time, timers: time });
   const binding = createSimulatorBinding(modem);
-  const first = await openStream(binding, 'sim');
-  await t.throwsAsync(openStream(binding, 'sim'), { message: /locked/ });
+  const first = await openStream(time, binding, 'sim');
+  await t.throwsAsync(openStream(time, binding, 'sim'), { message: /locked/ });
   first.write('ATE0\r');
   await first.until('OK\r\n');
   await first.close();
   modem.deliver({ from: '10086', text: 'while closed' });
-  const second = await openStream(binding, 'sim');
+  const second = await openStream(time, binding, 'sim');
   second.write('AT+CMGL=4\r');
   const listing = await second.until('OK\r\n');
   t.regex(listing, /^\r\n\+CMGL: 0,0,,\d+\r\n[0-9A-F]+\r\n\r\nOK\r\n$/, 'no stale +CMTI, the message waits in storage');
@@ -75,9 +72,10 @@ test('close and reopen work; the port is locked while open; output while closed 
 });
 
 test('control lines and flush are accepted harmlessly', async (t) => {
-  const modem = new VirtualModem();
+  const time = new VirtualTime();
+  const modem = new VirtualModem({ clock: time, timers: time });
   const binding = createSimulatorBinding(modem);
-  const stream = await openStream(binding, 'sim');
+  const stream = await openStream(time, binding, 'sim');
   await new Promise<void>((resolve, reject) => stream.port.set({ dtr: false, rts: false }, (e) => (e ? reject(e) : resolve())));
   const status = await new Promise<unknown>((resolve, reject) => stream.port.get((e, s) => (e ? reject(e) : resolve(s))));
   t.deepEqual(status, { cts: true, dsr: false, dcd: false });
@@ -90,11 +88,12 @@ test('control lines and flush are accepted harmlessly', async (t) => {
 });
 
 test('a client at the wrong baud rate gets only noise, as from a real UART', async (t) => {
-  const modem = new VirtualModem();
+  const time = new VirtualTime();
+  const modem = new VirtualModem({ clock: time, timers: time });
   const binding = createSimulatorBinding(modem);
-  const stream = await openStream(binding, 'sim', 9600);
+  const stream = await openStream(time, binding, 'sim', 9600);
   stream.write('AT\r');
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await time.advance(100);
   t.false(stream.received().includes('OK'));
   await new Promise<void>((resolve, reject) => stream.port.update({ baudRate: 115200 }, (e) => (e ? reject(e) : resolve())));
   stream.write('\rAT\r');
@@ -104,8 +103,9 @@ test('a client at the wrong baud rate gets only noise, as from a real UART', asy
 });
 
 test('SimulatorBinding gives each path its own modem, reachable with modemFor', async (t) => {
-  SimulatorBinding.configure({ sendMs: 5 });
-  const stream = await openStream(SimulatorBinding, 'simulator');
+  const time = new VirtualTime();
+  SimulatorBinding.configure({ sendMs: 5, clock: time, timers: time });
+  const stream = await openStream(time, SimulatorBinding, 'simulator');
   const modem = SimulatorBinding.modemFor('simulator');
   t.is(SimulatorBinding.modemFor('simulator'), modem);
   t.not(SimulatorBinding.modemFor('other'), modem);

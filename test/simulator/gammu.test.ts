@@ -8,12 +8,12 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { hasBinary, startSimulator, type SimulatorProcess } from './pty-process.js';
+import { GAMMU, hasTool, SOCAT, testWithTools } from '../helpers/tools.js';
+import { startSimulator, type SimulatorProcess } from './pty-process.js';
 
 const run = promisify(execFile);
-const available = hasBinary('gammu') && hasBinary('socat', '-V');
-const gammuTest = available ? test.serial : test.serial.skip;
-if (!available) test('gammu tests need gammu and socat', (t) => t.log('gammu or socat is not installed (apt-get install gammu socat); gammu interoperability tests skipped'));
+const available = hasTool(GAMMU) && hasTool(SOCAT);
+const gammuTest = testWithTools([GAMMU, SOCAT], { serial: true });
 
 let sim: SimulatorProcess | undefined;
 let gammurc = '';
@@ -68,9 +68,8 @@ gammuTest('gammu sendsms -unicode -len 400: multipart Chinese reassembled', asyn
 });
 
 gammuTest('gammu getallsms reads what the network delivered', async (t) => {
-  sim!.send({ deliver: { from: '+8613900000000', text: 'TD 退订' } });
-  sim!.send({ deliver: { from: '10086', text: 'Your balance is 10 yuan' } });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sim!.control({ deliver: { from: '+8613900000000', text: 'TD 退订' } });
+  await sim!.control({ deliver: { from: '10086', text: 'Your balance is 10 yuan' } });
   const out = await gammu('getallsms');
   t.regex(out, /Remote number\s*: "\+8613900000000"/);
   t.true(out.includes('TD 退订'), out);

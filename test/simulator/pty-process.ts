@@ -1,13 +1,16 @@
-/** Runs `simulate-modem` (the compiled entry point) as a child process for pty and gammu tests. */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+/**
+ * Runs `simulate-modem` (the compiled entry point) as a child process for pty
+ * and gammu tests. Every wait ends on the process's output (or its exit), with
+ * a generous deadline that only fails the test.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEADLINE_MS } from '../helpers/wait.js';
 
 export const MAIN = fileURLToPath(new URL('../../hardware/simulator/main.js', import.meta.url));
-
-export const hasBinary = (name: string, versionFlag = '--version'): boolean => spawnSync(name, [versionFlag], { stdio: 'ignore' }).error === undefined;
 
 export interface SimulatorProcess {
   child: ChildProcessWithoutNullStreams;
@@ -17,6 +20,10 @@ export interface SimulatorProcess {
   transmitted: unknown[];
   stderr(): string;
   send(command: unknown): void;
+  /** Sends a control line and resolves once the simulator confirms it took effect. */
+  control(command: unknown): Promise<void>;
+  /** Resolves once stderr matches `pattern`. */
+  waitForStderr(pattern: RegExp, what: string): Promise<void>;
   /** Waits until `count` SMS have been printed. */
   waitForTransmitted(count: number, timeoutMs?: number): Promise<unknown[]>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -62,24 +69,34 @@ export async function startSimulator(extraArgs: string[] = []): Promise<Simulato
     stderr += text;
     notify();
   });
+  let hasExited = false;
   const exited = new Promise<number | null>((resolve) =>
     child.on('exit', (code) => {
+      hasExited = true;
       linkLeft = linkExists(link);
       rmSync(dir, { recursive: true, force: true });
       resolve(code);
+      notify();
     }),
   );
-  const waitFor = async (ready: () => boolean, what: string, timeoutMs: number): Promise<void> => {
+  /** Resolves when `ready()` holds, checked after each output of the process; fails if it exits first or at the deadline. */
+  const waitFor = async (ready: () => boolean, what: string, timeoutMs = DEADLINE_MS): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     while (!ready()) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${what} did not happen; stderr: ${stderr}`);
+      if (hasExited) throw new Error(`${what} did not happen: the simulator exited; stderr: ${stderr}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${what} did not happen within ${timeoutMs} ms; stderr: ${stderr}`);
       await new Promise<void>((resolve) => {
-        listeners.push(resolve);
-        setTimeout(resolve, 50);
+        const timer = setTimeout(resolve, left);
+        listeners.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   };
-  await waitFor(() => stderr.includes(`${link} -> `), 'simulator start', 10_000);
+  const occurrences = (text: string, needle: string): number => text.split(needle).length - 1;
+  await waitFor(() => stderr.includes(`${link} -> `), 'simulator start');
   return {
     child,
     link,
@@ -89,7 +106,17 @@ export async function startSimulator(extraArgs: string[] = []): Promise<Simulato
     send(command) {
       child.stdin.write(`${JSON.stringify(command)}\n`);
     },
-    async waitForTransmitted(count, timeoutMs = 10_000) {
+    async control(command) {
+      const line = JSON.stringify(command);
+      const ack = `simulate-modem: done: ${line}\n`;
+      const before = occurrences(stderr, ack);
+      child.stdin.write(`${line}\n`);
+      await waitFor(() => occurrences(stderr, ack) > before, `the simulator to apply ${line}`);
+    },
+    async waitForStderr(pattern, what) {
+      await waitFor(() => pattern.test(stderr), what);
+    },
+    async waitForTransmitted(count, timeoutMs = DEADLINE_MS) {
       await waitFor(() => transmitted.length >= count, `${count} transmitted SMS`, timeoutMs);
       return transmitted.slice(0, count);
     },

@@ -2,27 +2,38 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { SerialPort } from 'serialport';
 import { encodeSubmit } from '../../src/modem/pdu/index.js';
-import { hasBinary, linkExists, MAIN, startSimulator } from './pty-process.js';
+import { SOCAT, testWithTools } from '../helpers/tools.js';
+import { DEADLINE_MS } from '../helpers/wait.js';
+import { linkExists, MAIN, startSimulator } from './pty-process.js';
 
-const socat = hasBinary('socat', '-V');
-const ptyTest = socat ? test.serial : test.serial.skip;
-if (!socat) test('pty tests need socat', (t) => t.log('socat is not installed (apt-get install socat); pseudo-terminal tests skipped'));
+const ptyTest = testWithTools([SOCAT], { serial: true });
 
 /** Opens the tty with the real serialport binding, as the box does with modem.device = PATH. */
 async function openTty(path: string) {
   const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
   let received = '';
+  let arrived: (() => void) | null = null;
   port.on('data', (chunk: Buffer) => {
     received += chunk.toString('latin1');
+    arrived?.();
   });
   return {
     write: (text: string) => port.write(Buffer.from(text, 'latin1')),
-    async until(needle: string, timeoutMs = 5000): Promise<string> {
+    /** Resolves with everything up to `needle` once it has come, checked on each chunk received. */
+    async until(needle: string, timeoutMs = DEADLINE_MS): Promise<string> {
       const deadline = Date.now() + timeoutMs;
       while (!received.includes(needle)) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(needle)}; got ${JSON.stringify(received)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out waiting for ${JSON.stringify(needle)}; got ${JSON.stringify(received)}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          arrived = () => {
+            clearTimeout(timer);
+            arrived = null;
+            resolve();
+          };
+        });
       }
       const end = received.indexOf(needle) + needle.length;
       const text = received.slice(0, end);
@@ -54,15 +65,13 @@ ptyTest('simulate-modem: an AT client on the tty sends, receives, and reconnects
     again.write('AT+CSQ\r');
     t.regex(await again.until('OK\r\n'), /\+CSQ: 20,99\r\n\r\nOK\r\n$/, `reconnect ${round + 1}`);
     if (round === 2) {
-      sim.send({ deliver: { from: '+8613900000000', text: 'T' } });
+      await sim.control({ deliver: { from: '+8613900000000', text: 'T' } });
       t.is(await again.until('\r\n+CMTI: "SM",0\r\n'), '\r\n+CMTI: "SM",0\r\n');
-      sim.send({ fault: { kind: 'no-network' } });
-      sim.send({ signal: 3 });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sim.control({ fault: { kind: 'no-network' } });
+      await sim.control({ signal: 3 });
       again.write('AT+CREG?\r');
       t.regex(await again.until('OK\r\n'), /\+CREG: 0,2\r\n/);
-      sim.send({ clear: true });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sim.control({ clear: true });
       again.write('AT+CSQ\r');
       t.regex(await again.until('OK\r\n'), /\+CSQ: 3,99\r\n/);
     }
@@ -89,7 +98,8 @@ ptyTest('simulate-modem reports bad stdin lines on stderr and keeps running', as
   t.teardown(() => sim.stop());
   sim.send({ fault: { kind: 'meltdown' } });
   sim.child.stdin.write('not json\n');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // A good line after the bad ones: once it is confirmed, the bad ones have been read and answered.
+  await sim.control({ signal: 10 });
   t.regex(sim.stderr(), /fault\.kind must be one of/);
   t.regex(sim.stderr(), /not JSON/);
   t.is(sim.child.exitCode, null);

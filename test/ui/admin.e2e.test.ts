@@ -13,13 +13,14 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { parseConfig } from '../../src/config/config.js';
 import { packageRoot } from '../../src/paths.js';
 import { startTestBox, tempDir, type TestBox } from '../helpers/box.js';
+import { boxUntil } from '../helpers/box-events.js';
+import { CHROMIUM as CHROMIUM_TOOL, hasTool, testWithTools } from '../helpers/tools.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_TOOL.path!;
 const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
 let SHOTS = '';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`[ui e2e] skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
-const browserTest = hasChromium ? test.serial : test.skip;
+const hasChromium = hasTool(CHROMIUM_TOOL);
+const browserTest = testWithTools([CHROMIUM_TOOL], { serial: true });
 /** Evaluated in the page (a string: the test files are compiled without DOM types). */
 // A locator, not waitForFunction: the page's CSP forbids eval, which waitForFunction's polling needs.
 const VERDICT_OK = '#verdict.ok';
@@ -55,23 +56,14 @@ let desktop: BrowserContext;
 let configDir: string;
 let configFile: string;
 
-async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Reloads the page until the selector appears (server-rendered pages do not update themselves). */
-async function reloadUntil(page: Page, selector: string, what: string): Promise<void> {
-  await until(what, async () => {
-    if ((await page.locator(selector).count()) > 0) return true;
-    await page.reload();
-    return false;
-  });
+/**
+ * Waits (on the box's events) until `ready` holds in the box, then reloads the
+ * page, which must show `selector` (server-rendered pages do not update themselves).
+ */
+async function reloadWhen(page: Page, what: string, ready: () => unknown, selector: string): Promise<void> {
+  await boxUntil(box, what, ready);
+  await page.reload();
+  await page.locator(selector).first().waitFor({ state: 'attached' });
 }
 
 test.before(async () => {
@@ -134,7 +126,7 @@ browserTest('log in, send a test SMS through the virtual HAT and see it reach se
   await page.fill('form[action="/messages/test"] input[name=text]', '您好，这是一条测试短信');
   await page.click('form[action="/messages/test"] button[type=submit]');
   t.regex((await page.locator('.flash-ok').textContent()) ?? '', /测试短信已排队/);
-  await reloadUntil(page, '#messages [data-status=sent], #messages [data-status=delivered]', 'the test message to be sent');
+  await reloadWhen(page, 'the test message to be sent', () => box.store.listMessages({ limit: 10 }).some((m) => m.status === 'sent' || m.status === 'delivered'), '#messages [data-status=sent], #messages [data-status=delivered]');
   const sent = (await (await fetch(`${box.url}/api/simulator/sent`)).json()) as { sent: { to: string; text: string }[] };
   t.deepEqual(sent.sent.map((m) => [m.to, m.text]), [['+8613800138000', '您好，这是一条测试短信']]);
   await page.click('#messages a[href^="/messages/"]');
@@ -151,11 +143,11 @@ browserTest('an inbound opt-out shows on the opt-out page; an XSS payload in an 
   t.is((await inbound('+8613900000005', payload)).status, 200);
 
   await page.goto(box.url + '/optouts');
-  await reloadUntil(page, '#optouts td:text-is("13900000000")', 'the opt-out to be listed');
+  await reloadWhen(page, 'the opt-out to be stored', () => box.store.isOptedOut('+8613900000000'), '#optouts td:text-is("13900000000")');
   t.pass();
 
   await page.goto(box.url + '/inbox');
-  await reloadUntil(page, '#inbox td.text:has-text("window.__xss")', 'the payload in the inbox');
+  await reloadWhen(page, 'the payload in the inbox', () => box.store.listInbox({ limit: 10 }).some((m) => m.text === payload), '#inbox td.text:has-text("window.__xss")');
   t.is(await page.locator('#inbox td.text', { hasText: 'window.__xss' }).textContent(), payload, 'shown as the literal text');
   t.is(await page.locator('#inbox img').count(), 0);
   t.is(await page.evaluate('typeof window.__xss'), 'undefined', 'no injected script or handler ran');
@@ -190,7 +182,7 @@ browserTest('screenshots of every page, desktop (1280) and phone (390) width', a
   t.timeout(90_000);
   // A little history so the pages and charts are not empty.
   for (let i = 0; i < 3; i++) await box.get(`/sms?Msg=smsSnd&User=shop&PWD=shop-pw&Tel=1380013800${i}&Body=${encodeURIComponent(`订单 ${i} 已发货，请注意查收`)}`);
-  await until('the messages to be sent', () => box.store.listMessages({ limit: 10, status: 'queued' }).length === 0);
+  await boxUntil(box, 'the messages to be sent', () => box.store.listMessages({ limit: 10, status: 'queued' }).length === 0);
   // A day of signal readings (the box samples once a minute; this run is shorter).
   const now = Date.now();
   for (let m = 24 * 60; m > 0; m -= 10) box.store.addSignalSample(now - m * 60_000, m > 300 && m < 330 ? null : 14 + Math.round(6 * Math.sin(m / 90)));

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { realTimers, type TimeSource } from '../../clock.js';
 import {
   AtClosedError,
   AtCmeError,
@@ -45,6 +46,8 @@ export interface AtEngineOptions {
   resyncQuietMs?: number;
   /** URC names to route in addition to {@link KNOWN_URCS}. */
   extraUrcs?: string[];
+  /** The timers of the time limits and the quiet wait (default: real ones); tests drive them by hand. */
+  timers?: TimeSource;
 }
 
 export interface AtEngineStats {
@@ -68,7 +71,7 @@ interface Job {
   /** For prompt commands: the payload has not been written yet. */
   awaitingPrompt: boolean;
   written: boolean;
-  timer: NodeJS.Timeout | null;
+  timer: unknown;
   resolve(response: AtResponse): void;
   reject(error: AtError): void;
 }
@@ -117,13 +120,14 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
   private pumpScheduled = false;
   private isClosed = false;
   private lastRxAt = 0;
-  private quietWaiter: { timer: NodeJS.Timeout; resolve(): void } | null = null;
+  private quietWaiter: { timer: unknown; resolve(): void } | null = null;
   private readonly counters = { unclaimedLines: 0, strayFinals: 0, timeouts: 0, reboots: 0, resyncs: 0 };
 
   private readonly timeoutMs: number;
   private readonly promptTimeoutMs: number;
   private readonly resyncQuietMs: number;
   private readonly logger: ((line: string, dir: 'tx' | 'rx') => void) | undefined;
+  private readonly timers: TimeSource;
 
   private readonly onData = (chunk: Buffer | string): void => this.receive(chunk);
   private readonly onClose = (): void => this.shutDown();
@@ -137,6 +141,7 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.promptTimeoutMs = options.promptTimeoutMs ?? 60_000;
     this.resyncQuietMs = options.resyncQuietMs ?? 200;
+    this.timers = options.timers ?? realTimers;
     this.logger = options.logger;
     this.reader = new AtReader(
       {
@@ -269,7 +274,7 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
 
   private start(job: Job): void {
     this.current = job;
-    job.timer = setTimeout(() => this.timedOut(job), job.timeoutMs);
+    job.timer = this.timers.setTimeout(() => this.timedOut(job), job.timeoutMs);
     this.write(job, `${job.context.command}\r`, job.context.command);
     if (!job.awaitingPrompt) job.written = true;
   }
@@ -285,7 +290,7 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
   }
 
   private receive(chunk: Buffer | string): void {
-    this.lastRxAt = Date.now();
+    this.lastRxAt = this.timers.now();
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
     this.splitter.push(bytes, (token) => {
       if (this.isClosed) return;
@@ -368,7 +373,7 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
 
   /** Takes the job out of flight and lets the queue move on. */
   private finish(job: Job): void {
-    if (job.timer) clearTimeout(job.timer);
+    if (job.timer) this.timers.clearTimeout(job.timer);
     job.timer = null;
     if (this.current === job) {
       this.lastPrefix = job.context.prefix;
@@ -428,7 +433,7 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
         },
       };
       this.current = job;
-      job.timer = setTimeout(() => {
+      job.timer = this.timers.setTimeout(() => {
         if (this.current !== job) return;
         this.finish(job);
         job.reject(new AtTimeoutError('AT', job.timeoutMs, true));
@@ -440,15 +445,15 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
 
   /** Resolves once nothing has been received for `resyncQuietMs` (or after a bounded wait on a chattering line). */
   private waitForQuiet(): Promise<void> {
-    const deadline = Date.now() + Math.max(this.timeoutMs, this.resyncQuietMs * 10);
+    const deadline = this.timers.now() + Math.max(this.timeoutMs, this.resyncQuietMs * 10);
     return new Promise((resolve) => {
       const check = (): void => {
         this.quietWaiter = null;
-        const silentFor = Date.now() - this.lastRxAt;
-        if (this.isClosed || silentFor >= this.resyncQuietMs || Date.now() >= deadline) return resolve();
-        this.quietWaiter = { timer: setTimeout(check, this.resyncQuietMs - silentFor), resolve };
+        const silentFor = this.timers.now() - this.lastRxAt;
+        if (this.isClosed || silentFor >= this.resyncQuietMs || this.timers.now() >= deadline) return resolve();
+        this.quietWaiter = { timer: this.timers.setTimeout(check, this.resyncQuietMs - silentFor), resolve };
       };
-      this.quietWaiter = { timer: setTimeout(check, this.resyncQuietMs), resolve };
+      this.quietWaiter = { timer: this.timers.setTimeout(check, this.resyncQuietMs), resolve };
     });
   }
 
@@ -462,13 +467,13 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
     this.stream.off('error', this.onError);
     this.stream.on('error', () => {});
     if (this.quietWaiter) {
-      clearTimeout(this.quietWaiter.timer);
+      this.timers.clearTimeout(this.quietWaiter.timer);
       this.quietWaiter.resolve();
       this.quietWaiter = null;
     }
     const inFlight = this.current;
     if (inFlight) {
-      if (inFlight.timer) clearTimeout(inFlight.timer);
+      if (inFlight.timer) this.timers.clearTimeout(inFlight.timer);
       this.current = null;
       inFlight.reject(new AtClosedError(inFlight.context.command, inFlight.written, cause));
     }
