@@ -5,13 +5,14 @@
  */
 import test from 'ava';
 import { createHmac } from 'node:crypto';
-import { once } from 'node:events';
 import { ManualClock } from '../../src/clock.js';
 import { ConfigError, defaultConfig, type Config } from '../../src/config/config.js';
 import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
+import { boxUntil } from '../helpers/box-events.js';
 import { basicAuth, startTestBox, type TestBox } from '../helpers/box.js';
 import { channel } from '../helpers/notify.js';
 import { fakeRobot, type ReceivedRequest } from '../helpers/robots.js';
+import { waitFor } from '../helpers/wait.js';
 
 const FAST = { pollIntervalMs: 100, commandTimeoutMs: 1000, bootMs: 3000, resyncQuietMs: 30 };
 const OK = { body: { errcode: 0, errmsg: 'ok' } };
@@ -23,7 +24,7 @@ function alwaysOpen(c: Config): void {
 }
 
 async function modemReady(box: TestBox): Promise<void> {
-  while (!(box.modem.status().state === 'ready' && box.modem.status().registered)) await once(box.modem, 'status');
+  await boxUntil(box, 'the modem to be ready', () => box.modem.status().state === 'ready' && box.modem.status().registered);
 }
 
 const title = (r: ReceivedRequest): string => r.json?.markdown?.title ?? '';
@@ -112,7 +113,7 @@ test.serial('a stuck queue on a box whose clock the test moves: told after 10 mi
     t.is(box.status.snapshot().faults[0]!.kind, 'stuck');
 
     box.simulator!.clear('cms-error');
-    const transmitted = once(box.simulator!, 'transmitted');
+    const transmitted = waitFor(box.simulator!, 'transmitted', () => true, { what: 'the HAT to transmit' });
     box.dispatcher.kick();
     await transmitted;
     const recovered = await robot.waitFor((r) => r.json?.event === 'recovered');
@@ -137,11 +138,11 @@ test.serial('a reply to a notice reaches the owner\'s webhook channel with the n
   });
   try {
     await modemReady(box);
-    const transmitted = once(box.simulator!, 'transmitted');
+    const transmitted = waitFor(box.simulator!, 'transmitted', () => true, { what: 'the HAT to transmit' });
     t.is((await box.get(`/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13900000001&Body=${encodeURIComponent('您的订单 8812 已发货')}`)).body, '1');
     await transmitted;
-    // The HAT has sent it; the box commits "sent" when it reads the answer (the HAT talks on every poll).
-    while (box.store.listMessages({ limit: 1 })[0]!.status !== 'sent') await once(box.simulator!, 'data');
+    // The HAT has sent it; the box commits "sent" when it reads the answer.
+    await boxUntil(box, 'the notice to be sent', () => box.store.listMessages({ limit: 1 })[0]!.status === 'sent');
     const notice = box.store.listMessages({ limit: 1 })[0]!;
 
     box.simulator!.deliver({ from: '+8613900000001', text: '什么时候到？' });

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { whenTrue } from './wait.js';
 
 /** One request a fake robot received. */
 export interface ReceivedRequest {
@@ -27,9 +28,10 @@ export interface FakeRobot {
   answers: RobotAnswer[];
   /**
    * The first request (received already or still to come) that `matches`:
-   * a test waits on the robot's traffic, never on a clock.
+   * a test waits on the robot's traffic, never on a clock (a generous
+   * deadline fails the test with `what`).
    */
-  waitFor(matches: (request: ReceivedRequest) => boolean): Promise<ReceivedRequest>;
+  waitFor(matches: (request: ReceivedRequest) => boolean, what?: string): Promise<ReceivedRequest>;
   close(): Promise<void>;
 }
 
@@ -68,18 +70,7 @@ export async function fakeRobot(path: string, fallback: RobotAnswer): Promise<Fa
     url: `http://127.0.0.1:${port}${path}`,
     requests,
     answers,
-    waitFor: (matches) => {
-      const seen = requests.find(matches);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve) => {
-        const listener = (request: ReceivedRequest) => {
-          if (!matches(request)) return;
-          received.off('request', listener);
-          resolve(request);
-        };
-        received.on('request', listener);
-      });
-    },
+    waitFor: (matches, what = 'a request to the robot') => whenTrue(() => requests.find(matches), what, [[received, 'request']]),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
