@@ -31,6 +31,9 @@ const ADMIN_ROUTES: [string, string][] = [
   ['DELETE', '/api/optouts/13800138000'],
   ['GET', '/api/optouts.csv'],
   ['POST', '/api/optouts/import'],
+  ['POST', '/api/inbox/1/answer'],
+  ['GET', '/api/notify'],
+  ['POST', '/api/notify/0123456789abcdef/test'],
 ];
 
 test('admin endpoints refuse without auth; guessing locks the address out; no secret in any log', async (t) => {
