@@ -19,13 +19,17 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Thrown by an `until` probe when what it waits for can no longer happen: ends the wait at once. */
+export class GiveUp extends Error {}
+
 export async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const value = await probe();
       if (value) return value as NonNullable<T>;
-    } catch {
+    } catch (error) {
+      if (error instanceof GiveUp) throw error;
       // not answering yet
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -87,9 +91,9 @@ export interface BoxProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `smsbox serve --config FILE` and resolves once it answers smsAU. */
-export async function spawnBox(configFile: string, port: number, auth = 'User=aaaa&PWD=bbbb', timeoutMs = 30_000): Promise<BoxProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `smsbox serve --config FILE` (in `env`, by default this process's) and resolves once it answers smsAU. */
+export async function spawnBox(configFile: string, port: number, auth = 'User=aaaa&PWD=bbbb', timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<BoxProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env });
   for (const stream of [child.stdout!, child.stderr!]) {
     stream.setEncoding('utf8');
     let partial = '';
@@ -103,7 +107,7 @@ export async function spawnBox(configFile: string, port: number, auth = 'User=aa
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
   await until('the box to answer smsAU', async () => {
-    if (child.exitCode !== null) throw new Error('box exited');
+    if (child.exitCode !== null || child.signalCode !== null) throw new GiveUp(`the box exited (${child.exitCode ?? child.signalCode}) before answering smsAU`);
     return (await (await fetch(`${base}/sms?Msg=smsAU&${auth}`)).text()) === '1';
   }, timeoutMs, 20);
   return {
