@@ -65,7 +65,7 @@ export interface UnplannedExit {
   signal: NodeJS.Signals | null;
   /** The box's last log lines (stdout and stderr). */
   tail: string[];
-  /** What the clients started in the 2 s before the exit. */
+  /** What the clients started in the 750 ms before the exit (a crash follows its trigger within milliseconds). */
   recent: Action[];
 }
 
@@ -184,7 +184,7 @@ export class BoxSupervisor {
       code,
       signal,
       tail: processLogs.slice(-20).map((line) => (line.length > 600 ? `${line.slice(0, 600)}…` : line)),
-      recent: this.actions.since(at - 2000),
+      recent: this.actions.since(at - 750),
     });
   }
 
