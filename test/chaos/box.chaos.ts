@@ -31,7 +31,7 @@ import { hasBinary, startSimulator } from '../simulator/pty-process.js';
 import { freePort, sleep, tempDir, until, writeBoxConfig } from '../reliability/lib.js';
 import { TAG, abortedBodies, admin, adminIntruder, garbled, modemFaults, oversizedUnknownMsg, passwordGuessers, randomPaths, slowloris, smsSender, statusStreamFlood, type ChaosContext, type SendRecord } from './clients.js';
 import { call } from './net.js';
-import { ActionLog, BoxSupervisor, Tally, clientRandom, rssOf, type UnplannedExit } from './run.js';
+import { ActionLog, BoxSupervisor, TRIGGER_WINDOW_MS, Tally, clientRandom, kindOf, rssOf, type UnplannedExit } from './run.js';
 import type { ProbeResult, ProberOptions } from './smsau-prober.js';
 
 const FULL_SECONDS = 180;
@@ -86,21 +86,26 @@ function signatureOf(exit: UnplannedExit): string {
   return (line?.trim() ?? `exit code ${exit.code} signal ${exit.signal}`).slice(0, 200);
 }
 
-/** Unplanned exits grouped by their error, with the client actions found before most of them. */
-function describeExits(exits: readonly UnplannedExit[]): string[] {
+/**
+ * Unplanned exits grouped by their error. The likely triggers are the action kinds
+ * seen before most exits of a group that are rare otherwise (the ratio of the two).
+ */
+function describeExits(exits: readonly UnplannedExit[], actions: ActionLog): string[] {
   const groups = new Map<string, UnplannedExit[]>();
   for (const exit of exits) groups.set(signatureOf(exit), [...(groups.get(signatureOf(exit)) ?? []), exit]);
   return [...groups].map(([signature, group]) => {
-    const kinds = new Map<string, number>();
-    for (const exit of group) {
-      for (const kind of new Set(exit.recent.map((a) => `${a.client} ${a.what.split(' ')[0]}`))) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    }
-    const likely = [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([kind, n]) => `${kind} (before ${n} of ${group.length})`);
+    const seen = new Map<string, number>();
+    for (const exit of group) for (const kind of new Set(exit.recent.map(kindOf))) seen.set(kind, (seen.get(kind) ?? 0) + 1);
+    const likely = [...seen]
+      .map(([kind, n]) => ({ kind, n, lift: n / group.length / Math.max(0.01, actions.chanceIn(kind, TRIGGER_WINDOW_MS)) }))
+      .sort((a, b) => b.lift - a.lift)
+      .slice(0, 4);
     const first = group[0]!;
+    const example = likely[0] ? [...first.recent].reverse().find((a) => kindOf(a) === likely[0]!.kind) : undefined;
     return [
       `${group.length}× ${signature}`,
-      `  client actions started in the 750 ms before: ${likely.join(', ') || 'none'}`,
-      `  first one, last actions: ${first.recent.slice(-6).map((a) => `[${a.client}] ${a.what}`).join(' | ')}`,
+      `  likely trigger: ${likely.map((l) => `${l.kind} (before ${l.n} of ${group.length}, ${l.lift.toFixed(1)}× its usual rate)`).join(', ') || 'none seen'}`,
+      ...(example ? [`  e.g. [${example.client}] ${example.what}`] : []),
       `  first one, box log tail:\n${first.tail.slice(-12).map((l) => `    ${l}`).join('\n')}`,
     ].join('\n');
   });
@@ -117,6 +122,7 @@ interface ChaosResult {
   drained: boolean;
   plannedKills: number;
   unplanned: UnplannedExit[];
+  actions: ActionLog;
   finalExit: number | null;
   integrity: unknown;
   accepted: SendRecord[];
@@ -354,6 +360,7 @@ async function runChaos(): Promise<ChaosResult> {
       drained,
       plannedKills: box.plannedKills,
       unplanned: box.unplanned,
+      actions,
       finalExit,
       integrity,
       accepted,
@@ -396,7 +403,7 @@ const checks: [string, (t: ExecutionContext, r: ChaosResult) => void][] = [
   [
     'no exit of the box but the planned kills; a clean stop at the end',
     (t, r) => {
-      if (r.unplanned.length) t.log(`unplanned exits of the box, by error:\n${describeExits(r.unplanned).join('\n')}`);
+      if (r.unplanned.length) t.log(`unplanned exits of the box, by error:\n${describeExits(r.unplanned, r.actions).join('\n')}`);
       t.is(r.unplanned.length, 0, 'unplanned exits');
       t.is(r.finalExit, 0, 'exit code after SIGTERM');
     },

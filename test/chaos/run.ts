@@ -26,17 +26,30 @@ export interface Action {
   what: string;
 }
 
-/** The last actions of all clients, to name the likely trigger of an unplanned exit. */
+/** An action's kind: its client and first word ("garbled bad-escape-route"). */
+export const kindOf = (a: Action): string => `${a.client} ${a.what.split(' ')[0]}`;
+
+/** The last actions of all clients, to name the likely trigger of an unplanned exit, and how often each kind ran. */
 export class ActionLog {
   private readonly recent: Action[] = [];
+  readonly startedAt = Date.now();
+  readonly counts = new Map<string, number>();
 
   note(client: string, what: string): void {
-    this.recent.push({ at: Date.now(), client, what: what.length > 160 ? `${what.slice(0, 160)}…` : what });
-    if (this.recent.length > 400) this.recent.splice(0, 200);
+    const action = { at: Date.now(), client, what: what.length > 160 ? `${what.slice(0, 160)}…` : what };
+    this.recent.push(action);
+    this.counts.set(kindOf(action), (this.counts.get(kindOf(action)) ?? 0) + 1);
+    if (this.recent.length > 2000) this.recent.splice(0, 1000);
   }
 
   since(at: number): Action[] {
     return this.recent.filter((a) => a.at >= at);
+  }
+
+  /** The chance that a kind shows up in a random window of `ms` (its runs spread evenly over the run). */
+  chanceIn(kind: string, ms: number): number {
+    const perMs = (this.counts.get(kind) ?? 0) / Math.max(1, Date.now() - this.startedAt);
+    return 1 - Math.exp(-perMs * ms);
   }
 }
 
@@ -65,7 +78,7 @@ export interface UnplannedExit {
   signal: NodeJS.Signals | null;
   /** The box's last log lines (stdout and stderr). */
   tail: string[];
-  /** What the clients started in the 750 ms before the exit (a crash follows its trigger within milliseconds). */
+  /** What the clients started in the TRIGGER_WINDOW_MS before the exit. */
   recent: Action[];
 }
 
@@ -86,6 +99,8 @@ export function rssOf(pid: number): number | null {
 }
 
 const MAX_UNPLANNED_RESTARTS = 300;
+/** A crash follows its trigger within milliseconds, unless the box's event loop lags: under this load it can by a second. */
+export const TRIGGER_WINDOW_MS = 2000;
 
 /**
  * Keeps one box process running on a fixed port: `plannedKill()` is the only
@@ -184,7 +199,7 @@ export class BoxSupervisor {
       code,
       signal,
       tail: processLogs.slice(-20).map((line) => (line.length > 600 ? `${line.slice(0, 600)}…` : line)),
-      recent: this.actions.since(at - 750),
+      recent: this.actions.since(at - TRIGGER_WINDOW_MS),
     });
   }
 
