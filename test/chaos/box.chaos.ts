@@ -194,7 +194,7 @@ async function runChaos(): Promise<ChaosResult> {
       box,
       actions,
       tally,
-      running: () => running,
+      running: () => running && !box.failure,
       stopped,
       user: USER,
       password: PASSWORD,
@@ -247,10 +247,12 @@ async function runChaos(): Promise<ChaosResult> {
         .filter(([name]) => !ONLY || ONLY.includes(name))
         .map(([, run]) => run()),
     ];
-    await sleep(SECONDS * 1000);
+    // The chaos phase: its length, or until no box can be started any more.
+    await Promise.race([sleep(SECONDS * 1000), box.failed]);
     running = false;
     endChaos();
     await Promise.all(clients);
+    if (box.failure) throw new Error(`the box could not be started again: ${box.failure.message}; log tail:\n${box.unplanned.at(-1)?.tail.join('\n') ?? ''}`);
     const chaosEndedAt = Date.now();
 
     // The HAT is healthy again (modemFaults cleared it); the queue drains on a box that is up.

@@ -300,7 +300,7 @@ export async function randomPaths(ctx: ChaosContext): Promise<void> {
         distinct = 0;
       }
       if (distinct >= DISTINCT_PATHS_PER_BOX) {
-        await ctx.box.whenGenerationAfter(generation);
+        await Promise.race([ctx.box.whenGenerationAfter(generation), ctx.stopped]);
         continue;
       }
       distinct++;

@@ -26,7 +26,10 @@ export interface CallOptions {
   agent?: http.Agent | false;
 }
 
-/** One HTTP exchange; rejects on a connection error, a cut-off answer or no answer within the timeout. */
+/**
+ * One HTTP exchange; rejects on a connection error, a cut-off answer or no complete
+ * answer within the timeout (a deadline, not an idle time: a stream never goes idle).
+ */
 export function call(o: CallOptions): Promise<Reply> {
   const timeoutMs = o.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
@@ -37,9 +40,13 @@ export function call(o: CallOptions): Promise<Reply> {
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
+        res.on('close', () => {
+          if (!res.complete) reject(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' }));
+        });
       },
     );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
     req.on('error', reject);
     req.end(o.body);
   });
@@ -47,7 +54,7 @@ export function call(o: CallOptions): Promise<Reply> {
 
 /**
  * Writes bytes as they are (no HTTP client validates them) and collects what comes back
- * until the box closes the connection or the timeout. Never half-closes: Node drops a
+ * until the box closes the connection or the deadline. Never half-closes: Node drops a
  * request whose client ended its side first.
  */
 export function rawExchange(port: number, from: string, bytes: Buffer, timeoutMs = 5000): Promise<{ status: number; text: string; timedOut: boolean }> {
@@ -55,10 +62,11 @@ export function rawExchange(port: number, from: string, bytes: Buffer, timeoutMs
     const socket = connect({ port, host: '127.0.0.1', localAddress: from });
     const chunks: Buffer[] = [];
     let timedOut = false;
-    socket.setTimeout(timeoutMs, () => {
+    const deadline = setTimeout(() => {
       timedOut = true;
       socket.destroy();
-    });
+    }, timeoutMs);
+    socket.on('close', () => clearTimeout(deadline));
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // A reset after an answer is the box closing a connection it refused: keep the answer.

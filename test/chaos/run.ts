@@ -115,6 +115,11 @@ export class BoxSupervisor {
   readonly pids: number[] = [];
   plannedKills = 0;
   startFailures: string[] = [];
+  /** Set when no box could be started again: the run cannot go on. */
+  failure: Error | null = null;
+  private onFailure!: (error: Error) => void;
+  /** Resolves with `failure` once it is set. */
+  readonly failed = new Promise<Error>((resolve) => (this.onFailure = resolve));
   private readonly planned = new WeakSet<ChildProcess>();
   private waiters: (() => void)[] = [];
   private stopping = false;
@@ -132,15 +137,15 @@ export class BoxSupervisor {
     return this.current !== null && this.starting === null;
   }
 
-  /** Resolves when a box answers (at once if one does), or when the run is stopping. */
+  /** Resolves when a box answers (at once if one does), or when the run is stopping or failed. */
   whenUp(): Promise<void> {
-    if (this.up || this.stopping) return Promise.resolve();
+    if (this.up || this.stopping || this.failure) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Resolves once a box of a later generation than `generation` answers, or when stopping. */
   async whenGenerationAfter(generation: number): Promise<void> {
-    while (!this.stopping && !(this.up && this.generation > generation)) {
+    while (!this.stopping && !this.failure && !(this.up && this.generation > generation)) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -172,10 +177,16 @@ export class BoxSupervisor {
       started.child.once('close', (code, signal) => this.onExit(started, code, signal));
       const open = this.downtimes.at(-1);
       if (open && open.to === null) open.to = Date.now();
-    })().finally(() => {
-      this.starting = null;
-      this.wake();
-    });
+    })()
+      .catch((error: Error) => {
+        this.failure ??= error;
+        this.onFailure(this.failure);
+        throw error;
+      })
+      .finally(() => {
+        this.starting = null;
+        this.wake();
+      });
     return this.starting;
   }
 
@@ -186,7 +197,7 @@ export class BoxSupervisor {
     this.recordExit(box.child.pid, code, signal);
     if (!this.stopping && this.unplanned.length < MAX_UNPLANNED_RESTARTS) {
       this.start().catch(() => {
-        // Recorded in startFailures; clients keep waiting in whenUp until the run stops.
+        // In this.failure: the run ends with it.
       });
     }
   }
@@ -227,6 +238,10 @@ export class BoxSupervisor {
     this.planned.add(box.child);
     this.current = null;
     box.child.kill(signal);
-    return box.exited;
+    // A box that does not stop within 30 s of SIGTERM is killed; null tells it did not stop cleanly.
+    const late = setTimeout(() => box.child.kill('SIGKILL'), 30_000);
+    const code = await box.exited;
+    clearTimeout(late);
+    return box.child.signalCode === 'SIGKILL' ? null : code;
   }
 }

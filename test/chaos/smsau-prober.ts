@@ -33,7 +33,8 @@ function probe(o: ProberOptions): Promise<string> {
       res.on('end', () => resolve(body));
       res.on('error', reject);
     });
-    req.setTimeout(o.timeoutMs, () => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)));
+    const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)), o.timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
     req.on('error', reject);
     req.end();
   });

@@ -108,7 +108,7 @@ export async function spawnBox(configFile: string, port: number, auth = 'User=aa
   const base = `http://127.0.0.1:${port}`;
   await until('the box to answer smsAU', async () => {
     if (child.exitCode !== null || child.signalCode !== null) throw new GiveUp(`the box exited (${child.exitCode ?? child.signalCode}) before answering smsAU`);
-    return (await (await fetch(`${base}/sms?Msg=smsAU&${auth}`)).text()) === '1';
+    return (await (await fetch(`${base}/sms?Msg=smsAU&${auth}`, { signal: AbortSignal.timeout(5000) })).text()) === '1';
   }, timeoutMs, 20);
   return {
     child,
