@@ -111,6 +111,18 @@ function describeExits(exits: readonly UnplannedExit[], actions: ActionLog): str
   });
 }
 
+/** The five slowest probes, when they ran and which actions had started in the second before each. */
+function slowest(probes: readonly ProbeResult[], actions: ActionLog, startedAt: number): string {
+  return [...probes]
+    .sort((a, b) => (b.body === '1' ? b.ms : Infinity) - (a.body === '1' ? a.ms : Infinity))
+    .slice(0, 5)
+    .map((p) => {
+      const before = [...new Set(actions.since(p.at - 1000).filter((a) => a.at <= p.at + p.ms && !a.client.startsWith('smsSnd-')).map(kindOf))];
+      return `\n  ${p.body === '1' ? `${p.ms.toFixed(0)} ms` : `no "1" (${p.error ?? p.body})`} at +${((p.at - startedAt) / 1000).toFixed(1)} s, during: ${before.join(', ') || 'nothing but smsSnd'}`;
+    })
+    .join('');
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * p) - 1)]!;
 }
@@ -351,6 +363,7 @@ async function runChaos(): Promise<ChaosResult> {
       `RSS max ${MiB(rssMax)} (limit ${MiB(RSS_LIMIT_BYTES)}; per process ${[...rssByPid.values()].map(MiB).join(', ')})`,
       `database ${MiB(baselineBytes)} → ${MiB(finalBytes)}: growth ${MiB(growth)}, bound ${MiB(growthBound)} (${outbox.length} messages × ${DB_BYTES_PER_ACCEPTED_MESSAGE} B + ${MiB(DB_GROWTH_ALLOWANCE_BYTES)}); integrity_check ${String(integrity)}`,
       `smsAU from its own address every 200 ms: ${probes.length} probes, ${counted.length} while a box was up; p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p95 ${percentile(latencies, 0.95).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms; ${unansweredWhileUp.length} not answered "1" while up${unansweredWhileUp.length ? ` (first: ${JSON.stringify(unansweredWhileUp.slice(0, 3))})` : ''}`,
+      `slowest smsAU probes while up: ${slowest(counted, actions, startedAt)}`,
       `answers by client:\n${tally.render()}`,
     );
     if (ctx.surprises.length) log.push(`5xx answers (${ctx.surprises.length}${ctx.surprises.length >= 100 ? '+' : ''}):\n  ${ctx.surprises.slice(0, 20).join('\n  ')}`);

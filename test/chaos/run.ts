@@ -177,6 +177,7 @@ export class BoxSupervisor {
       started.child.once('close', (code, signal) => this.onExit(started, code, signal));
       const open = this.downtimes.at(-1);
       if (open && open.to === null) open.to = Date.now();
+      this.actions.note('supervisor', `started box ${this.generation} (pid ${started.child.pid})`);
     })()
       .catch((error: Error) => {
         this.failure ??= error;
