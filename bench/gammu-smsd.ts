@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimulator } from '../test/simulator/pty-process.js';
-import { freePort, load, sleep, startBoxProcess, writeConfig } from './lib.js';
+import { freePort, load, sleep, startBoxProcess, writeConfig, BENCH_AUTH } from './lib.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '200' }, 'send-ms': { type: 'string', default: '200' } } });
 const MESSAGES = Number(values.messages);
@@ -85,7 +85,7 @@ async function runBox(): Promise<{ perMin: number; firstToLastS: number; count: 
     const started = load();
     await Promise.all(
       bodies.map(async (body, i) => {
-        const reply = await (await fetch(`${box.base}/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=138${String(i).padStart(8, '0')}&Body=${encodeURIComponent(body)}`)).text();
+        const reply = await (await fetch(`${box.base}/sms?Msg=smsSnd&${BENCH_AUTH}&Tel=138${String(i).padStart(8, '0')}&Body=${encodeURIComponent(body)}`)).text();
         if (reply !== '1') throw new Error(`smsSnd answered ${reply}`);
       }),
     );

@@ -19,7 +19,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, hammer, load, sleep, startBoxProcess, writeConfig, type LoadFigures } from './lib.js';
+import { freePort, hammer, load, sleep, startBoxProcess, writeConfig, type LoadFigures, BENCH_AUTH } from './lib.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } } });
 const DURATION_S = Number(values.duration);
@@ -126,7 +126,7 @@ try {
   writeConfig(boxConfig, { port: boxPort, dataDir: join(dir, 'box-data'), sendMs: 50 });
   const boxProcess = await startBoxProcess(boxConfig, boxPort);
   try {
-    const smsSnd = (n: number) => `/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=${encodeURIComponent(`order ${n} shipped`)}`;
+    const smsSnd = (n: number) => `/sms?Msg=smsSnd&${BENCH_AUTH}&Tel=13800138000&Body=${encodeURIComponent(`order ${n} shipped`)}`;
     // Warm-up of both, then the measured runs back to back.
     await hammer(`http://127.0.0.1:${sendsmsPort}`, CONNECTIONS, 2, (n) => sendsms(1e6 + n));
     await hammer(boxProcess.base, CONNECTIONS, 2, (n) => smsSnd(1e6 + n));

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Store, type SendRequest } from '../src/store/store.js';
-import { freePort, hammer, load, percentile, rssMb, sleep, startBoxProcess, timeGets, writeConfig } from './lib.js';
+import { freePort, hammer, load, percentile, rssMb, sleep, startBoxProcess, timeGets, writeConfig, BENCH_AUTH } from './lib.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, duration: { type: 'string', default: '5' }, connections: { type: 'string', default: '50' } } });
 const MESSAGES = Number(values.messages);
@@ -56,7 +56,7 @@ async function measure(dataDir: string, label: string): Promise<Figures> {
     const idleRss = rssMb(box.child.pid!).rss;
     const api = await timeGets(`${box.base}/api/status`, 100);
     const sndLoad = load();
-    const snd = await hammer(box.base, CONNECTIONS, DURATION_S, (n) => `/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=${encodeURIComponent(`${label} 订单 ${n} 已发货`)}`);
+    const snd = await hammer(box.base, CONNECTIONS, DURATION_S, (n) => `/sms?Msg=smsSnd&${BENCH_AUTH}&Tel=13800138000&Body=${encodeURIComponent(`${label} 订单 ${n} 已发货`)}`);
     await sleep(500);
     const { rss, peak } = rssMb(box.child.pid!);
     return { startupMs: box.startupMs, startupLoad, snd, sndLoad, pageP50: percentile(page, 0.5), pageP99: percentile(page, 0.99), apiP99: percentile(api, 0.99), pageLoad, idleRss, rss, peak };

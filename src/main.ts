@@ -4,8 +4,10 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { createSimulatorBinding } from '../hardware/simulator/binding.js';
 import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
-import { DEFAULT_ADMIN_PASSWORD, type Config, type ConfigError } from './config/config.js';
+import type { Config, ConfigError } from './config/config.js';
 import { InboundProcessor } from './inbound/inbound.js';
+import { factoryAdminBlocked } from './operations/credentials.js';
+import { Operations } from './operations/index.js';
 import { createLogger, type Logger } from './log.js';
 import { loadHat } from './modem/hats.js';
 import { Modem, type ModemState } from './modem/modem.js';
@@ -16,6 +18,7 @@ import { openSerialStream } from './modem/serial.js';
 import { BoxClock, type ClockTrustProbe } from './scheduler/clock-trust.js';
 import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
 import { StatusModel } from './status/status.js';
+import { storageStatus } from './status/storage.js';
 import { Store } from './store/store.js';
 import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
@@ -82,19 +85,31 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   const boxClock = options.clock ? null : new BoxClock(config.schedule.clock, options.clockProbe);
   const clock: Clock = options.clock ?? boxClock!;
 
-  const store = Store.open(options.dataDir ?? config.storage.dataDir);
-  store.syncAccounts(config.accounts, clock.now());
-  const interrupted = store.recoverInterrupted(clock.now(), config.dispatch.resendUncertain);
-  if (interrupted.length > 0) {
-    store.addEvent(clock.now(), 'warn', 'interrupted-sends',
-      config.dispatch.resendUncertain
-        ? `上次关机时有 ${interrupted.length} 条短信正在发送，已按设置重新排队（可能重复）`
-        : `上次关机时有 ${interrupted.length} 条短信正在发送，不确定是否已发出，请在管理页面选择“重发”或“标记失败”`,
-      config.dispatch.resendUncertain
-        ? `${interrupted.length} message(s) were being sent when the box stopped; queued again as configured (may duplicate)`
-        : `${interrupted.length} message(s) were being sent when the box stopped; they may or may not have gone out: choose resend or mark failed`,
-      { messageIds: interrupted });
-  }
+  const dataDir = options.dataDir ?? config.storage.dataDir;
+  const store = Store.open(dataDir);
+  // On a full disk these writes fail; the box still starts, serves its pages and
+  // says "disk full", and they are made at the next start or settings change.
+  const startupWrite = (what: string, write: () => void) => {
+    try {
+      write();
+    } catch (err) {
+      log.error(`${what} failed at start`, { error: String(err) });
+    }
+  };
+  startupWrite('syncing accounts', () => store.syncAccounts(config.accounts, clock.now()));
+  startupWrite('recovering interrupted sends', () => {
+    const interrupted = store.recoverInterrupted(clock.now(), config.dispatch.resendUncertain);
+    if (interrupted.length > 0) {
+      store.addEvent(clock.now(), 'warn', 'interrupted-sends',
+        config.dispatch.resendUncertain
+          ? `上次关机时有 ${interrupted.length} 条短信正在发送，已按设置重新排队（可能重复）`
+          : `上次关机时有 ${interrupted.length} 条短信正在发送，不确定是否已发出，请在管理页面选择“重发”或“标记失败”`,
+        config.dispatch.resendUncertain
+          ? `${interrupted.length} message(s) were being sent when the box stopped; queued again as configured (may duplicate)`
+          : `${interrupted.length} message(s) were being sent when the box stopped; they may or may not have gone out: choose resend or mark failed`,
+        { messageIds: interrupted });
+    }
+  });
 
   // The modem: the virtual HAT in simulator mode, else the UART.
   const hat = loadHat(config.modem.hat);
@@ -187,6 +202,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       leds: () => statusLeds?.current() ?? {},
       configProblem: () => options.configProblem ?? null,
       clockSource: () => boxClock?.clockSource() ?? 'config',
+      storage: () => storageStatus(dataDir),
+      faults: () => statusLeds?.faults() ?? [],
     },
     simulated,
   );
@@ -239,16 +256,24 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   const networkTimeTimer = setInterval(() => void askNetworkTime(), 60_000);
   networkTimeTimer.unref();
 
-  const wdgj = new WdgjEndpoint({ store, status, clock, config: getConfig, log, onQueued: () => dispatcher!.kick() });
-  const server = createWebServer({
+  // Every action on the shop's data, for the WDGJ adapter, the JSON API and the pages alike.
+  const ops = new Operations({
     store,
+    clock,
+    config: getConfig,
+    log,
+    acceptance: () => status.acceptance(),
+    onQueued: () => dispatcher!.kick(),
+    applyConfig: (next) => applyConfig(next),
+  });
+  const wdgj = new WdgjEndpoint({ ops, status, clock, config: getConfig, log });
+  const server = createWebServer({
+    ops,
     status,
     wdgj,
     clock,
     config: getConfig,
     log,
-    onQueued: () => dispatcher!.kick(),
-    applyConfig: (next) => applyConfig(next),
     ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
   });
 
@@ -280,7 +305,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     status: () => status.snapshot(),
     extras: () => ({
       starting,
-      defaultAdminPassword: config.admin.password === DEFAULT_ADMIN_PASSWORD,
+      // On the simulator the factory password is how the box is tried out; with a real modem it must go.
+      defaultAdminPassword: factoryAdminBlocked(config),
       consecutiveSendFailures,
       watchdogFault: watchdog.hardFault(),
     }),

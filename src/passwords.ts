@@ -51,6 +51,17 @@ export class VerifiedPasswordCache {
     return createHmac('sha256', this.secret).update(password, 'utf8').digest();
   }
 
+  /** Whether this password verified against this hash before: answered at once, no scrypt. */
+  isKnown(password: string, storedHash: string): boolean {
+    const known = this.verified.get(storedHash);
+    return known !== undefined && timingSafeEqual(known, this.mac(password));
+  }
+
+  /** Identifies one check (this password against this hash) without holding the password itself. */
+  checkKey(password: string, storedHash: string): string {
+    return `${storedHash}\0${this.mac(password).toString('base64')}`;
+  }
+
   async verify(password: string, storedHash: string): Promise<boolean> {
     const mac = this.mac(password);
     const known = this.verified.get(storedHash);

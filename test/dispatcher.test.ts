@@ -373,3 +373,30 @@ test('the loop reacts to a new message at once and stops cleanly', async (t) => 
   await r.dispatcher.stop();
   r.dispose();
 });
+
+test("the owner's SMS forwards never go before a customer's message, and have their own hourly budget", async (t) => {
+  const r = rig('2026-11-25T10:00:00', (c) => {
+    c.schedule.maxPerHour = 0;
+    c.inbound.forwardMaxPerHour = 2;
+  });
+  const forward = () => r.store.queueSystemMessage('forward', '+8613900000009', '[短信网关] 13800000001: 在吗', 1, 'ucs2', r.clock.now());
+  const forwards = [forward(), forward(), forward()];
+  r.clock.advance(S);
+  const notices = [r.queue('+8613800000001', 'notice 1'), r.queue('+8613800000002', 'notice 2')];
+  // Older forwards are queued first, but the customers' notices leave first.
+  t.deepEqual(await r.dispatcher.step(), { kind: 'sent', messageId: notices[0] });
+  t.deepEqual(await r.dispatcher.step(), { kind: 'sent', messageId: notices[1] });
+  t.deepEqual(await r.dispatcher.step(), { kind: 'sent', messageId: forwards[0] });
+  // A notice that arrives while forwards wait goes before them.
+  const late = r.queue('+8613800000003', 'notice 3');
+  t.deepEqual(await r.dispatcher.step(), { kind: 'sent', messageId: late });
+  t.deepEqual(await r.dispatcher.step(), { kind: 'sent', messageId: forwards[1] });
+  // Two forwards this hour: the third waits for the budget, and never holds a notice up.
+  t.like(await r.dispatcher.step(), { kind: 'wait' });
+  t.is(status(r, forwards[2]!), 'queued');
+  const later = r.queue('+8613800000004', 'notice 4');
+  t.deepEqual(await r.dispatcher.step(), { kind: 'sent', messageId: later });
+  r.clock.advance(3600 * S);
+  t.deepEqual(await r.dispatcher.step(), { kind: 'sent', messageId: forwards[2] });
+  r.dispose();
+});

@@ -216,3 +216,38 @@ test('webhook forwarding retries with backoff, across a restart, until it is acc
   server.close();
   s.dispose();
 });
+
+test('webhook: one delivery loop at a time, so a hanging server never gets concurrent copies of a reply', async (t) => {
+  const s = setup((c) => (c.inbound.webhook = 'http://127.0.0.1:9/hook'));
+  const posted: number[] = [];
+  let release!: () => void;
+  let firstCall!: () => void;
+  const firstCalled = new Promise<void>((resolve) => (firstCall = resolve));
+  const hanging = new Promise<void>((resolve) => (release = resolve));
+  const processor = new InboundProcessor({
+    store: s.store, clock: s.clock, config: () => s.config, log: silentLogger,
+    fetch: (async (_url: string, init: { body: string }) => {
+      posted.push((JSON.parse(init.body) as { id: number }).id);
+      if (posted.length === 1) {
+        firstCall();
+        await hanging;
+      }
+      return new Response(null, { status: 204 });
+    }) as unknown as typeof fetch,
+  });
+  await processor.receive(part('+8613900000000', '第一条', null));
+  const loop = processor.deliverDue();
+  await firstCalled;
+  await processor.receive(part('+8613900000001', '第二条', null));
+  // The timer or a new reply asking for deliveries while the server hangs: it joins the running loop.
+  const joined = processor.deliverDue();
+  t.is(joined, loop);
+  t.deepEqual(posted, [posted[0]], 'no second copy while the first is in flight');
+  release();
+  await loop;
+  t.is(posted.length, 2);
+  t.not(posted[0], posted[1], 'each reply posted once; the second after the first ended');
+  await processor.deliverDue();
+  t.is(posted.length, 2);
+  s.dispose();
+});

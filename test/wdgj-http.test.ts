@@ -237,6 +237,12 @@ test('/api/status is public and has the documented shape', async (t) => {
     t.is(s.leds.network, 'off');
     t.is(s.wdgj.last_request.msg, 'smsSnd');
     t.is(s.wdgj.last_request.reply, '1');
+    t.is(s.wdgj.last_request.user, 'a***', 'anyone on the LAN reads /api/status: the account name is masked');
+    // A client that swapped User and PWD: the "user" is a password, and never shown.
+    await box.get('/sms?Msg=smsAU&User=bbbb&PWD=aaaa');
+    const swapped = JSON.parse((await box.get('/api/status')).body);
+    t.is(swapped.wdgj.last_request.user, null);
+    t.false(JSON.stringify(swapped).includes('bbbb'));
   });
 });
 

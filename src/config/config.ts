@@ -65,6 +65,8 @@ export interface Config {
     /** URL that gets every non-opt-out reply as a JSON POST; "" = off. */
     webhook: string;
     reassemblyTimeoutMinutes: number;
+    /** SMS forwards to the owner per hour, their own budget beside the customers' (0 = no cap). */
+    forwardMaxPerHour: number;
   };
   modem: {
     device: string;
@@ -115,7 +117,7 @@ export function defaultConfig(): Config {
       footer: '',
       confirmation: '',
     },
-    inbound: { forwardTo: '', webhook: '', reassemblyTimeoutMinutes: 60 },
+    inbound: { forwardTo: '', webhook: '', reassemblyTimeoutMinutes: 60, forwardMaxPerHour: 20 },
     modem: { device: 'simulator', hat: 'sim7600', pwrkeyGpio: null, statusGpio: null },
     leds: { power: 17, network: 27, activity: 22, fault: 26, gpioChip: '' },
     simulator: { sendMs: 1500 },
@@ -282,6 +284,7 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
     forward_to: mobileOrEmpty,
     webhook: urlOrEmpty,
     reassembly_timeout_minutes: integer(1, 10_080),
+    forward_max_per_hour: integer(0, 10_000),
   },
   modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }), pwrkey_gpio: gpioPin, status_gpio: gpioPin },
   leds: { power: gpioPin, network: gpioPin, activity: gpioPin, fault: gpioPin, gpio_chip: text() },
@@ -476,6 +479,7 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
       set<string>(v['forward_to'], (x) => (config.inbound.forwardTo = x));
       set<string>(v['webhook'], (x) => (config.inbound.webhook = x));
       set<number>(v['reassembly_timeout_minutes'], (x) => (config.inbound.reassemblyTimeoutMinutes = x));
+      set<number>(v['forward_max_per_hour'], (x) => (config.inbound.forwardMaxPerHour = x));
       break;
     case 'modem':
       set<string>(v['device'], (x) => (config.modem.device = x));

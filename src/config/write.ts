@@ -1,4 +1,4 @@
-import { renameSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, renameSync, readFileSync, statSync, writeFileSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { parseConfig, type Config } from './config.js';
 
@@ -207,8 +207,12 @@ export function saveConfigEdits(file: string, edits: readonly ConfigEdit[]): Con
   const next = editConfigText(source, edits);
   const config = parseConfig(next, file);
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  // The new file keeps the old one's permissions (it holds passwords: 0600 stays 0600).
+  const mode = statSync(file).mode & 0o7777;
   try {
-    writeFileSync(temp, next, { encoding: 'utf8', flush: true });
+    writeFileSync(temp, next, { encoding: 'utf8', flush: true, mode });
+    chmodSync(temp, mode); // writeFileSync's mode is filtered by the umask
+
     renameSync(temp, file);
   } catch (err) {
     try {

@@ -34,6 +34,7 @@ export class InboundProcessor {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private delivering: Promise<void> | null = null;
+  private deliverAgain = false;
 
   constructor(
     private readonly deps: {
@@ -129,7 +130,8 @@ export class InboundProcessor {
   }
 
   private scheduleDeliveries(): void {
-    if (!this.running) return;
+    // While a delivery loop runs, it is the next step: its end schedules again.
+    if (!this.running || this.delivering) return;
     if (this.timer) clearTimeout(this.timer);
     const now = this.deps.clock.now();
     const next = this.deps.store.nextForwardAt();
@@ -137,16 +139,34 @@ export class InboundProcessor {
     const delay = Math.max(0, Math.min(next === null ? 60_000 : next - now, 60_000));
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.delivering = this.deliverDue().finally(() => {
-        this.delivering = null;
-        this.processPending();
-      });
+      void this.deliverDue().finally(() => this.processPending());
     }, delay);
     this.timer.unref?.();
   }
 
-  /** POSTs due webhook forwards; each outcome committed, so retries survive a restart. */
-  async deliverDue(): Promise<void> {
+  /**
+   * POSTs due webhook forwards; each outcome committed, so retries survive a
+   * restart. One delivery loop at a time: a call while one runs joins it (and
+   * makes it look for due forwards once more before it ends), so a server that
+   * hangs never receives concurrent copies of one reply.
+   */
+  deliverDue(): Promise<void> {
+    if (this.delivering) {
+      this.deliverAgain = true;
+      return this.delivering;
+    }
+    this.delivering = (async () => {
+      do {
+        this.deliverAgain = false;
+        await this.deliverOnce();
+      } while (this.deliverAgain);
+    })().finally(() => {
+      this.delivering = null;
+    });
+    return this.delivering;
+  }
+
+  private async deliverOnce(): Promise<void> {
     const { store, clock } = this.deps;
     const post = this.deps.fetch ?? fetch;
     for (const job of store.dueForwards(clock.now())) {

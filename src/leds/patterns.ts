@@ -25,13 +25,17 @@ export interface LedStatusView {
     uncertain: number;
   };
   clock: { trusted: boolean };
+  /** Where the database lives (absent: unknown, nothing wrong). */
+  storage?: { full: boolean };
+  /** A mistake in the config file: the box runs on the last good copy or the defaults (absent or null: none). */
+  config_error?: unknown;
 }
 
 /** What the snapshot does not carry (yet). Every field defaults to "nothing wrong". */
 export interface LedExtras {
   /** The box is starting: the modem's first start attempt is not over. */
   starting?: boolean;
-  /** The admin password is still the factory default. */
+  /** The admin password is still the factory default where that matters (a real modem is fitted). */
   defaultAdminPassword?: boolean;
   /** Sends that failed in a row (reset by a success). */
   consecutiveSendFailures?: number;
@@ -95,9 +99,13 @@ function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
   if (status.modem.state === 'registration-denied') {
     hard('registration-denied', '运营商拒绝注册：SIM 卡可能欠费或被停用', 'The network denied registration: the SIM may be out of credit or barred');
   }
+  if (status.storage?.full) hard('disk-full', '磁盘已满：新短信无法保存，请联系技术支持清理存储卡', 'The disk is full: new messages cannot be stored; call support to free space on the card');
   if (extras.storeFailure) hard('store', `数据库写入失败：${extras.storeFailure}`, `The database cannot be written: ${extras.storeFailure}`);
 
   if (!status.clock.trusted) degraded('clock-not-set', '时间尚未校准，暂不发送', 'The clock is not set yet: messages are held');
+  if (status.config_error) {
+    degraded('config-error', '配置文件有误，本机暂用上次正确的配置或出厂设置运行：请改正配置文件', 'The config file has a mistake; the box runs on the last good config or the defaults meanwhile: fix the file');
+  }
   if (extras.defaultAdminPassword) degraded('default-password', '管理密码仍为出厂默认值，请在设置页修改', 'The admin password is still the factory default: change it in Settings');
   if (status.queue.uncertain > 0) {
     degraded('uncertain', `${status.queue.uncertain} 条短信不确定是否已发出，请在管理页面处理`, `${status.queue.uncertain} message(s) may or may not have gone out: decide in the admin pages`);

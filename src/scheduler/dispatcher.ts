@@ -122,7 +122,7 @@ export class Dispatcher {
    * Everything up to the modem, synchronously: checks, the message, and
    * "sending" committed for it. Returns what to transmit, or why not.
    */
-  private decide(): StepResult | Prepared {
+  private decide(opts: { forwards: boolean } = { forwards: true }): StepResult | Prepared {
     const { store, clock, config: getConfig } = this.deps;
     const config = getConfig();
     const now = clock.now();
@@ -136,7 +136,7 @@ export class Dispatcher {
     }
 
     const window = windowState(now, config.schedule.quietHours, config.schedule.timezone);
-    const message = store.nextDue(now, window.open);
+    const message = store.nextDue(now, window.open, () => opts.forwards && this.forwardsAllowed(now));
     if (!message) {
       this.keepLinkOpen(modem, false);
       const retryAt = store.nextRetryAt(now);
@@ -156,6 +156,15 @@ export class Dispatcher {
     if (limit.notBefore > now) return this.waitFor({ kind: 'wait', reason: `limit-${limit.reason!}`, until: limit.notBefore });
 
     return this.prepare(message, modem, history, now);
+  }
+
+  /**
+   * The owner's SMS forwards have their own budget ([inbound]
+   * forward_max_per_hour), beside the customers' messages, which always go first.
+   */
+  private forwardsAllowed(now: number): boolean {
+    const cap = this.deps.config().inbound.forwardMaxPerHour;
+    return cap === 0 || this.deps.store.forwardsSentSince(now - 3_600_000).length < cap;
   }
 
   private waitFor(result: StepResult & { kind: 'wait' }): StepResult {
@@ -235,7 +244,8 @@ export class Dispatcher {
       try {
         const next = store.transaction(() => {
           store.finishSent(message.id, attemptId, done, message.to, sent!.messageRefs);
-          return this.decide();
+          // Not a forward ahead of time: a customer's message may still arrive before it goes.
+          return this.decide({ forwards: false });
         });
         if (!('kind' in next)) this.prepared = next;
       } catch (err) {

@@ -4,6 +4,9 @@ import { windowState } from '../scheduler/window.js';
 import { startOfLocalDay } from '../scheduler/tz.js';
 import type { Store } from '../store/store.js';
 import { version } from '../paths.js';
+import { maskName } from '../text.js';
+import type { StorageStatus } from './storage.js';
+import type { FaultReason } from '../leds/patterns.js';
 import { WAIT_TEXT, type DispatchState } from '../scheduler/dispatcher.js';
 import type { ClockSource } from '../scheduler/clock-trust.js';
 
@@ -28,10 +31,18 @@ export interface WdgjRequestRecord {
   at: number;
   client: string;
   msg: string;
+  /**
+   * The account the request named; '' when its User named no account (then it
+   * is not kept at all: a client that swapped User and PWD sent its password).
+   */
   user: string;
+  /** A User was given that names no account. */
+  unknownUser?: boolean;
   reply: string;
-  /** Why, when the reply was not a success. */
+  /** Why, when the reply was not a plain success (`duplicate` for a client retry merged into `requestId`). */
   reason?: string;
+  /** The request a retry was merged into. */
+  requestId?: number;
 }
 
 const RECENT_REQUESTS = 50;
@@ -52,6 +63,10 @@ export class StatusModel {
       /** Each LED's current pattern (`on`, `off`, `blink-fast`, `blink-3` …). */
       leds?: () => Record<string, string>;
       configProblem?: () => { error: ConfigError; using: 'last-good' | 'defaults' } | null;
+      /** Free space where the database lives. */
+      storage?: () => StorageStatus;
+      /** Why the fault LED is lit, worst first (src/leds decides); the overview's verdict follows it. */
+      faults?: () => readonly FaultReason[];
     },
     simulated: boolean,
   ) {
@@ -128,17 +143,29 @@ export class StatusModel {
         next_close: window.nextClose === null ? null : new Date(window.nextClose).toISOString(),
       },
       clock: { source: clockSource, trusted: clockSource !== 'none' },
+      storage: this.deps.storage?.() ?? { free_bytes: null, full: false },
       leds: this.deps.leds?.() ?? {},
+      faults: (this.deps.faults?.() ?? []).map((f) => ({ level: f.level, kind: f.kind, message: f.zh, message_en: f.en })),
       config_error: configProblem
         ? { file: configProblem.error.file, line: configProblem.error.line, message: configProblem.error.zh, message_en: configProblem.error.en, using: configProblem.using }
         : null,
       wdgj: {
         last_request: last
-          ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: last.user, reply: last.reply, reason: last.reason ?? null }
+          ? { at: new Date(last.at).toISOString(), client: last.client, msg: last.msg, user: publicUserName(last.user, config), reply: last.reply, reason: last.reason ?? null }
           : null,
       },
     };
   }
+}
+
+/**
+ * An account name as anyone on the LAN may see it (/api/status needs no
+ * login): masked (`s***`), and nothing at all for a value that is no account,
+ * which may be a password typed into the wrong field.
+ */
+export function publicUserName(user: string, config: Config): string | null {
+  if (!config.accounts.some((a) => a.user === user)) return null;
+  return maskName(user);
 }
 
 export type StatusSnapshot = ReturnType<StatusModel['snapshot']>;

@@ -210,4 +210,13 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO outbox_counts (status, n) VALUES (NEW.status, 1) ON CONFLICT (status) DO UPDATE SET n = n + 1;
   END;
   `,
+  // 7: the events log is bounded (src/store/events.ts): repeats of one kind from
+  // one client are one row with a count, and each row knows its size in bytes so
+  // the table can be kept under its byte bound without scanning it.
+  `
+  ALTER TABLE events ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE events ADD COLUMN last_at INTEGER;
+  ALTER TABLE events ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+  UPDATE events SET bytes = length(CAST(kind AS BLOB)) + length(CAST(message_zh AS BLOB)) + length(CAST(message_en AS BLOB)) + COALESCE(length(CAST(data AS BLOB)), 0);
+  `,
 ];

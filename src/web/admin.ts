@@ -1,72 +1,24 @@
-import type http from 'node:http';
 import type polka from 'polka';
-import { ConfigError, type Config } from '../config/config.js';
-import { saveConfigEdits, type ConfigEdit } from '../config/write.js';
-import { formatYuan, parseYuan } from '../money.js';
-import { displayNumber, normalizeNumber } from '../protocol/numbers.js';
-import { decodeText } from '../protocol/request.js';
-import { MESSAGE_STATUSES, type MessageRow, type MessageStatus } from '../store/store.js';
+import type { Config } from '../config/config.js';
+import { formatYuan } from '../money.js';
+import { MESSAGE_STATUSES, type AccountRow, type MessageRow, type MessageStatus, type Outcome } from '../operations/index.js';
+import { displayNumber } from '../protocol/numbers.js';
+import type { Auth } from './auth.js';
 import { barChart, lineChart } from './charts.js';
+import type { WebDeps } from './context.js';
 import { escapeHtml as h } from './html.js';
+import { decodeParam, langOf, pathOf, queryOf, redirect, sendHtml, type Req, type Res } from './http.js';
 import { csrfField, layout, localTime, tr, type Lang, type PageContext } from './layout.js';
 import { renderRequestsFragment, renderSetup } from './pages.js';
-import { readBody, type WebDeps } from './server.js';
-import { CSRF_FIELD, type Session } from './session.js';
+import type { Session } from './session.js';
 
 /**
  * The admin pages: server-rendered HTML forms that post back and redirect
  * (POST-redirect-GET), with the outcome carried as a one-time flash in the
- * session. Every value that came from a customer, 管家助理 or the config is
- * escaped with `h` where it is written into the page.
+ * session. Each form calls the operation the JSON API calls for the same
+ * action; only the rendering differs. Every value that came from a customer,
+ * 管家助理 or the config is escaped with `h` where it is written into the page.
  */
-
-type Req = polka.Request;
-type Res = http.ServerResponse;
-
-export interface AdminHelpers {
-  lang(req: Req, res: Res): Lang;
-  /** The session of a logged-in browser, or null (then it redirected to /login). */
-  requirePage(req: Req, res: Res): Session | null;
-  /** For form posts: the session when logged in and the CSRF field matches; answers itself otherwise. */
-  requireForm(req: Req, res: Res): Promise<{ session: Session; form: URLSearchParams } | null>;
-  sessionOf(req: Req): Session | null;
-  flash(session: Session, kind: 'ok' | 'error', text: string): void;
-  takeFlash(session: Session | null): PageContext['flash'];
-  /** Logs every other browser out (the admin password changed). */
-  resetSessions(keep: Session): void;
-}
-
-export async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
-  const body = await readBody(req);
-  return new URLSearchParams(body === null ? '' : body.toString('utf8'));
-}
-
-export function redirect(res: Res, location: string): void {
-  res.writeHead(303, { Location: location, 'Cache-Control': 'no-store' });
-  res.end();
-}
-
-/** The nonce of the page's own script: the last one, after everything the page shows. */
-export function scriptNonce(html: string): string | null {
-  const at = html.lastIndexOf('<script nonce="');
-  if (at === -1) return null;
-  return /^<script nonce="([A-Za-z0-9+/=]{16,})">/.exec(html.slice(at))?.[1] ?? null;
-}
-
-export function sendHtml(res: Res, status: number, html: string): void {
-  const bytes = Buffer.from(html, 'utf8');
-  const nonce = scriptNonce(html);
-  res.writeHead(status, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Content-Length': bytes.length,
-    'Cache-Control': 'no-store',
-    // Only the page's own script runs (its nonce is new on every page); nothing loads from elsewhere.
-    'Content-Security-Policy': `default-src 'self'; script-src ${nonce ? `'nonce-${nonce}'` : "'none'"}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'`,
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'same-origin',
-  });
-  res.end(bytes);
-}
 
 const STATUS_TEXT: Record<MessageStatus, [string, string]> = {
   queued: ['排队中', 'queued'],
@@ -92,16 +44,17 @@ function decisionButtons(m: MessageRow, ctx: PageContext): string {
 <form class="inline" method="post" action="/messages/${m.id}/fail">${csrfField(ctx)}<button type="submit" class="danger">${h(tr(ctx.lang, '标记失败', 'Mark failed'))}</button></form>`;
 }
 
-export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: AdminHelpers): void {
+export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: Auth): void {
+  const { ops } = deps;
   const ctxOf = (req: Req, res: Res, session: Session | null): PageContext => ({
-    lang: helpers.lang(req, res),
+    lang: langOf(req, res),
     csrf: session?.csrf ?? null,
-    path: new URL(req.url ?? '/', 'http://x').pathname,
+    path: pathOf(req),
     flash: helpers.takeFlash(session),
     simulated: deps.status.snapshot().modem.simulated,
     configError: deps.status.snapshot().config_error,
   });
-  const query = (req: Req) => new URL(req.url ?? '/', 'http://x').searchParams;
+  const query = (req: Req) => queryOf(req);
   const tz = () => deps.config().schedule.timezone;
 
   // ---- setup ------------------------------------------------------------------
@@ -110,7 +63,7 @@ export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: AdminHel
     sendHtml(res, 200, renderSetup(ctxOf(req, res, session), deps.config(), deps.status.recentWdgj()));
   });
   app.get('/setup/requests', (req: Req, res: Res) => {
-    sendHtml(res, 200, renderRequestsFragment(deps.status.recentWdgj(), deps.config(), helpers.lang(req, res)));
+    sendHtml(res, 200, renderRequestsFragment(deps.status.recentWdgj(), deps.config(), langOf(req, res), helpers.sessionOf(req) !== null));
   });
 
   // ---- messages ---------------------------------------------------------------
@@ -125,7 +78,7 @@ export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: AdminHel
     const status = (MESSAGE_STATUSES as readonly string[]).includes(statusParam) ? (statusParam as MessageStatus) : undefined;
     const before = q.get('before');
     const pageSize = 50;
-    const rows = deps.store.searchMessages({
+    const rows = ops.messages.search({
       limit: pageSize + 1,
       ...(search ? { q: search } : {}),
       ...(status ? { status } : {}),
@@ -156,19 +109,10 @@ ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no m
   app.post('/messages/test', async (req: Req, res: Res) => {
     const got = await helpers.requireForm(req, res);
     if (!got) return;
-    const { session, form } = got;
-    const lang = helpers.lang(req, res);
-    const account = deps.config().accounts.find((a) => a.user === form.get('account')) ?? deps.config().accounts[0];
-    if (!account) {
-      helpers.flash(session, 'error', tr(lang, '没有账号，请先在设置中添加账号', 'no account; add one in Settings first'));
-      return redirect(res, '/messages');
-    }
-    const params = new Map<string, string>([['msg', 'smsSnd'], ['user', account.user], ['pwd', account.password], ['tel', form.get('to') ?? ''], ['body', form.get('text') ?? '']]);
-    const reply = await deps.wdgj.answer(params, 'admin-test');
-    const ok = reply.trim() === '1';
-    helpers.flash(session, ok ? 'ok' : 'error', ok
-      ? tr(lang, '测试短信已排队', 'test message queued')
-      : tr(lang, `未能排队（应答 ${reply}），原因见“最近的请求”和事件`, `not queued (reply ${reply}); see the latest requests and events`));
+    const lang = langOf(req, res);
+    const sent = await ops.messages.testSend({ user: got.form.get('account'), to: got.form.get('to') ?? '', text: got.form.get('text') ?? '' });
+    if (sent.ok) helpers.flash(got.session, 'ok', tr(lang, '测试短信已排队', 'test message queued'));
+    else helpers.flashRefusal(got.session, lang, sent);
     redirect(res, '/messages');
   });
 
@@ -177,10 +121,15 @@ ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no m
     if (!session) return;
     const ctx = ctxOf(req, res, session);
     const { lang } = ctx;
-    const id = Number(req.params['id']);
-    const m = Number.isSafeInteger(id) ? deps.store.getMessage(id) : null;
-    if (!m) return sendHtml(res, 404, layout(ctx, tr(lang, '没有这条短信', 'No such message'), `<p><a href="/messages">←</a></p>`));
-    const attempts = deps.store.listAttempts(m.id).map((a) => `<tr><td>${a.id}</td><td class="time">${h(localTime(a.startedAt, tz()))}</td><td class="time">${h(localTime(a.finishedAt, tz()))}</td><td>${h(a.outcome ?? '')}</td><td>${a.segmentsSent}</td><td>${h(a.error ?? '')}</td></tr>`).join('');
+    const details = ops.messages.details(req.params['id'] ?? '');
+    if (!details.ok) return sendHtml(res, 404, layout(ctx, tr(lang, '没有这条短信', 'No such message'), `<p><a href="/messages">←</a></p>`));
+    const { message: m, retries } = details.value;
+    // A client that retried (a timeout on its side) sent this request again: merged, not queued twice.
+    const retried = retries.length === 0 ? '' : `<section id="retries"><h2>${h(tr(lang, '客户端重试', 'Client retries'))}</h2>
+<p>${h(tr(lang, `管家助理又提交了 ${retries.length} 次同样的请求（第 ${m.requestId} 号请求）。它们被识别为重试并入这条短信，没有重复排队、没有重复扣费。`,
+    `管家助理 sent the same request (request #${m.requestId}) ${retries.length} more time(s). They were recognised as retries and merged into this message: not queued or charged twice.`))}</p>
+<table><tr><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '来源', 'Client'))}</th></tr>${retries.map((r) => `<tr><td class="time">${h(localTime(r.at, tz()))}</td><td>${h(r.client ?? '—')}</td></tr>`).join('')}</table></section>`;
+    const attempts = details.value.attempts.map((a) => `<tr><td>${a.id}</td><td class="time">${h(localTime(a.startedAt, tz()))}</td><td class="time">${h(localTime(a.finishedAt, tz()))}</td><td>${h(a.outcome ?? '')}</td><td>${a.segmentsSent}</td><td>${h(a.error ?? '')}</td></tr>`).join('');
     const body = `<p><a href="/messages">← ${h(tr(lang, '返回', 'Back'))}</a></p>
 <section><dl class="kv">
 <dt>#</dt><dd>${m.id}</dd><dt>${h(tr(lang, '号码', 'Number'))}</dt><dd>${h(displayNumber(m.to))}</dd>
@@ -194,6 +143,7 @@ ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no m
 <dt>${h(tr(lang, '发出', 'Sent'))}</dt><dd>${h(localTime(m.sentAt, tz()) || '—')}</dd>
 <dt>${h(tr(lang, '送达', 'Delivered'))}</dt><dd>${h(localTime(m.deliveredAt, tz()) || '—')}</dd>
 </dl></section>
+${retried}
 <section class="table-wrap"><h2>${h(tr(lang, '发送尝试', 'Attempts'))}</h2><table><tr><th>#</th><th>${h(tr(lang, '开始', 'Started'))}</th><th>${h(tr(lang, '结束', 'Finished'))}</th><th>${h(tr(lang, '结果', 'Outcome'))}</th><th>${h(tr(lang, '已发条数', 'Segments sent'))}</th><th>${h(tr(lang, '错误', 'Error'))}</th></tr>${attempts}</table></section>`;
     sendHtml(res, 200, layout(ctx, `${tr(lang, '短信', 'Message')} #${m.id}`, body));
   });
@@ -202,46 +152,29 @@ ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no m
     app.post(`/messages/:id/${action}`, async (req: Req, res: Res) => {
       const got = await helpers.requireForm(req, res);
       if (!got) return;
-      const lang = helpers.lang(req, res);
-      const id = Number(req.params['id']);
-      const now = deps.clock.now();
-      if (Number.isSafeInteger(id) && deps.store.resolveUncertain(id, action, now)) {
-        deps.store.addEvent(now, 'info', `message-${action}`,
-          action === 'resend' ? `第 ${id} 号短信已重新排队` : `第 ${id} 号短信已标记失败并退款`,
-          action === 'resend' ? `message ${id} queued again` : `message ${id} marked failed and refunded`, { messageId: id });
-        if (action === 'resend') deps.onQueued?.();
+      const lang = langOf(req, res);
+      const resolved = ops.messages.resolveUncertain(req.params['id'] ?? '', action);
+      if (resolved.ok) {
+        const id = resolved.value.id;
         helpers.flash(got.session, 'ok', action === 'resend' ? tr(lang, `第 ${id} 号短信已重新排队`, `message ${id} queued again`) : tr(lang, `第 ${id} 号短信已标记失败并退款`, `message ${id} marked failed and refunded`));
-      } else {
-        helpers.flash(got.session, 'error', tr(lang, '只有“待确认”的短信可以重发或标记失败', 'only uncertain messages can be resent or marked failed'));
-      }
-      redirect(res, `/messages/${Number.isSafeInteger(id) ? id : ''}`);
+      } else helpers.flashRefusal(got.session, lang, resolved);
+      redirect(res, messagePath(req.params['id']));
     });
   }
 
   // A failed message stays failed (it was refunded); "send again" queues a new one with
-  // the same number and text through smsSnd, charged to the same account like a new send.
+  // the same number and text, charged to the same account like a new send.
   app.post('/messages/:id/again', async (req: Req, res: Res) => {
     const got = await helpers.requireForm(req, res);
     if (!got) return;
-    const lang = helpers.lang(req, res);
-    const id = Number(req.params['id']);
-    const m = Number.isSafeInteger(id) ? deps.store.getMessage(id) : null;
-    const account = m ? deps.config().accounts.find((a) => a.user === m.account) : undefined;
-    if (!m || m.status !== 'failed' || m.kind !== 'wdgj' || !account) {
-      helpers.flash(got.session, 'error', tr(lang, '只有失败的、账号仍在配置中的短信可以再发一次', 'only failed messages of an account still in the config can be sent again'));
-      return redirect(res, `/messages/${Number.isSafeInteger(id) ? id : ''}`);
+    const lang = langOf(req, res);
+    const again = await ops.messages.sendAgain(req.params['id'] ?? '');
+    if (!again.ok) {
+      helpers.flashRefusal(got.session, lang, again);
+      return redirect(res, messagePath(req.params['id']));
     }
-    const newest = deps.store.listMessages({ limit: 1 })[0]?.id ?? 0;
-    const reply = await deps.wdgj.answer(new Map([['msg', 'smsSnd'], ['user', account.user], ['pwd', account.password], ['tel', m.to], ['body', m.body]]), 'admin-again');
-    const queued = deps.store.listMessages({ limit: 1 })[0];
-    if (reply.trim() === '1' && queued && queued.id > newest) {
-      helpers.flash(got.session, 'ok', tr(lang, `已作为第 ${queued.id} 号短信重新排队`, `queued again as message ${queued.id}`));
-      return redirect(res, `/messages/${queued.id}`);
-    }
-    helpers.flash(got.session, 'error', reply.trim() === '1'
-      ? tr(lang, `同样的短信在 ${deps.config().sms.duplicateWindowMinutes} 分钟内已提交过，被当作重复请求；请稍后再试`, `the same message was submitted less than ${deps.config().sms.duplicateWindowMinutes} minutes ago and counts as a retry; try again later`)
-      : tr(lang, `未能排队（应答 ${reply}）`, `not queued (reply ${reply})`));
-    redirect(res, `/messages/${id}`);
+    helpers.flash(got.session, 'ok', tr(lang, `已作为第 ${again.value.id} 号短信重新排队`, `queued again as message ${again.value.id}`));
+    redirect(res, `/messages/${again.value.id}`);
   });
 
   // ---- inbox ------------------------------------------------------------------
@@ -253,7 +186,7 @@ ${table || `<tr><td colspan="7" class="muted">${h(tr(lang, '没有短信', 'no m
     const q = query(req);
     const search = (q.get('q') ?? '').trim().slice(0, 100);
     const before = q.get('before');
-    const rows = deps.store.listInbox({ limit: 51, ...(search ? { q: search } : {}), ...(before && /^\d+$/.test(before) ? { beforeId: Number(before) } : {}) });
+    const rows = ops.inbox.list({ limit: 51, q: search, beforeId: before });
     const shown = rows.slice(0, 50);
     const ACTIONS: Record<string, [string, string]> = { optout: ['退订', 'opted out'], resubscribe: ['恢复订阅', 'resubscribed'], forwarded: ['已转发', 'forwarded'], incomplete: ['不完整', 'incomplete'] };
     const table = shown.map((m) => {
@@ -275,8 +208,8 @@ ${rows.length > 50 ? `<a class="button secondary" href="/inbox?${new URLSearchPa
     const { lang } = ctx;
     const search = (query(req).get('q') ?? '').trim().slice(0, 100);
     const SHOWN = 500;
-    const rows = deps.store.listOptOuts({ limit: SHOWN, ...(search ? { q: search } : {}) });
-    const total = deps.store.countOptOuts();
+    const rows = ops.optouts.list({ limit: SHOWN, ...(search ? { q: search } : {}) });
+    const total = ops.optouts.count();
     // The page shows the newest; search finds any number, and the CSV export has them all.
     const summary = search
       ? ''
@@ -303,50 +236,39 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
   app.post('/optouts/add', async (req: Req, res: Res) => {
     const got = await helpers.requireForm(req, res);
     if (!got) return;
-    const lang = helpers.lang(req, res);
-    const number = normalizeNumber(got.form.get('number') ?? '', true);
-    if (!number) {
-      helpers.flash(got.session, 'error', tr(lang, '号码无效，例如 13800138000', 'invalid number, e.g. 13800138000'));
-    } else {
-      const now = deps.clock.now();
-      if (deps.store.addOptOut(number, 'admin', (got.form.get('reason') ?? '').slice(0, 200), now)) {
-        deps.store.addEvent(now, 'info', 'optout-admin', `管理员把 ${displayNumber(number)} 加入退订名单`, `admin added ${displayNumber(number)} to the opt-out list`);
-      }
-      helpers.flash(got.session, 'ok', tr(lang, `${displayNumber(number)} 已在退订名单中`, `${displayNumber(number)} is on the opt-out list`));
-    }
+    const lang = langOf(req, res);
+    const added = ops.optouts.add({ number: got.form.get('number') ?? '', reason: got.form.get('reason') });
+    if (added.ok) {
+      const shown = displayNumber(added.value.optout.number);
+      helpers.flash(got.session, 'ok', tr(lang, `${shown} 已在退订名单中`, `${shown} is on the opt-out list`));
+    } else helpers.flashRefusal(got.session, lang, added);
     redirect(res, '/optouts');
   });
 
   app.post('/optouts/remove', async (req: Req, res: Res) => {
     const got = await helpers.requireForm(req, res);
     if (!got) return;
-    const lang = helpers.lang(req, res);
-    const number = normalizeNumber(got.form.get('number') ?? '', true);
-    if (number && deps.store.removeOptOut(number)) {
-      deps.store.addEvent(deps.clock.now(), 'info', 'optout-removed', `管理员把 ${displayNumber(number)} 移出退订名单`, `admin removed ${displayNumber(number)} from the opt-out list`);
-      helpers.flash(got.session, 'ok', tr(lang, `${displayNumber(number)} 已移出退订名单`, `${displayNumber(number)} removed from the opt-out list`));
-    } else helpers.flash(got.session, 'error', tr(lang, '该号码不在退订名单中', 'that number is not on the opt-out list'));
+    const lang = langOf(req, res);
+    const removed = ops.optouts.remove({ number: got.form.get('number') ?? '' });
+    if (removed.ok) {
+      const shown = displayNumber(removed.value.number);
+      helpers.flash(got.session, 'ok', tr(lang, `${shown} 已移出退订名单`, `${shown} removed from the opt-out list`));
+    } else helpers.flashRefusal(got.session, lang, removed);
     redirect(res, '/optouts');
   });
 
+  // A file chosen on the page is read into the text box by the page's script: one import for both.
   app.post('/optouts/import', async (req: Req, res: Res) => {
     const got = await helpers.requireForm(req, res);
     if (!got) return;
-    const lang = helpers.lang(req, res);
-    const now = deps.clock.now();
-    let added = 0;
-    let invalid = 0;
-    deps.store.transaction(() => {
-      for (const line of decodeText(Buffer.from(got.form.get('csv') ?? '', 'utf8')).replace(/^\uFEFF/, '').split(/\r\n|\n|\r/)) {
-        const first = line.split(/[,，;\t]/)[0]!.replace(/^"|"$/g, '').trim();
-        if (first === '' || /^number$|^号码$|^手机/i.test(first)) continue;
-        const number = normalizeNumber(first, true);
-        if (!number) invalid++;
-        else if (deps.store.addOptOut(number, 'import', 'CSV import', now)) added++;
-      }
-    });
-    deps.store.addEvent(now, 'info', 'optout-import', `导入退订名单：新增 ${added} 个，无效 ${invalid} 个`, `opt-out import: ${added} added, ${invalid} invalid`);
-    helpers.flash(got.session, invalid ? 'error' : 'ok', tr(lang, `新增 ${added} 个，无效 ${invalid} 个`, `${added} added, ${invalid} invalid`));
+    const lang = langOf(req, res);
+    const imported = ops.optouts.importCsv(got.form.get('csv') ?? '');
+    if (imported.ok) {
+      const { added, already, invalid } = imported.value;
+      helpers.flash(got.session, invalid.length ? 'error' : 'ok', tr(lang,
+        `新增 ${added} 个，已存在 ${already} 个，无效 ${invalid.length} 个${invalid.length ? `：${invalid.slice(0, 10).join('、')}${invalid.length > 10 ? '…' : ''}` : ''}`,
+        `${added} added, ${already} already listed, ${invalid.length} invalid${invalid.length ? `: ${invalid.slice(0, 10).join(', ')}${invalid.length > 10 ? '…' : ''}` : ''}`));
+    } else helpers.flashRefusal(got.session, lang, imported);
     redirect(res, '/optouts');
   });
 
@@ -358,13 +280,13 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     const { lang } = ctx;
     const now = deps.clock.now();
     const firstHour = Math.floor(now / 3600_000) - 7 * 24 + 1;
-    const counts = new Map(deps.store.hourlyCounts(firstHour * 3600_000).map((c) => [c.hour, c]));
+    const counts = new Map(ops.charts.hourlyCounts(firstHour * 3600_000).map((c) => [c.hour, c]));
     const buckets = Array.from({ length: 7 * 24 }, (_, i) => {
       const hour = firstHour + i;
       const c = counts.get(hour);
       return { label: localTime(hour * 3600_000, tz()).slice(5, 13).replace(' ', ' ') + 'h', sent: c?.sent ?? 0, failed: c?.failed ?? 0 };
     });
-    const signal = deps.store.signalSamples(now - 24 * 3600_000).map((s) => ({ x: s.at, y: s.csq === null || s.csq === 99 ? null : s.csq }));
+    const signal = ops.charts.signalSamples(now - 24 * 3600_000).map((s) => ({ x: s.at, y: s.csq === null || s.csq === 99 ? null : s.csq }));
     const body = `<section><h2>${h(tr(lang, '每小时短信数（7 天，绿色已发，红色失败）', 'Messages per hour (7 days; green sent, red failed)'))}</h2>${barChart(buckets, { title: tr(lang, '每小时', 'per hour') })}</section>
 <section><h2>${h(tr(lang, '信号（24 小时）', 'Signal (24 hours)'))}</h2>${lineChart(signal, { yMax: 31, title: 'CSQ 0–31', xLabel: (x) => localTime(x, tz()).slice(11, 16) })}</section>`;
     sendHtml(res, 200, layout(ctx, tr(lang, '图表', 'Charts'), body));
@@ -375,7 +297,7 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     const session = helpers.requirePage(req, res);
     if (!session) return;
     const ctx = ctxOf(req, res, session);
-    sendHtml(res, 200, renderSettings(ctx, deps.config(), deps));
+    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured()));
   });
 
   app.get('/settings/ledger/:user', (req: Req, res: Res) => {
@@ -383,8 +305,9 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     if (!session) return;
     const ctx = ctxOf(req, res, session);
     const { lang } = ctx;
-    const user = decodeURIComponent(req.params['user'] ?? '');
-    const rows = deps.store.getAccount(user) ? deps.store.ledger(user, 200) : [];
+    const user = decodeParam(req.params['user']) ?? '';
+    const ledger = ops.accounts.ledger(user, 200);
+    const rows = ledger.ok ? ledger.value : [];
     const table = rows.map((l) => `<tr><td class="time">${h(localTime(l.at, tz()))}</td><td>${h(l.kind)}</td><td>${h(formatYuan(l.amountLi))}</td><td>${h(l.balanceAfterLi === null ? '∞' : formatYuan(l.balanceAfterLi))}</td><td>${h(l.note)}</td></tr>`).join('');
     sendHtml(res, 200, layout(ctx, `${tr(lang, '账目', 'Ledger')}: ${user}`, `<p><a href="/settings">← ${h(tr(lang, '返回', 'Back'))}</a></p>
 <section class="table-wrap"><table><tr><th>${h(tr(lang, '时间', 'Time'))}</th><th>${h(tr(lang, '类型', 'Kind'))}</th><th>${h(tr(lang, '金额', 'Amount'))}</th><th>${h(tr(lang, '余额', 'Balance'))}</th><th>${h(tr(lang, '备注', 'Note'))}</th></tr>${table}</table></section>`));
@@ -393,96 +316,59 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
   app.post('/settings/topup', async (req: Req, res: Res) => {
     const got = await helpers.requireForm(req, res);
     if (!got) return;
-    const lang = helpers.lang(req, res);
+    const lang = langOf(req, res);
     const user = got.form.get('user') ?? '';
-    const li = parseYuan(got.form.get('amount') ?? '');
-    const account = deps.store.getAccount(user);
-    if (!account || li === null || li <= 0 || li > 1_000_000_000) {
-      helpers.flash(got.session, 'error', tr(lang, '金额应为大于 0 的数（元），最多三位小数', 'the amount must be a positive number of yuan, at most 3 decimals'));
-    } else if (account.balanceLi === null) {
-      helpers.flash(got.session, 'error', tr(lang, `账号 ${user} 不限余额，无需充值`, `account ${user} has an unlimited balance`));
-    } else {
-      const now = deps.clock.now();
-      deps.store.topUp(user, li, now, 'admin page top-up');
-      deps.store.addEvent(now, 'info', 'topup', `账号 ${user} 充值 ${formatYuan(li)} 元`, `account ${user} topped up by ${formatYuan(li)} yuan`);
-      helpers.flash(got.session, 'ok', tr(lang, `账号 ${user} 已充值 ${formatYuan(li)} 元`, `account ${user} topped up by ${formatYuan(li)} yuan`));
-    }
+    const topped = ops.accounts.topUp({ user, amount: got.form.get('amount') ?? '', via: 'page' });
+    if (topped.ok) {
+      const amount = formatYuan(topped.value.amountLi);
+      helpers.flash(got.session, 'ok', tr(lang, `账号 ${user} 已充值 ${amount} 元`, `account ${user} topped up by ${amount} yuan`));
+    } else helpers.flashRefusal(got.session, lang, topped);
     redirect(res, '/settings#accounts');
   });
 
-  /** Every settings form: edits → file → parseConfig → applyConfig, or the config error as the flash. */
-  const saveSettings = (path: string, build: (form: URLSearchParams, config: Config, lang: Lang) => ConfigEdit[] | string, after?: (session: Session) => void) => {
+  /** Every settings form: the operation edits the file and applies it; the page shows the outcome. */
+  const saveSettings = (path: string, save: (form: URLSearchParams) => Outcome<Config>, after?: (session: Session) => void) => {
     app.post(path, async (req: Req, res: Res) => {
       const got = await helpers.requireForm(req, res);
       if (!got) return;
-      const lang = helpers.lang(req, res);
-      const config = deps.config();
-      if (!config.file) {
-        helpers.flash(got.session, 'error', tr(lang, '本机正在使用内置默认设置，没有配置文件可写：请用 smsbox serve --config 文件 启动。', 'the box runs on built-in defaults and has no config file to write: start it with smsbox serve --config FILE.'));
-        return redirect(res, '/settings');
-      }
-      const edits = build(got.form, config, lang);
-      if (typeof edits === 'string') {
-        helpers.flash(got.session, 'error', edits);
-        return redirect(res, '/settings');
-      }
-      try {
-        const next = saveConfigEdits(config.file, edits);
-        deps.applyConfig?.(next);
+      const lang = langOf(req, res);
+      const saved = save(got.form);
+      if (saved.ok) {
         helpers.flash(got.session, 'ok', tr(lang, '已保存并生效', 'saved and applied'));
         after?.(got.session);
-      } catch (err) {
-        const text = err instanceof ConfigError ? (lang === 'zh' ? err.zh : err.en) : String(err);
-        helpers.flash(got.session, 'error', tr(lang, `未保存：${text}`, `not saved: ${text}`));
-      }
+      } else helpers.flashRefusal(got.session, lang, saved);
       redirect(res, '/settings');
     });
   };
 
-  const int = (form: URLSearchParams, name: string): number => {
-    const v = (form.get(name) ?? '').trim();
-    return /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  };
-  saveSettings('/settings/schedule', (form, _c, lang) => {
-    const limits = ['max_per_minute', 'max_per_hour', 'max_per_day'].map((k) => [k, int(form, k)] as const);
-    const bad = limits.find(([, v]) => Number.isNaN(v));
-    if (bad) return tr(lang, `${bad[0]} 应为整数（0 表示不限）`, `${bad[0]} must be a whole number (0 = no limit)`);
-    return [
-      { section: 'schedule', key: 'quiet_hours', value: (form.get('quiet_hours') ?? '').trim() },
-      ...limits.map(([key, value]) => ({ section: 'schedule', key, value })),
-    ];
-  });
-  const list = (text: string | null) => (text ?? '').split(/[,，\n\r]+/).map((s) => s.trim()).filter(Boolean);
-  saveSettings('/settings/optout', (form) => [
-    { section: 'optout', key: 'keywords', value: list(form.get('keywords')) },
-    { section: 'optout', key: 'footer', value: form.get('footer') ?? '' },
-    { section: 'optout', key: 'confirmation', value: form.get('confirmation') ?? '' },
-  ]);
-  saveSettings('/settings/admin', (form, _c, lang) => {
-    const pw = form.get('password') ?? '';
-    if (pw.length < 6) return tr(lang, '新密码至少 6 个字符', 'the new password needs at least 6 characters');
-    if (pw !== form.get('confirm')) return tr(lang, '两次输入的密码不一致', 'the two passwords differ');
-    return [{ section: 'admin', key: 'password', value: pw }];
-  }, (session) => helpers.resetSessions(session));
-  saveSettings('/settings/account/add', (form, config, lang) => {
-    const user = (form.get('user') ?? '').trim();
-    const password = form.get('password') ?? '';
-    if (!user || !password) return tr(lang, '请填写用户名和密码', 'enter a user name and a password');
-    if (config.accounts.some((a) => a.user === user)) return tr(lang, `账号 ${user} 已存在`, `account ${user} exists already`);
-    const balance = (form.get('balance') ?? '').trim();
-    if (balance !== '' && parseYuan(balance) === null) return tr(lang, '余额应为金额（元），留空表示不限', 'the balance must be an amount in yuan; empty = unlimited');
-    return [{ addAccount: { user, password, ...(balance ? { balance } : {}), ignoreQuietHours: form.get('ignore_quiet_hours') === 'on' } }];
-  });
-  saveSettings('/settings/account/password', (form, config, lang) => {
-    const index = config.accounts.findIndex((a) => a.user === form.get('user'));
-    const pw = form.get('password') ?? '';
-    if (index === -1) return tr(lang, '没有这个账号', 'no such account');
-    if (!pw) return tr(lang, '请填写新密码', 'enter the new password');
-    return [{ section: 'account', key: 'password', value: pw, index }];
-  });
+  saveSettings('/settings/schedule', (form) => ops.settings.changeSchedule({
+    quietHours: form.get('quiet_hours') ?? '',
+    maxPerMinute: form.get('max_per_minute') ?? '',
+    maxPerHour: form.get('max_per_hour') ?? '',
+    maxPerDay: form.get('max_per_day') ?? '',
+  }));
+  saveSettings('/settings/optout', (form) => ops.settings.changeOptOutRules({
+    keywords: form.get('keywords') ?? '',
+    footer: form.get('footer') ?? '',
+    confirmation: form.get('confirmation') ?? '',
+  }));
+  saveSettings('/settings/admin', (form) => ops.settings.changeAdminPassword({ password: form.get('password') ?? '', confirm: form.get('confirm') ?? '' }),
+    (session) => helpers.resetSessions(session));
+  saveSettings('/settings/account/add', (form) => ops.settings.addAccount({
+    user: form.get('user') ?? '',
+    password: form.get('password') ?? '',
+    balance: form.get('balance'),
+    ignoreQuietHours: form.get('ignore_quiet_hours') === 'on',
+  }));
+  saveSettings('/settings/account/password', (form) => ops.settings.changeAccountPassword({ user: form.get('user') ?? '', password: form.get('password') ?? '' }));
 }
 
-function renderSettings(ctx: PageContext, config: Config, deps: WebDeps): string {
+/** Back to a message's page after a decision on it (the id as it came, only when it is one). */
+function messagePath(id: string | undefined): string {
+  return `/messages/${id !== undefined && /^\d{1,15}$/.test(id) ? id : ''}`;
+}
+
+function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[]): string {
   const { lang } = ctx;
   const noFile = !config.file;
   const disabled = noFile ? ' disabled' : '';
@@ -490,7 +376,6 @@ function renderSettings(ctx: PageContext, config: Config, deps: WebDeps): string
     ? `<p class="warn">${h(tr(lang, '本机正在使用内置默认设置（没有配置文件），这里的设置无法保存。请复制 README 中的配置示例为 smsbox.toml，并用 smsbox serve --config smsbox.toml 启动（SD 卡镜像会自动使用启动分区上的 smsbox.toml）。', 'The box runs on built-in defaults (no config file), so settings cannot be saved here. Copy the example config from the README to smsbox.toml and start with smsbox serve --config smsbox.toml (the SD-card image uses smsbox.toml on the boot partition).'))}</p>`
     : `<p class="muted">${h(tr(lang, `设置保存在 ${config.file}，保留其中的注释，保存后立即生效。`, `Settings are saved to ${config.file}, keeping its comments, and apply at once.`))}</p>`;
   const s = config.schedule;
-  const accounts = deps.store.listAccounts().filter((a) => config.accounts.some((c) => c.user === a.user));
   const accountRows = accounts.map((a) => `<tr><td>${h(a.user)}</td><td>${h(a.balanceLi === null ? tr(lang, '不限', 'unlimited') : formatYuan(a.balanceLi))}</td>
 <td>${a.balanceLi === null ? '' : `<form class="inline row" method="post" action="/settings/topup">${csrfField(ctx)}<input type="hidden" name="user" value="${h(a.user)}"><input type="text" name="amount" size="6" placeholder="50" aria-label="amount"><button type="submit">${h(tr(lang, '充值', 'Top up'))}</button></form>`}</td>
 <td><form class="inline row" method="post" action="/settings/account/password">${csrfField(ctx)}<input type="hidden" name="user" value="${h(a.user)}"><input type="password" name="password" size="8" aria-label="password" autocomplete="new-password"${disabled}><button type="submit" class="secondary"${disabled}>${h(tr(lang, '改密码', 'Set password'))}</button></form></td>
@@ -522,4 +407,3 @@ function renderSettings(ctx: PageContext, config: Config, deps: WebDeps): string
   return layout(ctx, tr(lang, '设置', 'Settings'), body);
 }
 
-export { CSRF_FIELD };

@@ -4,23 +4,49 @@ import type { StatusSnapshot } from '../status/status.js';
 
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-/** Collapses a path to a route label with few values: ids and numbers become ":id". */
+/**
+ * Route labels come from this fixed list, so a client cannot grow /metrics
+ * (or the box's memory) by asking for new paths: anything else is `other`.
+ * Ids, numbers and names in a path are collapsed to `:id` / `:param`.
+ */
+const ROUTES: [RegExp, string][] = [
+  [/^\/$/, '/'],
+  [/^\/metrics$/, '/metrics'],
+  [/^\/(login|logout|setup|setup\/requests|messages|messages\/test|inbox|optouts|optouts\/add|optouts\/remove|optouts\/import|settings|charts)$/, '/$1'],
+  [/^\/messages\/\d+$/, '/messages/:id'],
+  [/^\/messages\/\d+\/(resend|fail|again)$/, '/messages/:id/$1'],
+  [/^\/settings\/(schedule|optout|admin|password|topup|account\/add|account\/password)$/, '/settings/$1'],
+  [/^\/settings\/ledger\/[^/]+$/, '/settings/ledger/:param'],
+  [/^\/api\/(status|status\/stream|messages|accounts|events|inbox|optouts|optouts\.csv|optouts\/import)$/, '/api/$1'],
+  [/^\/api\/messages\/\d+$/, '/api/messages/:id'],
+  [/^\/api\/messages\/\d+\/(resend|fail)$/, '/api/messages/:id/$1'],
+  [/^\/api\/accounts\/[^/]+\/(ledger|topup)$/, '/api/accounts/:param/$1'],
+  [/^\/api\/optouts\/[^/]+$/, '/api/optouts/:id'],
+  [/^\/api\/simulator\/(sent|inbound|fault)$/, '/api/simulator/$1'],
+];
+
 export function routeLabel(path: string, wdgj: boolean): string {
   if (wdgj) return 'wdgj';
-  const known = /^\/(api\/[a-z]+(?:\.csv)?|metrics|login|logout|setup|messages|inbox|optouts|settings|charts)?/.exec(path);
-  const base = known?.[0] ?? '/';
-  if (path === '/' || path === '') return '/';
-  if (base === '/' || base === '') return 'other';
-  const rest = path.slice(base.length).split('/').filter(Boolean).map((s) => (/^\d+$|^\+?\d{5,}$/.test(s) ? ':id' : /^[a-z-]+$/.test(s) ? s : ':param'));
-  return [base, ...rest].join('/').slice(0, 60);
+  for (const [pattern, label] of ROUTES) {
+    const match = pattern.exec(path);
+    if (match) return label.replace('$1', match[1] ?? '');
+  }
+  return 'other';
 }
 
 export class HttpMetrics {
   private readonly counts = new Map<string, number>();
+  private internalErrors = 0;
+
+  /** A request the error boundary answered: a bug to look at, counted apart from client errors. */
+  internalError(): void {
+    this.internalErrors++;
+  }
   private readonly histograms = new Map<string, { buckets: number[]; sum: number; count: number }>();
 
   observe(method: string, route: string, status: number, seconds: number): void {
     const m = /^(GET|POST|PUT|DELETE|HEAD|OPTIONS)$/.test(method) ? method : 'OTHER';
+    // Status codes are the box's own (a few dozen at most), never a client's value.
     const key = `method="${m}",route="${route}",code="${status}"`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     const hkey = `route="${route}"`;
@@ -46,6 +72,8 @@ export class HttpMetrics {
       lines.push(`smsbox_http_request_duration_seconds_sum{${key}} ${hist.sum.toFixed(6)}`);
       lines.push(`smsbox_http_request_duration_seconds_count{${key}} ${hist.count}`);
     }
+    lines.push('# HELP smsbox_internal_errors_total Requests that failed inside the box (answered by the error boundary; see the log by request id).', '# TYPE smsbox_internal_errors_total counter');
+    lines.push(`smsbox_internal_errors_total ${this.internalErrors}`);
     return lines;
   }
 }
@@ -78,6 +106,7 @@ export function renderMetrics(status: StatusSnapshot, totals: Record<string, num
   gauge('smsbox_modem_simulated', '1 in simulator mode (no SMS leaves the box).', [['', status.modem.simulated ? 1 : 0]]);
   gauge('smsbox_window_open', '1 inside the sending window.', [['', status.window.open ? 1 : 0]]);
   gauge('smsbox_uptime_seconds', 'Seconds since the box started.', [['', status.uptime_s]]);
-  lines.push(...http.render());
+  // A loop, not push(...): spreading a long array into arguments overflows the stack.
+  for (const line of http.render()) lines.push(line);
   return `${lines.join('\n')}\n`;
 }

@@ -1,8 +1,9 @@
 import { networkInterfaces, hostname } from 'node:os';
 import type { Config } from '../config/config.js';
 import { DEFAULT_ADMIN_PASSWORD, DEMO_ACCOUNT } from '../config/config.js';
+import { accountsWithFactoryPassword, FACTORY_ACCOUNT_TEXT, hasRealModem, type EventRow } from '../operations/index.js';
 import type { StatusSnapshot, WdgjRequestRecord } from '../status/status.js';
-import type { EventRow } from '../store/store.js';
+import { maskName } from '../text.js';
 import { escapeHtml as h } from './html.js';
 import { layout, localTime, signalBars, tr, type Lang, type PageContext } from './layout.js';
 import { lineChart } from './charts.js';
@@ -35,9 +36,43 @@ function faultFix(fault: string, lang: Lang): string {
   return tr(lang, '请拔掉电源 10 秒后重新接上；若仍故障，请联系技术支持并提供“事件”页面的内容。', 'Unplug the power for 10 seconds and plug it back; if the fault stays, call support with the events list.');
 }
 
-/** The one-line verdict the overview leads with, and its level (colour). */
-export function verdictOf(status: StatusSnapshot, lang: Lang): { level: VerdictLevel; text: string; detail: string } {
+export interface Verdict {
+  level: VerdictLevel;
+  text: string;
+  detail: string;
+}
+
+/**
+ * The one-line verdict the overview leads with, and its level (colour). It
+ * agrees with the fault LED (src/leds decides it): while the LED is lit for a
+ * reason the states below do not name, the verdict names that reason and is
+ * never "sending normally".
+ */
+export function verdictOf(status: StatusSnapshot, lang: Lang): Verdict {
+  const verdict = stateVerdict(status, lang);
+  const faults = status.faults ?? [];
+  const say = (f: (typeof faults)[number]) => (lang === 'zh' ? f.message : f.message_en);
+  const hard = faults.find((f) => f.level === 'hard');
+  if (hard && verdict.level !== 'fault') return { level: 'fault', text: `${tr(lang, '故障', 'Fault')}: ${say(hard)}`, detail: faultFix(hard.kind, lang) };
+  if (faults.length > 0 && verdict.level === 'ok') {
+    const [first, ...rest] = faults;
+    return { level: 'wait', text: `${tr(lang, '需要处理', 'Needs attention')}: ${say(first!)}`, detail: rest.map(say).join(lang === 'zh' ? '；' : '; ') };
+  }
+  return verdict;
+}
+
+/** The verdict of the modem, queue, window and disk states alone. */
+function stateVerdict(status: StatusSnapshot, lang: Lang): Verdict {
   const waiting = status.queue.waiting;
+  if (status.storage.full) {
+    const free = status.storage.free_bytes === null ? '' : ` (${(status.storage.free_bytes / 1048576).toFixed(1)} MB)`;
+    return {
+      level: 'fault',
+      text: tr(lang, '故障: 磁盘已满', 'Fault: disk full'),
+      detail: tr(lang, `存储卡剩余空间不足${free}，新短信可能无法接收（管家助理会收到 3）。请联系技术支持清理存储卡；空间恢复后自动继续，无需重启。`,
+        `The card has almost no free space${free}; new messages may be refused (管家助理 gets 3). Call support to free space; the box carries on by itself once there is room, no restart needed.`),
+    };
+  }
   if (status.modem.hard_fault) {
     // The modem gives "中文 / English", each already saying what to do.
     const [zh, en] = status.modem.hard_fault.split(' / ');
@@ -69,6 +104,26 @@ export function usesDefaultPasswords(config: Config): boolean {
   return config.admin.password === DEFAULT_ADMIN_PASSWORD || config.accounts.some((a) => a.user === DEMO_ACCOUNT.user && a.password === DEMO_ACCOUNT.password);
 }
 
+/**
+ * With a real modem the factory passwords open nothing; the overview says which
+ * are still in use and what to do (account names masked for the public).
+ */
+function factoryWarnings(config: Config, lang: Lang, loggedIn: boolean): string {
+  const accounts = accountsWithFactoryPassword(config).map((user) => (loggedIn ? user : maskName(user)));
+  const parts: string[] = [];
+  if (accounts.length > 0) {
+    parts.push(`<p class="warn" id="factory-accounts">${h(tr(lang,
+      `账号 ${accounts.join('、')} 仍在使用出厂密码，管家助理用它登录会被拒绝（应答 0）：${FACTORY_ACCOUNT_TEXT.zh}（[[account]] password），然后在管家助理中填写新密码。`,
+      `Account ${accounts.join(', ')} still has the factory password, so 管家助理 is refused with it (reply 0): ${FACTORY_ACCOUNT_TEXT.en} ([[account]] password), then enter the new password in 管家助理.`))}</p>`);
+  }
+  if (config.admin.password === DEFAULT_ADMIN_PASSWORD) {
+    parts.push(`<p class="warn" id="factory-admin">${h(tr(lang,
+      '管理密码仍是出厂密码，不能用于真实短信模块：登录后请先设置新的管理密码（或修改配置文件中的 [admin] password）。',
+      'The admin password is still the factory one, which cannot be used with a real modem: after logging in, choose a new one first (or change [admin] password in the config file).'))}</p>`);
+  }
+  return parts.join('');
+}
+
 function windowLine(status: StatusSnapshot, tz: string, lang: Lang): string {
   if (status.window.open) return tr(lang, '发送时段内', 'Inside the sending window');
   const at = status.window.next_open ? localTime(Date.parse(status.window.next_open), tz).slice(0, 16) : '';
@@ -82,9 +137,25 @@ function uptime(seconds: number, lang: Lang): string {
   return lang === 'zh' ? `${d ? `${d} 天 ` : ''}${hh} 小时 ${m} 分` : `${d ? `${d} d ` : ''}${hh} h ${m} min`;
 }
 
-function requestsTable(recent: readonly WdgjRequestRecord[], tz: string, lang: Lang, limit: number): string {
+/** The User of a logged request: an account's name (masked for the public), never anything else. */
+function requestUser(r: WdgjRequestRecord, lang: Lang, loggedIn: boolean): string {
+  if (r.user) return h(loggedIn ? r.user : maskName(r.user));
+  return r.unknownUser ? `<span class="muted">${h(tr(lang, '（不是账号）', '(not an account)'))}</span>` : '—';
+}
+
+/** Why a request got its reply, where the code alone would not tell the shop what to do. */
+function requestReason(r: WdgjRequestRecord, lang: Lang): string {
+  if (!r.reason) return '';
+  if (r.reason === 'duplicate') {
+    return ` <small class="retry">${h(tr(lang, `客户端重试：已并入第 ${r.requestId ?? '?'} 号请求，没有重复排队`, `client retry: merged into request #${r.requestId ?? '?'}, not queued twice`))}</small>`;
+  }
+  if (r.reason === 'factory-password') return ` <small class="warn-text">${h(tr(lang, FACTORY_ACCOUNT_TEXT.zh, FACTORY_ACCOUNT_TEXT.en))}</small>`;
+  return ` <small>(${h(r.reason)})</small>`;
+}
+
+function requestsTable(recent: readonly WdgjRequestRecord[], tz: string, lang: Lang, limit: number, loggedIn: boolean): string {
   const rows = recent.slice(0, limit).map((r) =>
-    `<tr><td class="time">${h(localTime(r.at, tz))}</td><td>${h(r.client)}</td><td>${h(r.msg)}</td><td>${h(r.user)}</td><td>${h(r.reply)}${r.reason ? ` <small>(${h(r.reason)})</small>` : ''}</td></tr>`).join('');
+    `<tr><td class="time">${h(localTime(r.at, tz))}</td><td>${h(r.client)}</td><td>${h(r.msg)}</td><td>${requestUser(r, lang, loggedIn)}</td><td>${h(r.reply)}${requestReason(r, lang)}</td></tr>`).join('');
   if (!rows) {
     return `<p class="muted">${h(tr(lang, '还没有收到请求。如果管家助理提示连接失败，请检查：电脑和本机在同一网络、地址和端口正确、防火墙未拦截。', 'No request yet. If 管家助理 cannot connect: check that the PC and this box are on the same network, the address and port are right, and no firewall blocks it.'))}</p>`;
   }
@@ -136,7 +207,8 @@ export function renderHome(
       `有 ${status.queue.uncertain} 条短信在断电或模块重启时正在发送，不确定顾客是否已收到。为避免重复，它们不会自动重发：请在“短信”页面选择重发或标记失败（退款）。`,
       `${status.queue.uncertain} message(s) were being sent when the box lost power or the modem restarted; the customer may or may not have them. They are not resent automatically, to avoid duplicates: resend or mark failed (refunded) on the Messages page.`))} <a href="/messages?status=uncertain">${h(tr(lang, '去处理', 'Decide'))}</a></p>`
     : '';
-  const defaults = usesDefaultPasswords(config)
+  const loggedIn = context.csrf !== null;
+  const defaults = hasRealModem(config) ? factoryWarnings(config, lang, loggedIn) : usesDefaultPasswords(config)
     ? `<p class="warn">${h(tr(lang, '仍在使用默认密码（管理密码或演示账号 aaaa/bbbb）。请在“设置”页面或配置文件中修改 [admin] password 和 [[account]]。', 'Default passwords are in use (admin password or the demo account aaaa/bbbb). Change them on the Settings page or in the config file ([admin] password, [[account]]).'))}</p>`
     : '';
   const leds = Object.entries(status.leds as Record<string, unknown>);
@@ -179,7 +251,7 @@ ${leds.length ? `<section><h2>${h(tr(lang, '指示灯', 'LEDs'))}</h2>${ledsHtml
 <section><h2>${h(tr(lang, '信号', 'Signal'))}</h2>${chart}</section>
 ${events ? `<section><h2>${h(tr(lang, '最近事件', 'Latest events'))}</h2><div class="table-wrap"><table class="cards" id="events">${events.map((e) =>
     `<tr><td class="time">${h(localTime(e.at, tz))}</td><td><span class="status ${e.level === 'error' ? 'failed' : e.level === 'warn' ? 'uncertain' : ''}">${h(e.level)}</span></td><td class="text">${h(lang === 'zh' ? e.zh : e.en)}</td></tr>`).join('')}</table></div></section>` : ''}
-<section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2>${requestsTable(recent, tz, lang, 10)}
+<section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2>${requestsTable(recent, tz, lang, 10, loggedIn)}
 <p><a href="/setup">${h(tr(lang, '在管家助理中设置 →', 'Set up 管家助理 →'))}</a></p></section>
 <p><small>${h(tr(lang, '版本', 'Version'))} ${h(status.version)} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
   return layout(context, tr(lang, '概览', 'Overview'), body, overviewScript(lang));
@@ -204,7 +276,7 @@ el.textContent=val==null?'—':(typeof val==='object'?JSON.stringify(val):String
 document.querySelectorAll('[data-led]').forEach(function(el){var n=el.getAttribute('data-led'),v=(s.leds||{})[n];if(v==null)return;var p=typeof v==='object'?String(v.pattern||JSON.stringify(v)):String(v);
 el.querySelector('i').className=(p!=='off'&&p!=='false'?'on ':'')+(/blink|flash/.test(p)?'blink ':'')+(n==='fault'?'fault':'');el.querySelector('small').textContent=p});
 var bars=document.querySelectorAll('.bars i');for(var i=0;i<bars.length;i++)bars[i].className=i<(s.modem.signal_bars||0)?'on':'';
-document.getElementById('live').textContent=${JSON.stringify(tr(lang, '实时更新', 'live'))}+' '+new Date().toLocaleTimeString();});
+document.getElementById('live').textContent=${JSON.stringify(tr(lang, '实时更新', 'live'))}+' '+d.time_text;});
 es.onerror=function(){document.getElementById('live').textContent=${JSON.stringify(tr(lang, '连接中断，正在重连…', 'disconnected, reconnecting…'))}};
 })();`;
 }
@@ -215,6 +287,7 @@ export function windowText(status: StatusSnapshot, config: Config, lang: Lang): 
 
 /** Setup for 管家助理: the URLs to paste, the accounts, the steps and the live request log. */
 export function renderSetup(ctx: PageContext, config: Config, recent: readonly WdgjRequestRecord[]): string {
+  const loggedIn = ctx.csrf !== null;
   const { lang } = ctx;
   const urls = [...lanUrls(config.http.port), mdnsUrl(config.http.port)];
   const copy = tr(lang, '复制', 'Copy');
@@ -239,7 +312,7 @@ export function renderSetup(ctx: PageContext, config: Config, recent: readonly W
 <p><small>${h(tr(lang, '若本机地址会变化，可用 .local 名称（需要电脑支持 mDNS/Bonjour）。', 'If the address changes, the .local name works on PCs with mDNS/Bonjour.'))}</small></p></section>
 <section><h2>${h(tr(lang, '2. 账号', '2. Accounts'))}</h2><ul>${accounts}</ul></section>
 <section><h2>${h(tr(lang, '3. 步骤', '3. Steps'))}</h2><ol>${steps.map((s) => `<li>${h(s)}</li>`).join('')}</ol>${drawing}</section>
-<section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2><div id="requests">${requestsTable(recent, config.schedule.timezone, lang, 20)}</div>
+<section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2><div id="requests">${requestsTable(recent, config.schedule.timezone, lang, 20, loggedIn)}</div>
 <p><small>${h(tr(lang, '每 3 秒自动刷新。', 'Refreshes every 3 seconds.'))}</small></p></section>`;
   const script = `document.querySelectorAll('[data-copy]').forEach(function(b){b.addEventListener('click',function(){var t=b.getAttribute('data-copy');
 function done(){b.textContent=${JSON.stringify(tr(lang, '已复制', 'Copied'))}}
@@ -249,6 +322,6 @@ setInterval(function(){fetch('/setup/requests'+location.search).then(function(r)
 }
 
 /** The live panel of the setup page (HTML fragment, escaped). */
-export function renderRequestsFragment(recent: readonly WdgjRequestRecord[], config: Config, lang: Lang): string {
-  return requestsTable(recent, config.schedule.timezone, lang, 20);
+export function renderRequestsFragment(recent: readonly WdgjRequestRecord[], config: Config, lang: Lang, loggedIn: boolean): string {
+  return requestsTable(recent, config.schedule.timezone, lang, 20, loggedIn);
 }

@@ -1,7 +1,8 @@
 import type http from 'node:http';
 import type polka from 'polka';
 import type { FaultKind, ModemFault, VirtualModem } from '../../hardware/simulator/virtual-modem.js';
-import { readBody, sendJson } from './server.js';
+import { readBody, sendJson } from './http.js';
+import { PduError } from '../modem/pdu/index.js';
 
 /**
  * The virtual HAT's controls, offered only in simulator mode: what it
@@ -40,7 +41,14 @@ export function simulatorRoutes(modem: VirtualModem) {
       if (typeof from !== 'string' || from.trim() === '' || typeof text !== 'string') {
         return bad(res, '请求体应为 {"from": "+8613900000000", "text": "T"}', 'body must be {"from": "+8613900000000", "text": "T"}');
       }
-      const pdus = modem.deliver({ from: from.trim(), text });
+      let pdus;
+      try {
+        pdus = modem.deliver({ from: from.trim(), text });
+      } catch (err) {
+        // A sender no SMS can carry (an alphanumeric one over 11 characters, a bad number).
+        if (err instanceof PduError) return bad(res, `无法作为短信发件人：${err.message}`, `cannot be an SMS sender: ${err.message}`);
+        throw err;
+      }
       sendJson(res, 200, { ok: true, parts: pdus.length });
     });
 

@@ -39,6 +39,9 @@ async function until<T>(what: string, probe: () => Promise<T>, timeoutMs = 30_00
 }
 
 const socatPresent = hasBinary('socat', '-V');
+// The box talks to the virtual HAT over a pty, as to a real modem: the factory passwords open nothing then.
+const PASSWORD = 'shop-pw-7f3a';
+const ADMIN_PASSWORD = 'shop-admin-9c1e';
 
 (socatPresent ? test : test.skip)('SIGKILL mid-send: every accepted message kept, none sent twice, uncertain ones held', async (t) => {
   const sim = await startSimulator(['--send-ms', '400', '--boot-ms', '50']);
@@ -49,7 +52,8 @@ const socatPresent = hasBinary('socat', '-V');
     configFile,
     [
       `[http]\nport = ${port}\nhost = "127.0.0.1"`,
-      `[[account]]\nuser = "aaaa"\npassword = "bbbb"`,
+      `[[account]]\nuser = "aaaa"\npassword = "${PASSWORD}"`,
+      `[admin]\npassword = "${ADMIN_PASSWORD}"`,
       `[schedule]\nquiet_hours = ""\nmax_per_hour = 0\nmax_per_day = 0\nclock = "system"`,
       `[modem]\ndevice = "${sim.link}"\nhat = "sim7600"`,
       `[storage]\ndata_dir = "${join(dir, 'data')}"`,
@@ -59,13 +63,13 @@ const socatPresent = hasBinary('socat', '-V');
   let box: ChildProcess | null = null;
   const startBox = async () => {
     box = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await until('the box to answer smsAU', async () => (await (await fetch(`${base}/sms?Msg=smsAU&User=aaaa&PWD=bbbb`)).text()) === '1');
+    await until('the box to answer smsAU', async () => (await (await fetch(`${base}/sms?Msg=smsAU&User=aaaa&PWD=${PASSWORD}`)).text()) === '1');
   };
   try {
     await startBox();
     const bodies = Array.from({ length: 8 }, (_, i) => `order ${i} shipped`);
     for (const [i, body] of bodies.entries()) {
-      const reply = await (await fetch(`${base}/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=1380013800${i}&Body=${encodeURIComponent(body)}`)).text();
+      const reply = await (await fetch(`${base}/sms?Msg=smsSnd&User=aaaa&PWD=${PASSWORD}&Tel=1380013800${i}&Body=${encodeURIComponent(body)}`)).text();
       t.is(reply, '1');
     }
     // Kill the box while the third message is on its way through AT+CMGS.
@@ -75,7 +79,7 @@ const socatPresent = hasBinary('socat', '-V');
     await new Promise((resolve) => box!.once('exit', resolve));
 
     await startBox();
-    const admin = { authorization: `Basic ${Buffer.from('admin:smsbox').toString('base64')}` };
+    const admin = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}` };
     const messages = await until('the queue to drain', async () => {
       const status = (await (await fetch(`${base}/api/status`)).json()) as { queue: { queued: number; sending: number } };
       if (status.queue.queued + status.queue.sending > 0) return null;

@@ -6,7 +6,7 @@ import test from 'ava';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/config.js';
-import { scriptNonce } from '../../src/web/admin.js';
+import { scriptNonce } from '../../src/web/http.js';
 import { basicAuth, startTestBox, tempDir, withBox, type TestBox } from '../helpers/box.js';
 
 const AUTH = 'User=aaaa&PWD=bbbb';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/config.js';
@@ -101,6 +101,22 @@ test('saveConfigEdits validates before writing: a bad value leaves the file unto
     t.is(config.file, file);
     t.regex(readFileSync(file, 'utf8'), /quiet_hours = ""/);
     t.deepEqual(readdirSync(dir), ['smsbox.toml'], 'no temp file left behind');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a save keeps the file mode: a config with passwords readable by its owner only stays that way', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smsbox-mode-'));
+  try {
+    const file = join(dir, 'smsbox.toml');
+    for (const mode of [0o600, 0o640]) {
+      writeFileSync(file, OWNER_FILE);
+      chmodSync(file, mode);
+      saveConfigEdits(file, [{ section: 'schedule', key: 'max_per_hour', value: 100 }]);
+      t.is(statSync(file).mode & 0o777, mode);
+      t.regex(readFileSync(file, 'utf8'), /max_per_hour = 100/);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,20 @@
+import type polka from 'polka';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import type { Operations } from '../operations/index.js';
+import type { StatusModel } from '../status/status.js';
+import type { Req, Res } from './http.js';
+import type { WdgjEndpoint } from './wdgj.js';
+
+/** What the web front ends work with: the operations (every action and query), the status model, and the WDGJ adapter. */
+export interface WebDeps {
+  ops: Operations;
+  status: StatusModel;
+  wdgj: WdgjEndpoint;
+  clock: Clock;
+  config: () => Config;
+  log: Logger;
+  /** Extra routes (the simulator's API in simulator mode). */
+  extraRoutes?: (app: polka.Polka, helpers: { requireAdmin: (req: Req, res: Res) => boolean }) => void;
+}
