@@ -51,7 +51,8 @@ const RSS_LIMIT_BYTES = 150 * 1024 * 1024;
  * accepted into the outbox (its outbox, request, ledger and attempt rows and their
  * index entries take well under that), plus 16 MiB for everything clients without
  * a password can make the box write (events log, WDGJ request records) in 3 minutes.
- * To be reconciled with the bound the events-log change states (issue 14, item 3).
+ * To be reconciled with the bound the events-log change states (issue 14, item 3; README,
+ * "What a client can grow is bounded": under 8 MiB for a client without a password).
  */
 const DB_BYTES_PER_ACCEPTED_MESSAGE = 4096;
 const DB_GROWTH_ALLOWANCE_BYTES = 16 * 1024 * 1024;
