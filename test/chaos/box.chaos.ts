@@ -271,12 +271,24 @@ async function runChaos(): Promise<ChaosResult> {
     // The HAT is healthy again (modemFaults cleared it); the queue drains on a box that is up.
     let lastQueue: unknown = null;
     const drainStarted = Date.now();
+    // A modem left unresponsive by a fault (e.g. silent between the PDU and its answer) needs a
+    // power cycle, which the box asks the owner for when it cannot press PWRKEY (no GPIO on a
+    // pty): the owner's part is played here, after 15 s of "not responding", at most 3 times.
+    let notRespondingSince: number | null = null;
+    const ownerPowerCycles: string[] = [];
     const drained = await until('a box to answer and its queue to drain', async () => {
       if (!box.up) return false;
       const reply = await call({ port, from: '127.0.0.1', path: '/api/status' });
-      const queue = (JSON.parse(reply.body) as { queue: { queued: number; sending: number } }).queue;
-      lastQueue = queue;
-      return queue.queued + queue.sending === 0;
+      const status = JSON.parse(reply.body) as { queue: { queued: number; sending: number }; modem: { state: string } };
+      lastQueue = status.queue;
+      notRespondingSince = status.modem.state === 'not-responding' ? (notRespondingSince ?? Date.now()) : null;
+      if (notRespondingSince !== null && Date.now() - notRespondingSince > 15_000 && ownerPowerCycles.length < 3) {
+        ownerPowerCycles.push(`+${((Date.now() - startedAt) / 1000).toFixed(0)} s (queue ${JSON.stringify(status.queue)})`);
+        actions.note('owner', 'HAT power cycle (the box asked for one)');
+        sim.send({ power: 'cycle' });
+        notRespondingSince = null;
+      }
+      return status.queue.queued + status.queue.sending === 0;
     }, DRAIN_TIMEOUT_MS, 500).then(
       () => true,
       () => false,
@@ -359,6 +371,7 @@ async function runChaos(): Promise<ChaosResult> {
     log.push(
       `chaos ${((chaosEndedAt - startedAt) / 1000).toFixed(0)} s, then the queue ${drained ? `drained in ${(drainMs / 1000).toFixed(0)} s` : `did not drain in ${DRAIN_TIMEOUT_MS / 1000} s: ${JSON.stringify(lastQueue)}`}`,
       `smsSnd: ${ctx.sends.length} tagged requests, ${accepted.length} answered "1"; answers ${[...answers].map(([a, n]) => `${JSON.stringify(a)}×${n}`).join(' ')}`,
+      `HAT power cycles made for the box after the chaos (its modem stopped responding; it cannot press PWRKEY on a pty): ${ownerPowerCycles.length ? ownerPowerCycles.join(', ') : 'none'}`,
       `outbox ${outbox.length} rows, ${transmitted.length} SMS on the air, ${uncertainAttempts.size} messages with an uncertain attempt, ${ctx.resendRequested.size} resends asked by the admin`,
       `box processes ${box.pids.length}: planned SIGKILLs ${box.plannedKills} (${powerCycles} with a HAT power cycle), unplanned exits ${box.unplanned.length}, final SIGTERM exit ${finalExit}`,
       `RSS max ${MiB(rssMax)} (limit ${MiB(RSS_LIMIT_BYTES)}; per process ${[...rssByPid.values()].map(MiB).join(', ')})`,

@@ -37,7 +37,7 @@ export interface ChaosContext {
   sends: SendRecord[];
   /** Outbox ids the admin asked to resend (a resend may make one SMS go out twice: by the shop's decision). */
   resendRequested: Set<number>;
-  /** Answers worth a look (5xx other than a refused status stream), with the request. */
+  /** Answers worth a look (5xx), with the request; the first 100. */
   surprises: string[];
 }
 
@@ -417,7 +417,9 @@ export async function statusStreamFlood(ctx: ChaosContext): Promise<void> {
 
 /**
  * Bursts of 100 parallel smsAU guesses from one address (the right password last),
- * with a few admin guesses; each burst from the next address of 127.0.1.0/24–127.0.4.0/24.
+ * with a few admin guesses. Each burst comes from the next of 1,000 addresses
+ * (127.0.1.1–127.0.4.250): on a LAN one machine can take many, so the per-address
+ * lock-out is not all that bounds what guessing costs the box.
  */
 export async function passwordGuessers(ctx: ChaosContext): Promise<void> {
   const client = 'guesser';
