@@ -5,6 +5,10 @@ import { parseQuietHours, type QuietHours } from './quiet-hours.js';
 import { parseYuan } from '../money.js';
 import { DEFAULT_RULES } from '../inbound/keywords.js';
 import { normalizeNumber } from '../protocol/numbers.js';
+import {
+  DEFAULT_NOTIFY_EVENTS, NOTIFY_CHANNEL_KINDS, NOTIFY_EVENT_KINDS, SIGNED_CHANNEL_KINDS,
+  type NotifyChannelConfig, type NotifyChannelKind, type NotifyEventKind,
+} from '../notify/kinds.js';
 
 /**
  * The one config file (TOML). It is edited by shop owners, on the Pi from the
@@ -80,6 +84,8 @@ export interface Config {
   simulator: { sendMs: number };
   security: { loginFailuresAllowed: number; loginLockMinutes: number };
   storage: { dataDir: string };
+  /** Alert and forwarding channels (`[[notify]]` blocks); none by default. */
+  notify: NotifyChannelConfig[];
 }
 
 export const DEFAULT_ADMIN_PASSWORD = 'smsbox';
@@ -123,6 +129,7 @@ export function defaultConfig(): Config {
     simulator: { sendMs: 1500 },
     security: { loginFailuresAllowed: 10, loginLockMinutes: 5 },
     storage: { dataDir: './data' },
+    notify: [],
   };
 }
 
@@ -305,6 +312,39 @@ const ACCOUNT_KEYS: Record<string, KeySpec> = {
   ignore_quiet_hours: boolean,
 };
 
+const NOTIFY_KEYS: Record<string, KeySpec> = {
+  kind: oneOf(NOTIFY_CHANNEL_KINDS),
+  url: {
+    read: (v) => {
+      const result = urlOrEmpty.read(v);
+      return result.ok && result.value === ''
+        ? { ok: false, zh: '不能为空，请填写机器人或服务器的网址', en: 'must not be empty: the robot\'s or the server\'s URL' }
+        : result.ok ? result : { ok: false, zh: '应为 http:// 或 https:// 开头的网址', en: 'must be an http:// or https:// URL' };
+    },
+  },
+  to: {
+    read: (v) => {
+      const number = typeof v === 'string' ? normalizeNumber(v, true) : null;
+      return number ? { ok: true, value: number } : { ok: false, zh: '应为手机号码，例如 "13800138000"', en: 'must be a mobile number, e.g. "13800138000"' };
+    },
+  },
+  secret: text({ nonEmpty: true, maxLength: 200 }),
+  events: {
+    read: (v) => {
+      const known = NOTIFY_EVENT_KINDS as readonly string[];
+      const list = `${NOTIFY_EVENT_KINDS.map((k) => `"${k}"`).join('、')}`;
+      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) {
+        return { ok: false, zh: `应为事件列表，例如 ["fault", "recovered"]，可用的有：${list}`, en: `must be a list of events, e.g. ["fault", "recovered"]; known: ${NOTIFY_EVENT_KINDS.join(', ')}` };
+      }
+      const unknown = (v as string[]).find((x) => !known.includes(x));
+      if (unknown !== undefined) {
+        return { ok: false, zh: `中没有 "${unknown}" 这个事件，可用的有：${list}`, en: `has no event "${unknown}"; known: ${NOTIFY_EVENT_KINDS.join(', ')}` };
+      }
+      return { ok: true, value: [...new Set(v as string[])] };
+    },
+  },
+};
+
 /** Finds the line of `key` inside `[section]` (or the n-th `[[section]]`), for error messages. */
 export function locateKey(source: string, section: string | null, key: string | null, arrayIndex = 0): number | null {
   const lines = source.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
@@ -360,10 +400,10 @@ export function parseConfig(source: string, file: string): Config {
   };
 
   for (const [name, value] of Object.entries(doc)) {
-    if (name === 'account') continue;
+    if (name === 'account' || name === 'notify') continue;
     const spec = SECTIONS[name];
     if (!spec) {
-      fail(name, null, `未知的配置段 [${name}]，可用的有：${[...Object.keys(SECTIONS), 'account'].join('、')}`, `unknown section [${name}]; known: ${[...Object.keys(SECTIONS), 'account'].join(', ')}`);
+      fail(name, null, `未知的配置段 [${name}]，可用的有：${[...Object.keys(SECTIONS), 'account', 'notify'].join('、')}`, `unknown section [${name}]; known: ${[...Object.keys(SECTIONS), 'account', 'notify'].join(', ')}`);
     }
     if (!isTable(value)) fail(null, name, `${name} 应为配置段 [${name}]`, `${name} must be a section [${name}]`);
     const values = readSection(value as Table, spec!, name, fail);
@@ -395,6 +435,7 @@ export function parseConfig(source: string, file: string): Config {
       };
     });
   }
+  if ('notify' in doc) config.notify = readNotifyBlocks(doc['notify'], fail);
   const pins = new Map<number, string>();
   for (const [name, pin] of [
     ['[leds] power', config.leds.power], ['[leds] network', config.leds.network], ['[leds] activity', config.leds.activity],
@@ -409,6 +450,56 @@ export function parseConfig(source: string, file: string): Config {
     pins.set(pin, name);
   }
   return config;
+}
+
+type Fail = (section: string | null, key: string | null, zh: string, en: string, index?: number) => never;
+
+/** The `[[notify]]` blocks: each key checked alone, then what depends on `kind`. */
+function readNotifyBlocks(list: unknown, fail: Fail): NotifyChannelConfig[] {
+  if (!Array.isArray(list)) {
+    fail(null, 'notify', '通知渠道要写成 [[notify]]（两层方括号），每个渠道一段', 'notification channels are written as [[notify]] (double brackets), one block each');
+  }
+  const seen = new Set<string>();
+  return (list as unknown[]).map((entry, index) => {
+    const at = (key: string | null, zh: string, en: string): never => fail('notify', key, zh, en, index);
+    if (!isTable(entry)) return at(null, '[[notify]] 格式错误', 'malformed [[notify]]');
+    const values = readSection(entry, NOTIFY_KEYS, 'notify', (s, k, zh, en) => fail(s, k, zh, en, index));
+    const n = index + 1;
+    const kind = values['kind'] as NotifyChannelKind | undefined;
+    if (kind === undefined) {
+      return at(null, `第 ${n} 个 [[notify]] 缺少 kind（${NOTIFY_CHANNEL_KINDS.map((k) => `"${k}"`).join('、')} 之一）`, `[[notify]] number ${n} has no kind (one of ${NOTIFY_CHANNEL_KINDS.map((k) => `"${k}"`).join(', ')})`);
+    }
+    const url = (values['url'] as string | undefined) ?? '';
+    const to = (values['to'] as string | undefined) ?? '';
+    const secret = (values['secret'] as string | undefined) ?? '';
+    if (kind === 'sms') {
+      if (url !== '') at('url', '[[notify]] kind = "sms" 用 to 填写店主手机号，不用 url', '[[notify]] kind = "sms" takes the owner\'s mobile in to, not a url');
+      if (to === '') at(null, `第 ${n} 个 [[notify]]（短信）缺少 to，请填写店主手机号，例如 to = "13800138000"`, `[[notify]] number ${n} (sms) has no to: the owner's mobile, e.g. to = "13800138000"`);
+    } else {
+      if (to !== '') at('to', `[[notify]] to 只用于 kind = "sms"；${kind} 请填写 url`, `[[notify]] to is only for kind = "sms"; ${kind} takes a url`);
+      if (url === '') at(null, `第 ${n} 个 [[notify]]（${kind}）缺少 url，请填写机器人的 Webhook 地址`, `[[notify]] number ${n} (${kind}) has no url: the robot's webhook address`);
+    }
+    if (secret !== '' && !SIGNED_CHANNEL_KINDS.includes(kind)) {
+      at('secret', kind === 'wecom'
+        ? '[[notify]] 企业微信群机器人没有签名，密钥就是 url 里的 key；请删除 secret'
+        : '[[notify]] 短信通知不需要 secret，请删除',
+      kind === 'wecom'
+        ? '[[notify]] WeCom group robots have no signature (the key in the url is the secret); remove secret'
+        : '[[notify]] sms channels take no secret; remove it');
+    }
+    const identity = `${kind}\n${kind === 'sms' ? to : url}`;
+    if (seen.has(identity)) {
+      at(kind === 'sms' ? 'to' : 'url', `[[notify]] 这个渠道重复了（${kind}，${kind === 'sms' ? to : '同一网址'}）`, `[[notify]] this channel is listed twice (${kind}, ${kind === 'sms' ? to : 'the same url'})`);
+    }
+    seen.add(identity);
+    return {
+      kind,
+      url,
+      to,
+      secret,
+      events: (values['events'] as NotifyEventKind[] | undefined) ?? [...DEFAULT_NOTIFY_EVENTS],
+    };
+  });
 }
 
 function readSection(

@@ -219,4 +219,39 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
   UPDATE events SET bytes = length(CAST(kind AS BLOB)) + length(CAST(message_zh AS BLOB)) + length(CAST(message_en AS BLOB)) + COALESCE(length(CAST(data AS BLOB)), 0);
   `,
+  // 8: notifications (issue 18, src/store/notify.ts): one row per message to one
+  // channel, retried with backoff across restarts; per channel its last delivery
+  // and the storm machine's state, so a restart neither repeats nor forgets an alert.
+  // A channel is named by a hash of its kind and URL (or number): the URL holds
+  // the robot's key, and is not stored.
+  `
+  CREATE TABLE notify_jobs (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    -- the platform-neutral message (JSON); rendered at each attempt, so signatures are fresh
+    message TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed', 'dropped')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX notify_jobs_due ON notify_jobs(status, next_attempt_at);
+  CREATE INDEX notify_jobs_channel ON notify_jobs(channel, status);
+
+  CREATE TABLE notify_channels (
+    channel TEXT PRIMARY KEY,
+    -- the last attempt at delivering anything, a test included
+    last_at INTEGER,
+    last_ok INTEGER,
+    last_kind TEXT,
+    last_error TEXT,
+    -- the platform's answer: {status, code, message, body}
+    last_answer TEXT,
+    -- the storm machine's state per event kind (JSON)
+    state TEXT NOT NULL DEFAULT '{}'
+  ) WITHOUT ROWID;
+  `,
 ];
