@@ -27,7 +27,8 @@ import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { serviceEnvironment } from '../../bench/lib.js';
-import { hasBinary, startSimulator } from '../simulator/pty-process.js';
+import { startSimulator } from '../simulator/pty-process.js';
+import { SOCAT, testWithTools } from '../helpers/tools.js';
 import { freePort, pace, tempDir, until, writeBoxConfig } from '../reliability/lib.js';
 import { TAG, abortedBodies, admin, adminIntruder, garbled, modemFaults, oversizedUnknownMsg, passwordGuessers, randomPaths, slowloris, smsSender, statusStreamFlood, type ChaosContext, type SendRecord } from './clients.js';
 import { call } from './net.js';
@@ -65,7 +66,6 @@ const USER = 'shop1';
 const PASSWORD = 'Chaos-pw-7Kq2';
 const ADMIN_PASSWORD = 'Chaos-admin-5Rt8';
 
-const socatPresent = hasBinary('socat', '-V');
 
 function dbBytes(dbFile: string): number {
   let total = 0;
@@ -469,14 +469,8 @@ const checks: [string, (t: ExecutionContext, r: ChaosResult) => void][] = [
 ];
 
 for (const [title, check] of checks) {
-  if (!socatPresent && !process.env['CI']) {
-    test.skip(`chaos: ${title} (socat is not installed: apt-get install socat)`, () => {});
-    continue;
-  }
-  test.serial(`chaos: ${title}`, async (t) => {
+  testWithTools([SOCAT], { serial: true })(`chaos: ${title}`, async (t) => {
     t.timeout((SECONDS + 480) * 1000);
-    // With CI set a missing tool fails instead of skipping.
-    if (!socatPresent) return t.fail('socat is not installed (apt-get install socat): it gives the virtual HAT its pseudo-terminal');
     check(t, await chaos());
   });
 }
