@@ -40,8 +40,57 @@ export function verifyPassword(password: string, stored: string): Promise<boolea
   });
 }
 
+/**
+ * The box is too busy checking other passwords: nothing was evaluated. Thrown
+ * by VerifiedPasswordCache.verify when PasswordCheckGate's queue is full.
+ */
+export class PasswordCheckBusy extends Error {
+  constructor() {
+    super('too many password checks under way');
+    this.name = 'PasswordCheckBusy';
+  }
+}
+
+/**
+ * Bounds what slow password checks can take, whoever sends them: each scrypt
+ * run holds 16 MiB and a CPU for tens of milliseconds (hundreds on a Pi), and
+ * guesses from many addresses are each within their own lock-out budget. So
+ * at most `running` checks run at once and `waiting` wait; past that a check
+ * is refused at once (PasswordCheckBusy). A password that verified before
+ * never waits here (the HMAC fast path), so 管家助理's requests are not slowed.
+ */
+export class PasswordCheckGate {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(private readonly limits: { running: number; waiting: number } = { running: 1, waiting: 16 }) {}
+
+  async run<T>(check: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limits.running) {
+      if (this.queue.length >= this.limits.waiting) throw new PasswordCheckBusy();
+      await new Promise<void>((resolve) => this.queue.push(resolve));
+    } else {
+      this.active++;
+    }
+    try {
+      return await check();
+    } finally {
+      // The slot passes straight to the next waiter, or is freed.
+      const next = this.queue.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+
+  get load(): { running: number; waiting: number } {
+    return { running: this.active, waiting: this.queue.length };
+  }
+}
+
 /** Remembers verified passwords as HMACs, keyed by the stored hash so a password change invalidates them. */
 export class VerifiedPasswordCache {
+  constructor(private readonly gate: PasswordCheckGate = new PasswordCheckGate()) {}
+
   private readonly secret = randomBytes(32);
   private readonly verified = new Map<string, Buffer>();
   /** Checks under way, so a burst of requests with a new password runs scrypt once, not once each. */
@@ -69,10 +118,13 @@ export class VerifiedPasswordCache {
     const key = `${storedHash}\0${mac.toString('base64')}`;
     let check = this.pending.get(key);
     if (!check) {
-      check = verifyPassword(password, storedHash).then((ok) => {
+      check = this.gate.run(() => verifyPassword(password, storedHash)).then((ok) => {
         this.pending.delete(key);
         if (ok) this.verified.set(storedHash, mac);
         return ok;
+      }, (err: unknown) => {
+        this.pending.delete(key);
+        throw err;
       });
       this.pending.set(key, check);
     }

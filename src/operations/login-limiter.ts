@@ -69,6 +69,18 @@ export class LoginLimiter {
     return this.fail(client, now);
   }
 
+  /** Ends a check begun with `begin` that evaluated nothing (the box was busy): no outcome is recorded. */
+  cancel(client: string, attempt: string): void {
+    const running = this.inFlight.get(client);
+    const waiting = running?.get(attempt);
+    if (waiting === undefined) return;
+    if (waiting > 1) running!.set(attempt, waiting - 1);
+    else {
+      running!.delete(attempt);
+      if (running!.size === 0) this.inFlight.delete(client);
+    }
+  }
+
   /** Records a failure; returns true when this failure starts a lock. */
   fail(client: string, now: number): boolean {
     const { allowed, lockMs } = this.settings();

@@ -1,6 +1,6 @@
 import { formatYuan } from '../money.js';
 import { planSegments } from '../modem/pdu/index.js';
-import { VerifiedPasswordCache, hashPassword } from '../passwords.js';
+import { PasswordCheckBusy, VerifiedPasswordCache, hashPassword } from '../passwords.js';
 import { displayNumber, parseRecipients } from '../protocol/numbers.js';
 import { EVENT_VALUE_MAX_CHARS } from '../store/events.js';
 import { cut } from '../text.js';
@@ -19,7 +19,7 @@ import { done, refuse, type Outcome, type Refusal } from './outcome.js';
  * are committed.
  */
 
-export type LoginRefusalCode = 'account-invalid' | 'login-locked' | 'factory-password';
+export type LoginRefusalCode = 'account-invalid' | 'login-locked' | 'login-busy' | 'factory-password';
 export type SendRefusalCode = 'empty-body' | 'no-valid-number' | 'too-long' | 'modem-fault' | 'store-failure' | 'balance-too-low';
 
 export type Accepted =
@@ -72,15 +72,19 @@ export class Sending {
     let ok = false;
     try {
       ok = this.passwords.isKnown(password, hash) || (await this.passwords.verify(password, hash));
-    } finally {
-      if (this.limiter.end(client, attempt, account !== null && ok, ctx.clock.now())) {
-        const minutes = ctx.config().security.loginLockMinutes;
-        recordEvent(ctx, 'warn', 'login-locked',
-          `来自 ${client} 的账号或密码错误次数过多，${minutes} 分钟内拒绝该地址。请在管家助理中核对用户名和密码。`,
-          `too many failed logins from ${client}; refused for ${minutes} minutes. Check the user name and password in 管家助理.`,
-          // A User that names no account may be a password typed into the wrong field: never written down.
-          { client, user: account ? account.user : null });
-      }
+    } catch (err) {
+      this.limiter.cancel(client, attempt);
+      // Nothing was evaluated: too many other checks under way (a flood of guesses). Not a failure of this client.
+      if (err instanceof PasswordCheckBusy) return refuse('login-busy', '同时核对的登录过多，请稍后再试', 'too many logins being checked at once; try again shortly', 503);
+      throw err;
+    }
+    if (this.limiter.end(client, attempt, account !== null && ok, ctx.clock.now())) {
+      const minutes = ctx.config().security.loginLockMinutes;
+      recordEvent(ctx, 'warn', 'login-locked',
+        `来自 ${client} 的账号或密码错误次数过多，${minutes} 分钟内拒绝该地址。请在管家助理中核对用户名和密码。`,
+        `too many failed logins from ${client}; refused for ${minutes} minutes. Check the user name and password in 管家助理.`,
+        // A User that names no account may be a password typed into the wrong field: never written down.
+        { client, user: account ? account.user : null });
     }
     if (!account || !ok) return refuse('account-invalid', '用户名或密码错误', 'wrong user name or password', 401);
     if (factoryAccountBlocked(ctx.config(), account.user)) return factoryAccountRefusal(account.user);

@@ -279,6 +279,21 @@ test('a prompt that never comes times out and ESC is written to leave PDU input'
   await closeStream(stream);
 });
 
+test('a modem left in PDU input (it missed the Ctrl-Z) swallows the resync AT: ESC brings it back, and the queue carries on', async (t) => {
+  const modem = new ScriptedModem()
+    .on(/^AT\+CMGS=/, (m) => m.prompt(() => m.swallowInput()))
+    .on('AT+CSQ', (m) => m.send('\r\n+CSQ: 20,99\r\n\r\nOK\r\n'));
+  modem.echo = false;
+  const { engine, stream, time } = await setUp(modem, { timeoutMs: 150 });
+  const sent = await t.throwsAsync(time.run(engine.sendPdu(1, '0000'), 'sendPdu'), { instanceOf: AtTimeoutError });
+  t.true(sent.written, 'the PDU left: the send may or may not have happened');
+  t.deepEqual((await time.run(engine.command('AT+CSQ'), 'command')).lines, ['+CSQ: 20,99']);
+  const text = modem.writtenText();
+  t.true(text.indexOf('\x1b') > text.lastIndexOf('\x1a'), 'ESC after the PDU');
+  t.deepEqual(modem.commands.slice(-2), ['AT', 'AT+CSQ'], 'the probe after ESC answered, then the queued command went');
+  await closeStream(stream);
+});
+
 test('garbage bytes are dropped and counted, and the engine carries on', async (t) => {
   const modem = new ScriptedModem().on('AT+CSQ', (m) => {
     m.send(Buffer.from([0x00, 0xff, 0xfe, 0x0d, 0x0a, 0x80, 0x00]));

@@ -76,6 +76,11 @@ export class ScriptedModem {
     this.send('\r\n> ');
   }
 
+  /** Keeps reading PDU input, silently, until Ctrl-Z or ESC: a module that missed the host's Ctrl-Z. */
+  swallowInput(): void {
+    this.payloadMode = () => {};
+  }
+
   /** Bytes the host wrote, as text. */
   writtenText(): string {
     return Buffer.from(this.written).toString('latin1');

@@ -21,6 +21,25 @@ export function freePort(): Promise<number> {
 /** A pause that paces a load (a client between two requests, a random moment for a fault): never a wait for something to happen. */
 export const pace = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Thrown by an `until` probe when what it waits for can no longer happen: ends the wait at once. */
+export class GiveUp extends Error {}
+
+/** Polls `probe` (a state that has no event of its own, e.g. a queue drained across restarts) until it is truthy or the deadline. */
+export async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      if (error instanceof GiveUp) throw error;
+      // not answering yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await pace(everyMs);
+  }
+}
+
 /** A small deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
@@ -75,9 +94,9 @@ export interface BoxProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `smsbox serve --config FILE` and resolves once it listens (its log says so) and answers smsAU. */
-export async function spawnBox(configFile: string, port: number, auth = 'User=aaaa&PWD=bbbb'): Promise<BoxProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `smsbox serve --config FILE` (in `env`, by default this process's) and resolves once it listens (its log says so) and answers smsAU. */
+export async function spawnBox(configFile: string, port: number, auth = 'User=aaaa&PWD=bbbb', timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<BoxProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const output = watchOutput(child);
   for (const stream of [child.stdout!, child.stderr!]) {
     let partial = '';
@@ -90,8 +109,13 @@ export async function spawnBox(configFile: string, port: number, auth = 'User=aa
   }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
-  await output.waitFor(/smsbox listening/, 'the box to listen');
-  const answer = await (await fetch(`${base}/sms?Msg=smsAU&${auth}`)).text();
+  await Promise.race([
+    output.waitFor(/smsbox listening/, 'the box to listen', timeoutMs),
+    exited.then((code) => {
+      throw new GiveUp(`the box exited (${code ?? child.signalCode}) before it listened`);
+    }),
+  ]);
+  const answer = await (await fetch(`${base}/sms?Msg=smsAU&${auth}`, { signal: AbortSignal.timeout(5000) })).text();
   if (answer !== '1') throw new Error(`smsAU answered ${JSON.stringify(answer)} once the box listened`);
   return {
     child,

@@ -97,7 +97,9 @@ const ESC = '\x1b';
  * 3. it waits for silence again: if another final code turns up in that
  *    window, the `OK` it took in step 2 was itself the late answer, so it
  *    goes back to step 2 (at most three rounds).
- * If `AT` gets no answer at all, the next queued command is rejected with an
+ * If `AT` gets no answer, ESC is written (a modem that missed a PDU's Ctrl-Z
+ * is still in PDU input and takes `AT` for text) and `AT` is tried once more.
+ * If that gets no answer either, the next queued command is rejected with an
  * {@link AtTimeoutError} whose `written` is false (it never reached the
  * modem), and the next one tries again. A command that timed out while
  * waiting for the `> ` prompt is followed by ESC, which makes a modem leave
@@ -398,11 +400,21 @@ export class AtEngine extends EventEmitter<{ urc: [AtUrc]; reboot: [line: string
   /** The re-synchronisation described in the class comment; true when in step with the modem. */
   private async resync(): Promise<boolean> {
     this.counters.resyncs++;
+    let escaped = false;
     for (let round = 0; round < 3 && !this.isClosed; round++) {
       await this.waitForQuiet();
       const strayBefore = this.counters.strayFinals;
       const outcome = await this.probe();
-      if (outcome === 'closed' || outcome === 'timeout') return false;
+      if (outcome === 'closed') return false;
+      if (outcome === 'timeout') {
+        if (escaped) return false;
+        // A modem that missed the Ctrl-Z of a PDU still reads PDU input and swallows `AT`
+        // as text: ESC leaves that mode without sending, then the probe is tried again.
+        escaped = true;
+        this.logger?.('<ESC>', 'tx');
+        this.stream.write(ESC);
+        continue;
+      }
       if (outcome === 'reboot') return true;
       await this.waitForQuiet();
       if (this.counters.strayFinals === strayBefore) {
