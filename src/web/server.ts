@@ -22,6 +22,9 @@ import { MAX_STATUS_STREAMS, StatusStreams } from './status-stream.js';
 
 export type { WebDeps } from './context.js';
 
+/** Connections held open at once (管家助理 uses one or a few; a page a few more). */
+export const MAX_CONNECTIONS = 1024;
+
 /** The status streams each server holds open, so that a stop can end them instead of waiting for them. */
 const liveStreamsOf = new WeakMap<http.Server, StatusStreams<StatusSnapshot>>();
 
@@ -194,6 +197,8 @@ export function createWebServer(deps: WebDeps): http.Server {
   firstSample.unref();
 
   const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 30_000 }, guardedListener(app, boundary));
+  // Open connections are bounded too (idle keep-alive ones, slow ones): past this many, new ones are closed at once.
+  server.maxConnections = MAX_CONNECTIONS;
 
   // Some WDGJ clients put raw UTF-8 or GBK bytes (even spaces) into the request
   // line, which Node's HTTP parser refuses. Such a request is answered here by

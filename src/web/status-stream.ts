@@ -9,7 +9,8 @@ import type { Lang } from './layout.js';
  */
 
 export const MAX_STATUS_STREAMS = 64;
-const MAX_UNREAD_BYTES = 256 * 1024;
+/** About 25 updates a page has not read (50 s and more): then it is dropped, and reconnects when it reads again. */
+const MAX_UNREAD_BYTES = 64 * 1024;
 
 export interface StatusStreamOptions<S> {
   /** The current status (one call per tick, whatever the number of streams). */
