@@ -7,6 +7,7 @@ import type { EventReport } from '../notify/notifier.js';
 import type { InboxRow, ReplyContext, Store } from '../store/store.js';
 import { cut } from '../text.js';
 import { classifyReply } from './keywords.js';
+import { CoalescingLoop } from '../coalescing-loop.js';
 
 /**
  * Customers' replies: every received segment is committed to the inbox
@@ -60,8 +61,7 @@ export function webhookRetryDelay(attempts: number): number {
 export class InboundProcessor {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
-  private delivering: Promise<void> | null = null;
-  private deliverAgain = false;
+  private readonly deliveries = new CoalescingLoop(() => this.deliverOnce());
 
   constructor(
     private readonly deps: {
@@ -165,12 +165,12 @@ export class InboundProcessor {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.delivering;
+    await this.deliveries.idle();
   }
 
   private scheduleDeliveries(): void {
     // While a delivery loop runs, it is the next step: its end schedules again.
-    if (!this.running || this.delivering) return;
+    if (!this.running || this.deliveries.running) return;
     if (this.timer) clearTimeout(this.timer);
     const now = this.deps.clock.now();
     const next = this.deps.store.nextForwardAt();
@@ -190,19 +190,7 @@ export class InboundProcessor {
    * hangs never receives concurrent copies of one reply.
    */
   deliverDue(): Promise<void> {
-    if (this.delivering) {
-      this.deliverAgain = true;
-      return this.delivering;
-    }
-    this.delivering = (async () => {
-      do {
-        this.deliverAgain = false;
-        await this.deliverOnce();
-      } while (this.deliverAgain);
-    })().finally(() => {
-      this.delivering = null;
-    });
-    return this.delivering;
+    return this.deliveries.run();
   }
 
   private async deliverOnce(): Promise<void> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { CoalescingLoop } from '../coalescing-loop.js';
 import { unrefTimers, type Clock, type Timers } from '../clock.js';
 import type { Config } from '../config/config.js';
 import { windowState } from '../scheduler/window.js';
@@ -133,8 +134,14 @@ export class Notifier {
   private readonly states = new Map<string, ChannelStates>();
   private timer: unknown = null;
   private running = false;
-  private delivering: Promise<void> | null = null;
-  private deliverAgain = false;
+  private readonly deliveries = new CoalescingLoop(async () => {
+    try {
+      await this.deliverOnce();
+    } catch (err) {
+      // A failing database (a full disk): the jobs stay pending and the next wake tries again.
+      this.deps.log?.error('notification delivery failed', { error: String(err) });
+    }
+  }, () => this.schedule());
   private lastPurgeAt = 0;
   /** Jobs whose POST is under way. */
   private readonly inFlight = new Set<number>();
@@ -281,11 +288,11 @@ export class Notifier {
     this.running = false;
     if (this.timer !== null) this.timers.clearTimeout(this.timer);
     this.timer = null;
-    await this.delivering;
+    await this.deliveries.idle();
   }
 
   private schedule(): void {
-    if (!this.running || this.delivering) return;
+    if (!this.running || this.deliveries.running) return;
     if (this.timer !== null) this.timers.clearTimeout(this.timer);
     const now = this.deps.clock.now();
     const times: number[] = [];
@@ -311,25 +318,7 @@ export class Notifier {
    * twice at once.
    */
   deliverDue(): Promise<void> {
-    if (this.delivering) {
-      this.deliverAgain = true;
-      return this.delivering;
-    }
-    this.delivering = (async () => {
-      do {
-        this.deliverAgain = false;
-        try {
-          await this.deliverOnce();
-        } catch (err) {
-          // A failing database (a full disk): the jobs stay pending and the next wake tries again.
-          this.deps.log?.error('notification delivery failed', { error: String(err) });
-        }
-      } while (this.deliverAgain);
-    })().finally(() => {
-      this.delivering = null;
-      this.schedule();
-    });
-    return this.delivering;
+    return this.deliveries.run();
   }
 
   private async deliverOnce(): Promise<void> {
