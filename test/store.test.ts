@@ -7,20 +7,10 @@ import Database from 'better-sqlite3';
 import { requestFingerprint, Store, WAL_BACKSTOP_PAGES } from '../src/store/store.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { tempDir } from './helpers/box.js';
+import { withStore } from './helpers/store.js';
 
 const T0 = Date.parse('2026-11-25T10:00:00+08:00');
 const account = (over: Partial<AccountConfig> = {}): AccountConfig => ({ user: 'shop', password: 'pw', balanceLi: 1_000, ignoreQuietHours: false, ...over });
-
-function withStore(run: (store: Store, dir: string) => void) {
-  const dir = tempDir();
-  const store = Store.open(dir);
-  try {
-    run(store, dir);
-  } finally {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 const send = (store: Store, over: Partial<Parameters<Store['acceptSend']>[0]> = {}) =>
   store.acceptSend({

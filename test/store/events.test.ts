@@ -11,19 +11,9 @@ import {
   EVENT_COALESCE_MS, EVENT_LOG_MAX_BYTES, EVENT_LOG_MAX_ROWS, EVENT_VALUE_MAX_CHARS, UNAUTHENTICATED_GROWTH_BOUND_BYTES, boundData, cut,
 } from '../../src/store/events.js';
 import { tempDir } from '../helpers/box.js';
+import { withStore } from '../helpers/store.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00+08:00');
-
-function withStore(run: (store: Store, dir: string) => void) {
-  const dir = tempDir();
-  const store = Store.open(dir);
-  try {
-    run(store, dir);
-  } finally {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** The database's size on disk with its WAL folded in. */
 function dbBytes(store: Store, dir: string): number {
