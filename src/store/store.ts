@@ -8,6 +8,7 @@ import { Db } from './database.js';
 import { EventLog, type EventLevel, type EventRow } from './events.js';
 import { Inbox, type ForwardJob, type InboxRow, type ReplyContext } from './inbox.js';
 import { NotifyStore } from './notify.js';
+import { SimStore } from './sim.js';
 import { OptOuts, type OptOutRow } from './optouts.js';
 import { Outbox, type SystemMessageKind, type AttemptRow, type MessageRow, type MessageStatus, type SendOutcome, type SendRequest } from './outbox.js';
 
@@ -17,6 +18,7 @@ export type { DayCounts } from './charts.js';
 export type { EventLevel, EventRow } from './events.js';
 export { REPLY_CONTEXT_MS, type ForwardJob, type InboxRow, type ReplyContext } from './inbox.js';
 export type { NotifyStore } from './notify.js';
+export type { BalanceRow, SelftestRow, SelftestState, SimStore } from './sim.js';
 export type { OptOutRow } from './optouts.js';
 export { MESSAGE_STATUSES, requestFingerprint, type SystemMessageKind, type AttemptRow, type MessageRow, type MessageStatus, type SendOutcome, type SendRequest } from './outbox.js';
 
@@ -41,6 +43,8 @@ export class Store {
   private readonly charts: Charts;
   /** The notification queue and channel states, for the notifier (src/notify), which is their one writer. */
   readonly notify: NotifyStore;
+  /** The SIM's own state (self-tests, balance, carrier block), for src/sim, their one writer. */
+  readonly sim: SimStore;
 
   private constructor(private readonly database: Db) {
     this.db = database.raw;
@@ -51,6 +55,7 @@ export class Store {
     this.events = new EventLog(database.raw);
     this.charts = new Charts(database);
     this.notify = new NotifyStore(database.raw);
+    this.sim = new SimStore(database.raw);
   }
 
   /** Opens (creating if needed) `<dataDir>/smsbox.db` with WAL and runs pending migrations. */
