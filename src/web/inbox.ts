@@ -15,7 +15,14 @@ import { csrfField, layout, localTime, tr, type Lang, type PageContext } from '.
  * customer wrote is escaped with `h`.
  */
 
-const ACTIONS: Record<string, [string, string]> = { optout: ['退订', 'opted out'], resubscribe: ['恢复订阅', 'resubscribed'], forwarded: ['已转发', 'forwarded'], incomplete: ['不完整', 'incomplete'] };
+const ACTIONS: Record<string, [string, string]> = {
+  optout: ['退订', 'opted out'], resubscribe: ['恢复订阅', 'resubscribed'], forwarded: ['已转发', 'forwarded'], incomplete: ['不完整', 'incomplete'],
+  // The box's own business (src/sim), never a customer's reply.
+  selftest: ['本机自检短信（非客户）', 'the box\'s self-test (not a customer)'],
+  'carrier-balance': ['运营商话费回复（非客户）', 'carrier balance reply (not a customer)'],
+  'carrier-notice': ['运营商通知（非客户）', 'carrier notice (not a customer)'],
+  'carrier-service': ['运营商短信（非客户）', 'carrier message (not a customer)'],
+};
 
 function actionText(m: InboxRow, lang: Lang): string {
   const act = m.action ? (ACTIONS[m.action] ?? [m.action, m.action]) : null;
