@@ -9,6 +9,7 @@ import { Notifications } from './notify.js';
 import { OptOuts } from './optouts.js';
 import { Sending } from './sending.js';
 import { Settings } from './settings.js';
+import { Sim } from './sim.js';
 import { Summary } from './summary.js';
 
 /**
@@ -28,6 +29,7 @@ export class Operations {
   readonly adminLogin: AdminLogin;
   readonly notify: Notifications;
   readonly summary: Summary;
+  readonly sim: Sim;
 
   constructor(context: OperationsContext) {
     this.sending = new Sending(context);
@@ -41,6 +43,7 @@ export class Operations {
     this.adminLogin = new AdminLogin(context);
     this.notify = new Notifications(context, this.settings);
     this.summary = new Summary(context);
+    this.sim = new Sim(context);
   }
 }
 
@@ -54,5 +57,6 @@ export { done, refuse, type Done, type Outcome, type Refusal } from './outcome.j
 export { EVENT_NAMES, type NewChannel, type NotifierPort } from './notify.js';
 export type { Conversation, ConversationEntry, Answered } from './inbox.js';
 export type { DailySummary } from './summary.js';
+export type { SimPort, SelftestJson } from './sim.js';
 export type { ChannelListing, TestResult } from '../notify/notifier.js';
 export { NOTIFY_CHANNEL_KINDS, NOTIFY_EVENT_KINDS, DEFAULT_NOTIFY_EVENTS, type NotifyChannelKind, type NotifyEventKind } from '../notify/kinds.js';
