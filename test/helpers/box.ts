@@ -33,6 +33,8 @@ export interface TestBoxOptions {
   simulator?: BoxOptions['simulator'];
   clockProbe?: BoxOptions['clockProbe'];
   configProblem?: BoxOptions['configProblem'];
+  modemIdentity?: BoxOptions['modemIdentity'];
+  selftestTimeoutMs?: BoxOptions['selftestTimeoutMs'];
 }
 
 export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> {
@@ -52,6 +54,8 @@ export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> 
     ...(opts.simulator ? { simulator: opts.simulator } : {}),
     ...(opts.clockProbe ? { clockProbe: opts.clockProbe } : {}),
     ...(opts.configProblem ? { configProblem: opts.configProblem } : {}),
+    ...(opts.modemIdentity ? { modemIdentity: opts.modemIdentity } : {}),
+    ...(opts.selftestTimeoutMs !== undefined ? { selftestTimeoutMs: opts.selftestTimeoutMs } : {}),
   });
   return Object.assign(box, {
     dataDir,
