@@ -1,7 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { AtCmeError, AtEngine, AtError, AtTimeoutError, type AtResponse } from './at/index.js';
+import { randomBytes } from 'node:crypto';
 import { HatProfileError, loadHat, type HatProfile } from './hats.js';
+import { decodePdu, encodeSubmit } from './pdu/index.js';
 import {
+  parseCmgl,
   parseCops,
   parseCpin,
   parseCsca,
@@ -14,7 +17,7 @@ import {
 } from './parse.js';
 import { openSerialStream } from './serial.js';
 
-export const DOCTOR_USAGE = `Usage: smsbox doctor [--device PATH] [--hat NAME] [--baud N]
+export const DOCTOR_USAGE = `Usage: smsbox doctor [--device PATH] [--hat NAME] [--baud N] [--selftest [--own-number N]]
 
 Talks to the modem and says, in Chinese and English, what is wrong and what to do.
   --device PATH   the modem's serial port (default: the HAT's, usually /dev/serial0);
@@ -23,7 +26,10 @@ Talks to the modem and says, in Chinese and English, what is wrong and what to d
   --baud N        serial speed (default: the HAT's, usually 115200)
   --fault KIND    with --device simulator: inject a fault first (no-sim, no-network,
                   silence, garbage), to see what the doctor says about it
-Exit code 0 when the modem can send SMS, 1 otherwise.`;
+  --selftest      then send an SMS to the SIM's own number and wait for it to come
+                  back (up to 3 minutes; stop smsbox first: the port is the doctor's)
+  --own-number N  the number to send it to when the SIM does not hold it (AT+CNUM)
+Exit code 0 when the modem can send SMS (and with --selftest, the SMS came back), 1 otherwise.`;
 
 export interface DoctorFindings {
   answered: boolean;
@@ -38,6 +44,8 @@ export interface DoctorFindings {
   smsc: string | null;
   /** True when the modem can send SMS now. */
   canSend: boolean;
+  /** With --selftest: whether the SMS to the own number came back (null: not run). */
+  selftest: 'ok' | 'failed' | null;
 }
 
 export interface DoctorRun {
@@ -50,6 +58,20 @@ export interface DoctorRun {
   timeoutMs?: number;
   /** How long to wait for a first answer (default 6000 ms: a module still booting gets a chance). */
   firstAnswerMs?: number;
+  /** Also send an SMS to the own number and wait for it (issue 17's self-test, over the port itself). */
+  selftest?: { ownNumber?: string; timeoutMs?: number; pollMs?: number };
+}
+
+/** The text of the doctor's self-test SMS (the same tag as the box's, src/sim/selftest.ts). */
+const DOCTOR_SELFTEST_TAG = '[smsbox 自检]';
+
+/** `+CNUM: "","+8613800138000",145` → the number; null when the SIM holds none. */
+export function parseCnum(lines: readonly string[]): string | null {
+  for (const line of lines) {
+    const match = /^\+CNUM:\s*(?:"[^"]*"|[^,]*)?\s*,\s*"([^"]+)"/.exec(line.trim());
+    if (match && /\d{5,}/.test(match[1]!)) return match[1]!;
+  }
+  return null;
 }
 
 const ok = (out: (line: string) => void, zh: string, en: string): void => out(`[ OK ] ${zh} / ${en}`);
@@ -79,6 +101,7 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
     dbm: null,
     smsc: null,
     canSend: false,
+    selftest: null,
   };
   out(`smsbox doctor: ${hat.title} (${hat.name}), ${run.device} @ ${run.baud}`);
 
@@ -206,6 +229,14 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
     findings.canSend = registered && findings.smsc !== null;
     if (findings.canSend) ok(out, '可以发送短信', 'The modem can send SMS');
     else bad(out, '现在还不能发送短信', 'The modem cannot send SMS yet');
+    if (run.selftest) {
+      if (!findings.canSend) {
+        findings.selftest = 'failed';
+        bad(out, '不能发送短信，跳过自检', 'Cannot send SMS: the self-test is skipped');
+      } else {
+        findings.selftest = await doctorSelftest(engine, run.selftest, out);
+      }
+    }
     return findings;
   } finally {
     engine.dispose();
@@ -220,6 +251,62 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
   }
 }
 
+/**
+ * The self-test over the port: an SMS to the SIM's own number (AT+CNUM, else
+ * --own-number) with a token, then AT+CMGL=4 every few seconds until a message
+ * carrying the token is stored (then deleted) or the time is up. Other stored
+ * messages are left for the box to read.
+ */
+async function doctorSelftest(engine: AtEngine, opts: NonNullable<DoctorRun['selftest']>, out: (line: string) => void): Promise<'ok' | 'failed'> {
+  const own = opts.ownNumber || parseCnum((await engine.command('AT+CNUM').catch(() => ({ lines: [] as string[] }))).lines);
+  if (!own) {
+    bad(out, '不知道本机号码（SIM 卡没有存，AT+CNUM 无结果）', 'The own number is unknown (the SIM does not hold it: AT+CNUM gave none)');
+    todo(out, '用 --own-number 13800138000 指定本机号码后再试', 'Run again with --own-number 13800138000');
+    return 'failed';
+  }
+  const token = randomBytes(4).toString('hex');
+  const started = Date.now();
+  try {
+    await engine.command('AT+CMGF=0');
+    for (const segment of encodeSubmit({ to: own, text: `${DOCTOR_SELFTEST_TAG} ${token}` })) {
+      await engine.sendPdu(segment.tpduLength, segment.pdu, { timeoutMs: 60_000 });
+    }
+  } catch (error) {
+    bad(out, `自检短信发送失败：${error instanceof Error ? error.message : String(error)}`, `The self-test SMS was not sent: ${error instanceof Error ? error.message : String(error)}`);
+    todo(out, '检查 SIM 卡是否欠费、是否开通短信；可能被运营商限制', 'Check the SIM is paid and has SMS; the carrier may have restricted it');
+    return 'failed';
+  }
+  ok(out, `自检短信已发给本机 ${own}，等待收到…`, `Self-test SMS sent to the own number ${own}; waiting for it…`);
+  const timeoutMs = opts.timeoutMs ?? 180_000;
+  const pollMs = opts.pollMs ?? 3_000;
+  while (Date.now() - started < timeoutMs) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    let entries: { index: number; pdu: string }[] = [];
+    try {
+      entries = parseCmgl((await engine.command('AT+CMGL=4', { timeoutMs: 15_000 })).lines);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      let text: string | null = null;
+      try {
+        const decoded = decodePdu(entry.pdu);
+        if (decoded.type === 'deliver') text = decoded.text;
+      } catch {
+        // not ours
+      }
+      if (text === null || !text.includes(token)) continue;
+      await engine.command(`AT+CMGD=${entry.index}`).catch(() => {});
+      const seconds = Math.round((Date.now() - started) / 1000);
+      ok(out, `自检成功：${seconds} 秒后收到了发给本机的短信，收发正常`, `Self-test passed: the SMS to the own number came back after ${seconds} s; sending and receiving work`);
+      return 'ok';
+    }
+  }
+  bad(out, `自检失败：${Math.round(timeoutMs / 1000)} 秒内没有收到发给本机的短信`, `Self-test failed: the SMS to the own number did not come back within ${Math.round(timeoutMs / 1000)} s`);
+  todo(out, `检查本机号码 ${own} 是否正确；SIM 卡是否开通接收短信（LTE 下需要 VoLTE/IMS）`, `Check the own number ${own} is right and the SIM receives SMS (on LTE it needs VoLTE/IMS)`);
+  return 'failed';
+}
+
 /** `smsbox doctor …`; returns the exit code. */
 export async function doctorCommand(argv: string[], out: (line: string) => void): Promise<number> {
   const args: Record<string, string> = {};
@@ -229,8 +316,12 @@ export async function doctorCommand(argv: string[], out: (line: string) => void)
       out(DOCTOR_USAGE);
       return 0;
     }
+    if (arg === '--selftest') {
+      args['selftest'] = 'yes';
+      continue;
+    }
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (!['--device', '--hat', '--baud', '--fault'].includes(flag)) {
+    if (!['--device', '--hat', '--baud', '--fault', '--own-number'].includes(flag)) {
       out(`Unknown option ${arg}\n\n${DOCTOR_USAGE}`);
       return 2;
     }
@@ -283,8 +374,9 @@ export async function doctorCommand(argv: string[], out: (line: string) => void)
     openStream = () => openSerialStream({ path: device, baudRate: baud });
   }
   try {
-    const findings = await runDoctor({ openStream, hat, device, baud, out });
-    return findings.canSend ? 0 : 1;
+    const selftest = args['selftest'] ? { ...(args['own-number'] ? { ownNumber: args['own-number'] } : {}) } : undefined;
+    const findings = await runDoctor({ openStream, hat, device, baud, out, ...(selftest ? { selftest } : {}) });
+    return findings.canSend && findings.selftest !== 'failed' ? 0 : 1;
   } finally {
     cleanup();
   }
