@@ -60,7 +60,8 @@ export class Charts {
       delivered: sent['delivered'] as number,
       failed: count(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed' AND updated_at >= ? AND updated_at < ? AND kind <> 'forward'`, from, to),
       optedOut: count('SELECT COUNT(*) AS n FROM optouts WHERE created_at >= ? AND created_at < ?', from, to),
-      replies: count('SELECT COUNT(*) AS n FROM inbox WHERE received_at >= ? AND received_at < ?', from, to),
+      // Customers' replies only: not the box's own self-test nor the carrier's messages (src/sim marks those).
+      replies: count(`SELECT COUNT(*) AS n FROM inbox WHERE received_at >= ? AND received_at < ? AND (action IS NULL OR action NOT IN ('selftest', 'carrier-balance', 'carrier-notice', 'carrier-service'))`, from, to),
       uncertain: count(`SELECT COALESCE(SUM(n), 0) AS n FROM outbox_counts WHERE status = 'uncertain'`),
       uncertainIds,
       queued: count(`SELECT COALESCE(SUM(n), 0) AS n FROM outbox_counts WHERE status = 'queued'`),
