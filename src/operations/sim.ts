@@ -43,7 +43,7 @@ export class Sim {
     const port = this.port;
     if (!port) return refuse('no-modem', '本机没有运行短信模块，无法查询话费', 'no modem runs in this box: the balance cannot be asked', 503);
     const asked = port.askBalance();
-    if (!asked.ok) return refuse('no-balance-query', asked.zh, asked.en, 409);
+    if (!asked.ok) return asked.reason === 'too-soon' ? refuse('too-soon', asked.zh, asked.en, 429) : refuse('no-balance-query', asked.zh, asked.en, 409);
     recordEvent(this.ctx, 'info', 'sim-balance-asked', `已发送话费查询：“${asked.text}”发到 ${asked.to}`, `balance query sent: "${asked.text}" to ${asked.to}`);
     return done({ to: asked.to, text: asked.text, message_id: asked.outboxId });
   }

@@ -17,6 +17,12 @@ import { balanceQuery, CARRIER_NAMES, type Carrier } from './carrier.js';
 
 /** How long after a query a service-number message is taken as its answer. */
 export const ANSWER_WITHIN_MS = 10 * 60_000;
+/**
+ * Queries at most this often, whoever asks (a button pressed again and again,
+ * a script looping on POST /api/sim/balance): each one is an SMS the carrier
+ * counts against the SIM.
+ */
+export const MIN_ASK_INTERVAL_MS = 2 * 60_000;
 
 export interface SimBalanceStatus {
   carrier: Carrier;
@@ -41,7 +47,7 @@ export interface SimBalanceDeps {
 
 export type AskOutcome =
   | { ok: true; to: string; text: string; outboxId: number }
-  | { ok: false; reason: 'no-query'; zh: string; en: string };
+  | { ok: false; reason: 'no-query' | 'too-soon'; zh: string; en: string };
 
 export class SimBalance {
   constructor(private readonly deps: SimBalanceDeps) {}
@@ -61,6 +67,16 @@ export class SimBalance {
       };
     }
     const now = this.deps.clock.now();
+    const last = this.deps.store.lastBalanceQuery();
+    if (last && now - last.askedAt < MIN_ASK_INTERVAL_MS && now >= last.askedAt) {
+      const wait = Math.ceil((last.askedAt + MIN_ASK_INTERVAL_MS - now) / 1000);
+      return {
+        ok: false,
+        reason: 'too-soon',
+        zh: `刚刚已查询过话费（每 2 分钟最多一次），请 ${wait} 秒后再试`,
+        en: `the balance was asked just now (at most once in 2 minutes): try again in ${wait} s`,
+      };
+    }
     const outboxId = this.deps.store.transaction(() => {
       const id = this.deps.queue(query.to, query.text);
       this.deps.store.addBalanceQuery(carrier, query.to, query.text, id, now);

@@ -143,3 +143,21 @@ test('quiet hours: the self-test and the balance query go, the customers\' messa
     r.dispose();
   }
 });
+
+test('the balance is asked at registration, not again within 6 hours of the last query; queries are 2 minutes apart at least', (t) => {
+  const r = rig();
+  try {
+    t.like(r.sim.registered(), { ok: true, to: '10086' });
+    r.clock.set(T0 + 60_000);
+    t.like(r.sim.askBalance(), { ok: false, reason: 'too-soon' });
+    r.clock.set(T0 + 2 * 60_000);
+    t.like(r.sim.askBalance(), { ok: true });
+    r.clock.set(T0 + 2 * 60_000 + 6 * 3_600_000 - 1);
+    t.is(r.sim.registered(), null, 'a box that re-registers within 6 hours does not ask again');
+    r.clock.set(T0 + 2 * 60_000 + 6 * 3_600_000);
+    t.like(r.sim.registered(), { ok: true });
+    t.deepEqual(r.outboxKinds(), ['sim-query', 'sim-query', 'sim-query']);
+  } finally {
+    r.dispose();
+  }
+});
