@@ -32,6 +32,17 @@ async function api(box: TestBox, method: 'GET' | 'POST', path: string): Promise<
   return { status: res.status, json: await res.json() };
 }
 
+/**
+ * A virtual HAT whose network the test plays. wip-sim's HAT answers carrier
+ * queries and loops SMS to its own number back by itself; these tests answer
+ * themselves, so they turn that off (options today's HAT does not have yet and
+ * ignores: passed untyped until wip-sim is merged).
+ */
+function hatPlayedByTest(): VirtualModem {
+  const untilWipSim: object = { carrierServices: false, ownNumberLoopback: false };
+  return new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off', ...untilWipSim });
+}
+
 async function modemReady(box: TestBox): Promise<void> {
   await boxUntil(box, 'the modem to be ready', () => box.modem.status().state === 'ready' && box.modem.status().registered);
 }
@@ -53,7 +64,7 @@ async function startBox(opts: { simulator: VirtualModem; config?: (c: Config) =>
 test.serial('self-test ok: POST /api/selftest sends to the own number, the echo comes back, GET gives {state: "ok"}; a second POST meanwhile answers with the running one', async (t) => {
   t.timeout(60_000);
   const robot = await fakeRobot('/hook', { body: {} });
-  const simulator = new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off' });
+  const simulator = hatPlayedByTest();
   // The network: an SMS to the SIM's own number comes back to it, from that number.
   simulator.on('transmitted', (sms: { to: string; text: string }) => {
     if (sms.to.endsWith(OWN) && sms.text.startsWith(SELFTEST_TAG)) simulator.deliver({ from: `+86${OWN}`, text: sms.text });
@@ -92,7 +103,7 @@ test.serial('self-test ok: POST /api/selftest sends to the own number, the echo 
 
 test.serial('self-test failed: nothing comes back within its time limit; the run says the SMS went out but never returned', async (t) => {
   t.timeout(60_000);
-  const simulator = new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off' });
+  const simulator = hatPlayedByTest();
   const box = await startBox({ simulator, selftestTimeoutMs: 1_500 });
   try {
     await modemReady(box);
@@ -111,7 +122,7 @@ test.serial('self-test failed: nothing comes back within its time limit; the run
 
 test.serial('a self-test under way when the box stops is failed when it starts again', async (t) => {
   t.timeout(60_000);
-  const simulator = new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off' });
+  const simulator = hatPlayedByTest();
   let box = await startBox({ simulator });
   const dataDir = box.dataDir;
   try {
@@ -131,7 +142,7 @@ test.serial('a self-test under way when the box stops is failed when it starts a
 test.serial('SIM credit: asked of 10086 once registered, the reply read into /api/status sim and /metrics; below the mark the verdict warns and low-balance is told', async (t) => {
   t.timeout(60_000);
   const robot = await fakeRobot('/hook', { body: {} });
-  const simulator = new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off' });
+  const simulator = hatPlayedByTest();
   let balance = '8.50';
   simulator.on('transmitted', (sms: { to: string; text: string }) => {
     if (sms.to.endsWith('10086') && sms.text === 'CXHF') {
@@ -170,7 +181,7 @@ test.serial('SIM credit: asked of 10086 once registered, the reply read into /ap
 
 test.serial('SIM credit on demand: POST /api/sim/balance (202) asks, a top-up read above the mark ends the warning', async (t) => {
   t.timeout(60_000);
-  const simulator = new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off' });
+  const simulator = hatPlayedByTest();
   let balance = '3.00';
   simulator.on('transmitted', (sms: { to: string; text: string }) => {
     if (sms.to.endsWith('10010') && sms.text === 'YE') simulator.deliver({ from: '10010', text: `您当前账户余额${balance}元，其中可用余额${balance}元，赠送余额0.00元。【中国联通】` });
@@ -213,7 +224,7 @@ test.serial('SIM credit on demand: POST /api/sim/balance (202) asks, a top-up re
 test.serial('carrier block: refusals to different numbers stop sending ("carrier-blocked"), the status says what to do and carrier-blocked is told', async (t) => {
   t.timeout(60_000);
   const robot = await fakeRobot('/hook', { body: {} });
-  const simulator = new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off' });
+  const simulator = hatPlayedByTest();
   const box = await startBox({ simulator, config: (c) => {
     c.notify = [channel({ kind: 'webhook', url: robot.url, events: ['carrier-blocked'] })];
   } });
