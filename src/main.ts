@@ -196,8 +196,14 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     claim: (row) => sim.claimInbound(row),
   });
   // The SIM above the driver (issue 17): self-test, credit and the carrier's restriction.
-  // TODO(merge with wip-driver): identity from the driver's ModemState (imsi, ownNumber).
-  const modemIdentity = options.modemIdentity ?? (() => ({ imsi: null, ownNumber: null }));
+  // The SIM's IMSI and number, as the driver read them (AT+CIMI, AT+CNUM: wip-driver's ModemState
+  // `imsi`, `ownNumber`). Read by name until that branch is merged; then, typed:
+  // `() => { const { imsi, ownNumber } = modem.status(); return { imsi, ownNumber }; }`.
+  const modemIdentity = options.modemIdentity ?? (() => {
+    const state: Record<string, unknown> = { ...modem.status() };
+    const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+    return { imsi: text(state['imsi']), ownNumber: text(state['ownNumber']) };
+  });
   const sim: SimService = new SimService({
     store: store.sim,
     clock,
