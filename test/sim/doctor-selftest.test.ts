@@ -1,7 +1,8 @@
 import test from 'ava';
 import { createSimulatorBinding } from '../../hardware/simulator/binding.js';
 import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
-import { parseCnum, runDoctor } from '../../src/modem/doctor.js';
+import { runDoctor } from '../../src/modem/doctor.js';
+import { ownNumberFromCnum as parseCnum } from '../../src/modem/doctor-selftest.js';
 import { loadHat } from '../../src/modem/hats.js';
 import { openSerialStream } from '../../src/modem/serial.js';
 
