@@ -179,43 +179,49 @@ test.serial('SIM credit: asked of 10086 once registered, the reply read into /ap
   }
 });
 
-test.serial('SIM credit on demand: POST /api/sim/balance (202) asks, a top-up read above the mark ends the warning', async (t) => {
+test.serial('SIM credit on demand: POST /api/sim/balance asks (202), not twice within 2 minutes (429); a top-up read above the mark ends the warning', async (t) => {
   t.timeout(60_000);
   const simulator = hatPlayedByTest();
   let balance = '3.00';
   simulator.on('transmitted', (sms: { to: string; text: string }) => {
     if (sms.to.endsWith('10010') && sms.text === 'YE') simulator.deliver({ from: '10010', text: `您当前账户余额${balance}元，其中可用余额${balance}元，赠送余额0.00元。【中国联通】` });
   });
-  // The IMSI is not known at registration (no query then); it is by the time the owner asks.
-  let imsi: string | null = null;
-  const box = await startTestBox({
-    config: (c) => { alwaysOpen(c); },
-    simulator,
-    modemTimings: FAST,
-    modemIdentity: () => ({ imsi, ownNumber: null }),
-  });
+  const box = await startBox({ simulator, imsi: '460011234567890' });
   try {
-    await modemReady(box);
-    const unknown = await api(box, 'POST', '/api/sim/balance');
-    t.is(unknown.status, 409);
-    t.is(unknown.json.error, 'no-balance-query');
-    t.regex(unknown.json.message, /balance_query_to/);
+    // Asked at registration (China Unicom: YE to 10010).
+    await boxUntil(box, 'the balance', () => box.store.sim.lastBalance());
+    t.like(JSON.parse((await box.get('/api/status')).body).sim, { carrier: 'china-unicom', balance_yuan: 3, low: true });
+    const again = await api(box, 'POST', '/api/sim/balance');
+    t.is(again.status, 429, 'asked again at once: too soon, each query is an SMS');
+    t.is(again.json.error, 'too-soon');
 
-    imsi = '460011234567890';
+    // Topped up; the owner asks. The earlier query is moved back 3 minutes rather than waited for
+    // (a re-registration does not ask again within 6 hours of it, so nothing else asks meanwhile).
+    balance = '58.00';
+    box.store.db.prepare('UPDATE sim_balance SET asked_at = asked_at - 180000').run();
     const asked = await api(box, 'POST', '/api/sim/balance');
     t.is(asked.status, 202);
     t.like(asked.json, { to: '10010', text: 'YE' });
-    await boxUntil(box, 'the balance', () => box.store.sim.lastBalance());
-    t.like(JSON.parse((await box.get('/api/status')).body).sim, { carrier: 'china-unicom', balance_yuan: 3, low: true });
-    // Topped up; a later reading (the daily one, or the owner's) ends the warning.
-    balance = '58.00';
-    // Queries are 2 minutes apart at least (the 429 above): the earlier one is moved back 3 minutes rather than waited for.
-    box.store.db.prepare('UPDATE sim_balance SET asked_at = asked_at - 180000').run();
-    t.is((await api(box, 'POST', '/api/sim/balance')).status, 202);
     await boxUntil(box, 'the new balance', () => box.store.sim.lastBalance()?.balanceLi === 58_000);
     const after = JSON.parse((await box.get('/api/status')).body);
     t.like(after.sim, { balance_yuan: 58, low: false });
     t.false(after.faults.some((f: { kind: string }) => f.kind === 'low-balance'));
+  } finally {
+    await box.dispose();
+  }
+});
+
+test.serial('SIM credit with no known query (China Broadnet, [sim] unset): POST /api/sim/balance says what to set (409)', async (t) => {
+  t.timeout(60_000);
+  const simulator = hatPlayedByTest();
+  const box = await startBox({ simulator, imsi: '460151234567890' });
+  try {
+    const refused = await api(box, 'POST', '/api/sim/balance');
+    t.is(refused.status, 409);
+    t.is(refused.json.error, 'no-balance-query');
+    t.regex(refused.json.message, /中国广电.*balance_query_to/);
+    t.regex(refused.json.message_en, /balance_query_text/);
+    t.like(JSON.parse((await box.get('/api/status')).body).sim, { carrier: 'china-broadnet', balance_yuan: null, low: false });
   } finally {
     await box.dispose();
   }
