@@ -323,7 +323,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   let wasRegistered = false;
   modem.on('status', () => {
     const registered = modem.status().registered === true;
-    if (registered && !wasRegistered && !closed) {
+    if (registered && !wasRegistered && !closed && config.sim.checkBalance) {
       try {
         sim.registered();
       } catch (err) {
@@ -486,6 +486,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     const quiet = config.schedule.quietHours;
     const minute = quiet ? quiet.endMinute : 9 * 60;
     balanceJob = cron.schedule(`${minute % 60} ${Math.floor(minute / 60)} * * *`, () => {
+      if (!config.sim.checkBalance) return;
       try {
         const asked = sim.askBalance();
         if (!asked.ok) log.info('daily balance query skipped', { reason: asked.en });

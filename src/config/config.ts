@@ -83,6 +83,8 @@ export interface Config {
   };
   /** The SIM's credit (issue 17): how to ask the carrier, and when to warn. */
   sim: {
+    /** Ask the carrier by itself (at registration, daily); false: only when the owner asks (a postpaid SIM). */
+    checkBalance: boolean;
     /** The carrier's number the balance query goes to; "" = the carrier's default (src/sim/carrier.ts). */
     balanceQueryTo: string;
     /** The query's text; "" = the carrier's default. */
@@ -136,7 +138,7 @@ export function defaultConfig(): Config {
     },
     inbound: { forwardTo: '', webhook: '', reassemblyTimeoutMinutes: 60, forwardMaxPerHour: 20 },
     modem: { device: 'simulator', hat: 'sim7600', pwrkeyGpio: null, statusGpio: null, ownNumber: '' },
-    sim: { balanceQueryTo: '', balanceQueryText: '', lowBalanceLi: 10_000 },
+    sim: { checkBalance: true, balanceQueryTo: '', balanceQueryText: '', lowBalanceLi: 10_000 },
     leds: { power: 17, network: 27, activity: 22, fault: 26, gpioChip: '' },
     simulator: { sendMs: 1500 },
     security: { loginFailuresAllowed: 10, loginLockMinutes: 5 },
@@ -316,7 +318,7 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
     forward_max_per_hour: integer(0, 10_000),
   },
   modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }), pwrkey_gpio: gpioPin, status_gpio: gpioPin, own_number: mobileOrEmpty },
-  sim: { balance_query_to: serviceNumberOrEmpty(), balance_query_text: text({ maxLength: 70 }), low_balance_yuan: yuan },
+  sim: { check_balance: boolean, balance_query_to: serviceNumberOrEmpty(), balance_query_text: text({ maxLength: 70 }), low_balance_yuan: yuan },
   leds: { power: gpioPin, network: gpioPin, activity: gpioPin, fault: gpioPin, gpio_chip: text() },
   simulator: { send_ms: integer(0, 600_000) },
   security: { login_failures_allowed: integer(1, 1000), login_lock_minutes: integer(1, 1440) },
@@ -603,6 +605,7 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
       set<string>(v['own_number'], (x) => (config.modem.ownNumber = x));
       break;
     case 'sim':
+      set<boolean>(v['check_balance'], (x) => (config.sim.checkBalance = x));
       set<string>(v['balance_query_to'], (x) => (config.sim.balanceQueryTo = x));
       set<string>(v['balance_query_text'], (x) => (config.sim.balanceQueryText = x));
       set<number>(v['low_balance_yuan'], (x) => (config.sim.lowBalanceLi = x));

@@ -25,6 +25,8 @@ function alwaysOpen(c: Config): void {
   c.schedule.quietHoursText = '';
   c.schedule.maxPerHour = 0;
   c.schedule.maxPerDay = 0;
+  // The test box helper turns the box's own balance checks off for other tests; these are about them.
+  c.sim.checkBalance = true;
 }
 
 async function api(box: TestBox, method: 'GET' | 'POST', path: string): Promise<{ status: number; json: any }> {
