@@ -110,7 +110,9 @@ export class SimService {
    * when the message is the box's own business (then it is no customer's: no
    * opt-out, no forward, no reply context, no reply event), else null.
    */
-  claimInbound(row: { id: number; from: string; text: string }): SimInboxAction | null {
+  claimInbound(row: { id: number; from: string; text: string; kind?: string }): SimInboxAction | null {
+    // A call in the inbox (wip-driver's inbox kind) is no SMS of anyone's: not a reply to a query.
+    if (row.kind === 'call') return null;
     if (this.selftest.claim(row.from, row.text, row.id)) return 'selftest';
     if (!isCarrierServiceNumber(row.from)) return null;
     if (isRestrictionNotice(row.text)) {

@@ -161,3 +161,14 @@ test('the balance is asked at registration, not again within 6 hours of the last
     r.dispose();
   }
 });
+
+test('a call from a carrier number (an inbox entry of kind "call") is not taken for the answer to a balance query', (t) => {
+  const r = rig();
+  try {
+    r.sim.askBalance();
+    t.is(r.sim.claimInbound({ id: 1, from: '10086', text: '', kind: 'call' }), null);
+    t.is(r.sim.claimInbound({ id: 2, from: '10086', text: '' }), 'carrier-balance', 'the same as an SMS is the (unreadable) answer');
+  } finally {
+    r.dispose();
+  }
+});
