@@ -5,8 +5,19 @@
  */
 import type { Clock, Timers } from '../../src/clock.js';
 import type { StorageCapacity } from './sms-storage.js';
+import type { ModuleProfileName } from './profiles.js';
 
 export type RegistrationState = 'home' | 'roaming' | 'searching' | 'denied' | 'none';
+
+/**
+ * The radio network the SIM is on, as the box must tell them apart (issue 17):
+ * - `gsm`, `umts`: 2G / 3G, SMS over the circuit-switched domain;
+ * - `lte-sgs`: LTE with a combined attach, SMS over SGs (the CS domain answers too);
+ * - `lte-ims`: LTE, EPS-only attach, SMS over IMS (VoLTE registered);
+ * - `lte-no-ims`: LTE, EPS-only attach, IMS not registered: data works, SMS does not.
+ */
+export type NetworkKind = 'gsm' | 'umts' | 'lte-sgs' | 'lte-ims' | 'lte-no-ims';
+export const NETWORK_KINDS: readonly NetworkKind[] = ['gsm', 'umts', 'lte-sgs', 'lte-ims', 'lte-no-ims'];
 
 export type ModemFault =
   /** The SIM is gone: +CPIN answers SIM not inserted, nothing registers, SMS commands fail with 310. */
@@ -20,7 +31,15 @@ export type ModemFault =
   /** Line noise: bursts of random bytes between the modem's output chunks, until clear(). */
   | { kind: 'garbage'; probability?: number }
   /** The module restarts at once (an in-flight send is lost, not transmitted) and prints its boot URCs. */
-  | { kind: 'reboot' };
+  | { kind: 'reboot' }
+  /**
+   * Registered on LTE with data up, but no SMS path: no SGs and IMS not registered.
+   * Sends fail with +CMS ERROR: 500. Turning IMS on with the profile's command and
+   * restarting the radio fixes it; clear() is the carrier or the owner fixing it.
+   */
+  | { kind: 'no-ims' }
+  /** The carrier restricts the SIM: every send fails with `+CMS ERROR: <code>` (default 21). */
+  | { kind: 'carrier-blocked'; code?: number };
 
 export type FaultKind = ModemFault['kind'];
 export const FAULT_KINDS: readonly FaultKind[] = [
@@ -30,6 +49,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'silence',
   'garbage',
   'reboot',
+  'no-ims',
+  'carrier-blocked',
 ];
 
 /** One complete SMS the virtual modem put on the air, reassembled from its segments. */
@@ -64,6 +85,22 @@ export interface InboundSms {
   concatRef16?: boolean;
 }
 
+/** A voice call the network offers the modem. */
+export interface VirtualCall {
+  id: number;
+  from: string;
+  /** ISO 8601. */
+  started_at: string;
+  /** ISO 8601; null while the call rings (or is answered and still up). */
+  hung_up_at: string | null;
+  /** Who ended it: the box (AT+CHUP/ATH), the caller (gave up), the network (modem off or unreachable). */
+  hung_up_by: 'modem' | 'caller' | 'network' | null;
+  /** RING indications printed so far. */
+  rings: number;
+  /** ISO 8601 of ATA, when the box answered. */
+  answered_at: string | null;
+}
+
 export type ModemTimers = Timers;
 
 export interface ModemIdentity {
@@ -82,6 +119,8 @@ export interface NetworkOperator {
 }
 
 export interface VirtualModemOptions {
+  /** Which module it behaves as (default 'sim7600', the default HAT). */
+  profile?: ModuleProfileName;
   /** Time the radio takes per segment between Ctrl-Z and +CMGS (default 1500 ms). */
   sendMs?: number;
   /** Power-on to RDY (default 3000 ms; a real SIM7600 takes 10-15 s). */
@@ -97,12 +136,32 @@ export interface VirtualModemOptions {
   /** 'ready' (default): booted and registered; 'booting': prints its boot URCs after bootMs; 'off'. */
   initialPower?: 'ready' | 'booting' | 'off';
   registration?: RegistrationState;
+  /** The radio network (default 'lte-sgs'; 'gsm' for a 2G-only profile). */
+  network?: NetworkKind;
+  /** Whether the carrier provisions IMS (VoLTE) for this SIM (default true). */
+  imsProvisioned?: boolean;
   /** +CSQ rssi, 0-31 (default 20). */
   signal?: number;
   identity?: Partial<ModemIdentity>;
+  /** Shorthand for identity.imsi (default 460001234567890, China Mobile). */
+  imsi?: string;
   operator?: Partial<NetworkOperator>;
   /** Service centre address the SIM carries (default China Mobile's +8613800100500). */
   smsc?: string;
+  /** The SIM's own number on the network (default +8613912345678): SMS sent to it come back. */
+  ownNumber?: string;
+  /** Whether the SIM stores its own number, so AT+CNUM answers it (default true). */
+  ownNumberKnown?: boolean;
+  /** Balance the carrier services report, in yuan (default 23.45). */
+  balanceYuan?: number;
+  /** Reply text per carrier service number, replacing the default balance reply. */
+  carrierReplies?: Record<string, string>;
+  /** Submit to the carrier's or the self-test's reply (default 3000 ms). */
+  serviceReplyDelayMs?: number;
+  /** Between two RING indications of a ringing call (default 5000 ms). */
+  ringIntervalMs?: number;
+  /** A caller gives up after this long unanswered (default 60000 ms). */
+  ringTimeoutMs?: number;
   storage?: Partial<StorageCapacity>;
   /** Network time zone in quarter hours (default 32, UTC+8). */
   timezoneQuarterHours?: number;
@@ -120,4 +179,8 @@ export interface VirtualModemEvents {
   /** A segment's PDU was taken (after Ctrl-Z): the radio is on it, its +CMGS answer comes after sendMs. */
   submitting: [{ to: string }];
   power: ['off' | 'booting' | 'ready'];
+  /** A call's state changed: it started ringing, rang again, was answered or ended. */
+  call: [VirtualCall];
+  /** The network delivered (or queued) an SMS for the modem: a customer's, a carrier's, its own. */
+  delivered: [InboundSms];
 }

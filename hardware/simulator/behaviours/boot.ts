@@ -10,6 +10,7 @@ import { intArg, numericSetting, pad2, type Behaviour, type Handled } from '../b
 import type { ModemCore } from '../core.js';
 import { cmeError, plainError } from '../errors.js';
 import type { ModemIdentity } from '../types.js';
+import type { CallsBehaviour } from './calls.js';
 import type { FaultsBehaviour } from './faults.js';
 import type { RegistrationBehaviour } from './registration.js';
 
@@ -28,6 +29,7 @@ export class BootBehaviour implements Behaviour {
   readonly name = 'boot';
   private faults!: FaultsBehaviour;
   private registration!: RegistrationBehaviour;
+  private calls!: CallsBehaviour;
   /** RTC minus clock.now(); the RTC restarts at 1980-01-06 when power is lost, network time (NITZ) sets it. */
   private rtcOffsetMs = 0;
   private rtcTzQuarterHours = 0;
@@ -39,9 +41,10 @@ export class BootBehaviour implements Behaviour {
     this.resetRtc();
   }
 
-  bind(parts: { faults: FaultsBehaviour; registration: RegistrationBehaviour }): void {
+  bind(parts: { faults: FaultsBehaviour; registration: RegistrationBehaviour; calls: CallsBehaviour }): void {
     this.faults = parts.faults;
     this.registration = parts.registration;
+    this.calls = parts.calls;
   }
 
   get identity(): ModemIdentity {
@@ -239,6 +242,7 @@ export class BootBehaviour implements Behaviour {
 
   shutDown(): void {
     const core = this.core;
+    this.calls.powerLost();
     core.clearModuleTimers();
     core.power = 'off';
     this.registration.powerLost();

@@ -15,6 +15,8 @@ export class FaultsBehaviour implements Behaviour {
   readonly name = 'faults';
   noSim = false;
   noNetwork = false;
+  /** The carrier restricts the SIM: the error every send ends with, or null. */
+  carrierBlockCode: number | null = null;
   private cmsFaults: { code: number; remaining: number }[] = [];
   private boot!: BootBehaviour;
   private registration!: RegistrationBehaviour;
@@ -64,6 +66,13 @@ export class FaultsBehaviour implements Behaviour {
       case 'reboot':
         this.boot.restart();
         break;
+      case 'no-ims':
+        this.registration.breakIms();
+        break;
+      case 'carrier-blocked':
+        // 24.011 RP-cause 21 "Short message transfer rejected" (contract §7); there is no one code for it.
+        this.carrierBlockCode = fault.code ?? 21;
+        break;
     }
   }
 
@@ -75,6 +84,8 @@ export class FaultsBehaviour implements Behaviour {
     if (all || kind === 'cms-error') this.cmsFaults = [];
     if (all || kind === 'silence') this.core.silent = false;
     if (all || kind === 'garbage') this.core.garbageProbability = null;
+    if (all || kind === 'carrier-blocked') this.carrierBlockCode = null;
+    if (all || kind === 'no-ims') this.registration.fixIms();
     this.registration.updateRegistration();
     this.sms.flushNetworkQueue();
   }
@@ -86,6 +97,8 @@ export class FaultsBehaviour implements Behaviour {
     for (const f of this.cmsFaults) faults.push({ kind: 'cms-error', code: f.code, count: f.remaining });
     if (this.core.silent) faults.push({ kind: 'silence' });
     if (this.core.garbageProbability !== null) faults.push({ kind: 'garbage', probability: this.core.garbageProbability });
+    if (this.registration.lacksSmsPath()) faults.push({ kind: 'no-ims' });
+    if (this.carrierBlockCode !== null) faults.push({ kind: 'carrier-blocked', code: this.carrierBlockCode });
     return faults;
   }
 }

@@ -88,6 +88,8 @@ export class SmsBehaviour implements Behaviour {
   private nextInboundConcatRef = 1;
   private readonly multiparts = new Map<string, Multipart>();
   private readonly networkQueue: NetworkDelivery[] = [];
+  private readonly sendChecks: ((submit: SubmitPdu) => CommandFailure | null)[] = [];
+  private readonly transmitListeners: ((sms: TransmittedSms) => void)[] = [];
 
   constructor(
     private readonly core: ModemCore,
@@ -367,11 +369,27 @@ export class SmsBehaviour implements Behaviour {
     });
   }
 
+  /** Another behaviour's say on a segment at the end of its send time: a failure refuses it. */
+  addSendCheck(check: (submit: SubmitPdu) => CommandFailure | null): void {
+    this.sendChecks.push(check);
+  }
+
+  /** Called with every complete SMS once it is on the air. */
+  afterTransmit(listener: (sms: TransmittedSms) => void): void {
+    this.transmitListeners.push(listener);
+  }
+
   /** Why the network refuses a segment at the end of its send time, if it does. */
-  private sendFailure(_submit: SubmitPdu): CommandFailure | null {
+  private sendFailure(submit: SubmitPdu): CommandFailure | null {
     const code = this.faults.takeSendError();
     if (code !== null) return cmsError(code);
     if (!this.registration.isRegistered()) return cmsError(331);
+    // Registered on LTE, data up, no SGs and no IMS: what a SIM7600 answers [contract §4].
+    if (this.registration.smsPath() === 'none') return cmsError(500);
+    for (const check of this.sendChecks) {
+      const failure = check(submit);
+      if (failure) return failure;
+    }
     return null;
   }
 
@@ -419,6 +437,7 @@ export class SmsBehaviour implements Behaviour {
   private recordSms(sms: TransmittedSms): void {
     this.transmitted.push(sms);
     this.core.emit('transmitted', sms);
+    for (const listener of this.transmitListeners) listener(sms);
   }
 
   /** Multipart messages of which only some segments have been transmitted so far. */
@@ -464,6 +483,7 @@ export class SmsBehaviour implements Behaviour {
       smsc: this.smsc,
     });
     for (const pdu of pdus) this.networkQueue.push({ kind: 'deliver', pdu });
+    this.core.emit('delivered', sms);
     this.flushNetworkQueue();
     return pdus;
   }
@@ -475,7 +495,8 @@ export class SmsBehaviour implements Behaviour {
 
   flushNetworkQueue(): void {
     while (this.networkQueue.length > 0) {
-      if (this.core.power !== 'ready' || this.core.silent || !this.registration.isRegistered()) return;
+      // No SMS path (LTE without SGs or IMS) keeps messages at the network as no coverage does.
+      if (this.core.power !== 'ready' || this.core.silent || this.registration.smsPath() === 'none') return;
       const item = this.networkQueue[0]!;
       if (!this.routeToTerminal(item)) return;
       this.networkQueue.shift();
