@@ -27,12 +27,15 @@ interface LiveCall {
   timers: unknown[];
 }
 
+/** Calls kept in the list: anyone on the LAN can start calls in simulator mode, so the list has a bound. */
+export const MAX_CALLS_KEPT = 500;
+
 /** 27.007 <type> of a number: 145 international (with '+'), 129 otherwise. */
 const numberType = (number: string): number => (number.startsWith('+') ? 145 : 129);
 
 export class CallsBehaviour implements Behaviour {
   readonly name = 'calls';
-  /** Every call the network offered, oldest first. */
+  /** The calls the network offered, oldest first (the last MAX_CALLS_KEPT). */
   readonly calls: VirtualCall[] = [];
   private clip = 0;
   private live: LiveCall | null = null;
@@ -105,6 +108,7 @@ export class CallsBehaviour implements Behaviour {
       answered_at: null,
     };
     this.calls.push(call);
+    if (this.calls.length > MAX_CALLS_KEPT) this.calls.splice(0, this.calls.length - MAX_CALLS_KEPT);
     if (this.core.power !== 'ready' || !this.registration.isRegistered() || this.live !== null) {
       call.hung_up_at = call.started_at;
       call.hung_up_by = 'network';
