@@ -41,11 +41,7 @@ test('self-test of a long text: the whole text comes back', (t) => {
   t.is(sendText(s, '+8613912345678', text).length, 2);
   s.timers.advance(REPLY_MS);
   t.is(s.modem.stored().length, 2, 'two parts, as a network delivers a long SMS');
-  t.deepEqual(
-    storedTexts(s).map((m) => m.from),
-    ['+8613912345678', '+8613912345678'],
-  );
-  t.is(storedTexts(s).map((m) => m.text).join(''), text);
+  t.deepEqual(storedTexts(s), [{ from: '+8613912345678', text }]);
 });
 
 test('an SMS to another number does not come back', (t) => {
@@ -59,7 +55,7 @@ test('an SMS to another number does not come back', (t) => {
 test('carrier services answer a balance query with their own balance text', (t) => {
   const s = quietSession({ balanceYuan: 8.5 });
   sendText(s, '10086', 'CXHF');
-  sendText(s, '10010', 'CXHF');
+  sendText(s, '10010', 'YE');
   sendText(s, '10001', '102');
   s.timers.advance(REPLY_MS);
   const replies = storedTexts(s);
@@ -68,9 +64,18 @@ test('carrier services answer a balance query with their own balance text', (t) 
     ['10086', '10010', '10001'],
   );
   // The virtual clock is 2026-11-25 09:30 in Shanghai.
-  t.is(replies[0]!.text, '尊敬的客户，您好！截至11月25日09时，您的账户余额为8.50元，其中可用余额8.50元。【中国移动】');
-  t.is(replies[1]!.text, '截止到11月25日09时，您的账户余额8.50元，可用余额8.50元。【中国联通】');
-  t.is(replies[2]!.text, '尊敬的客户，截至2026年11月25日09时，您的可用余额为8.50元。【中国电信】');
+  t.is(replies[0]!.text, '尊敬的客户，您好！截至11月25日09时，您的话费余额为8.50元，本月已产生话费12.30元（仅供参考，以月结账单为准）。查询详单请登录中国移动APP。【中国移动】');
+  t.is(replies[1]!.text, '您当前账户余额8.50元，其中可用余额8.50元，赠送余额0.00元。【中国联通】');
+  t.is(
+    replies[2]!.text,
+    '截止到2026年11月25日09时，您的可用余额为8.50元。本月已使用通用流量2.35GB，剩余通用流量27.65GB；已使用国内通话12分钟，剩余188分钟。【中国电信】',
+  );
+});
+
+test('a SIM in arrears gets the arrears wording', (t) => {
+  const s = quietSession({ balanceYuan: -3.2 });
+  t.regex(s.modem.carrierReply('10086')!, /话费余额为-3\.20元，您已欠费/);
+  t.regex(s.modem.carrierReply('10001')!, /已欠费3\.20元/);
 });
 
 test('a configured carrier text replaces the default reply, and the balance can change', (t) => {

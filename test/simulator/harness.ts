@@ -109,12 +109,31 @@ export function sendText(s: Session, to: string, text: string): string[] {
   return answers;
 }
 
-/** The senders and texts of every SMS in storage, read the way the box reads them. */
+/**
+ * The senders and texts of every SMS in storage, read the way the box reads
+ * them: the parts of a long SMS joined (in storage order of their first part).
+ */
 export function storedTexts(s: Session): { from: string; text: string }[] {
-  const texts: { from: string; text: string }[] = [];
+  const texts: { from: string; text: string; parts?: Map<number, string>; total?: number }[] = [];
+  const multiparts = new Map<string, { from: string; text: string; parts: Map<number, string>; total: number }>();
   for (const stored of s.modem.stored()) {
     const decoded = decodePdu(stored.pdu);
-    if (decoded.type === 'deliver') texts.push({ from: decoded.number, text: decoded.text });
+    if (decoded.type !== 'deliver') continue;
+    if (!decoded.concat || decoded.concat.total <= 1) {
+      texts.push({ from: decoded.number, text: decoded.text });
+      continue;
+    }
+    const key = `${decoded.number}|${decoded.concat.ref}|${decoded.concat.total}`;
+    let entry = multiparts.get(key);
+    if (!entry) {
+      entry = { from: decoded.number, text: '', parts: new Map(), total: decoded.concat.total };
+      multiparts.set(key, entry);
+      texts.push(entry);
+    }
+    entry.parts.set(decoded.concat.part, decoded.text);
   }
-  return texts;
+  return texts.map((m) => ({
+    from: m.from,
+    text: m.parts ? [...m.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, part]) => part).join('') : m.text,
+  }));
 }

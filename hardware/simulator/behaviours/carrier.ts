@@ -51,38 +51,43 @@ interface CarrierService {
 }
 
 /**
- * Representative texts (not captured from live SIMs): the credit engineer's
- * parser fixtures are the reference; these follow their shape (amount in yuan
- * with two decimals after 余额, the carrier's name in 【】).
+ * The default texts follow the credit engineer's parser fixtures
+ * (test/fixtures/sim-balance/ and sim-notices/ on wip-credit, themselves
+ * modelled on published formats, see their README): the same wording with
+ * the balance and the virtual date put in, so what the box parses in
+ * simulator mode is what its tests parse.
  */
 const MOBILE: CarrierService = {
   carrier: 'china-mobile',
   reply: (b, now) => {
     const t = shanghai(now);
-    return `尊敬的客户，您好！截至${pad2(t.month)}月${pad2(t.day)}日${pad2(t.hour)}时，您的账户余额为${yuan(b)}元，其中可用余额${yuan(b)}元。【中国移动】`;
+    const when = `截至${pad2(t.month)}月${pad2(t.day)}日${pad2(t.hour)}时`;
+    return b < 0
+      ? `尊敬的客户，您好！${when}，您的话费余额为${yuan(b)}元，您已欠费，为避免停机影响使用，请及时缴费。本月已产生话费38.00元。【中国移动】`
+      : `尊敬的客户，您好！${when}，您的话费余额为${yuan(b)}元，本月已产生话费12.30元（仅供参考，以月结账单为准）。查询详单请登录中国移动APP。【中国移动】`;
   },
-  notice: '尊敬的客户：您的号码因短时间内发送大量短信，短信发送功能已被暂停。如有疑问请拨打10086。【中国移动】',
+  notice: '【中国移动】尊敬的客户，您的号码因短时间内发送大量短信，涉嫌发送垃圾短信，已暂停短信发送功能。如有疑问请拨打10086。',
 };
 const UNICOM: CarrierService = {
   carrier: 'china-unicom',
-  reply: (b, now) => {
-    const t = shanghai(now);
-    return `截止到${pad2(t.month)}月${pad2(t.day)}日${pad2(t.hour)}时，您的账户余额${yuan(b)}元，可用余额${yuan(b)}元。【中国联通】`;
-  },
-  notice: '尊敬的用户：您的号码存在发送大量短信的行为，已暂停短信发送功能，如有疑问请拨打10010。【中国联通】',
+  reply: (b) => `您当前账户余额${yuan(b)}元，其中可用余额${yuan(b)}元，赠送余额0.00元。【中国联通】`,
+  notice: '【中国联通】尊敬的客户：因您的号码被多次投诉发送骚扰短信，我公司已关闭您号码的短信功能。如有疑问，请携带本人身份证件到营业厅办理或拨打10010。',
 };
 const TELECOM: CarrierService = {
   carrier: 'china-telecom',
   reply: (b, now) => {
     const t = shanghai(now);
-    return `尊敬的客户，截至${t.year}年${pad2(t.month)}月${pad2(t.day)}日${pad2(t.hour)}时，您的可用余额为${yuan(b)}元。【中国电信】`;
+    return b < 0
+      ? `尊敬的客户，截止到${t.year}年${pad2(t.month)}月${pad2(t.day)}日，您的账户已欠费${yuan(-b)}元，请尽快充值以免影响使用。【中国电信】`
+      : `截止到${t.year}年${pad2(t.month)}月${pad2(t.day)}日${pad2(t.hour)}时，您的可用余额为${yuan(b)}元。本月已使用通用流量2.35GB，剩余通用流量27.65GB；已使用国内通话12分钟，剩余188分钟。【中国电信】`;
   },
-  notice: '尊敬的客户：您的号码因发送大量短信已被限制短信功能，如有疑问请拨打10000。【中国电信】',
+  notice:
+    '【中国电信】尊敬的用户，您的号码近期短信发送量异常（超过每小时200条或每天1000条），根据相关规定已对您的短信功能进行限制，一至三个工作日后自动解除。如确非发送垃圾短信，请拨打10000申请恢复。',
 };
 const BROADNET: CarrierService = {
   carrier: 'china-broadnet',
   reply: (b) => `您的账户余额为${yuan(b)}元。【中国广电】`,
-  notice: '尊敬的客户：您的号码短信功能已被暂停，如有疑问请拨打10099。【中国广电】',
+  notice: '【中国广电】尊敬的客户：您的号码短信功能已被暂停，如有疑问请拨打10099。',
 };
 
 /** Carrier service numbers that answer an SMS. */
