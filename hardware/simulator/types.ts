@@ -156,6 +156,13 @@ export interface VirtualModemOptions {
   balanceYuan?: number;
   /** Reply text per carrier service number, replacing the default balance reply. */
   carrierReplies?: Record<string, string>;
+  /**
+   * Carrier service numbers answer SMS (default true). Off for a test that
+   * plays the carrier itself (a 'transmitted' listener that delivers replies).
+   */
+  carrierServices?: boolean;
+  /** An SMS to the own number comes back to the SIM (default true); off for a test that plays the network itself. */
+  ownNumberLoopback?: boolean;
   /** Submit to the carrier's or the self-test's reply (default 3000 ms). */
   serviceReplyDelayMs?: number;
   /** Between two RING indications of a ringing call (default 5000 ms). */

@@ -130,6 +130,8 @@ export class VirtualModem extends ModemCore {
       balanceYuan: options.balanceYuan ?? 23.45,
       replies: options.carrierReplies ?? {},
       replyDelayMs: options.serviceReplyDelayMs ?? 3000,
+      answerServices: options.carrierServices ?? true,
+      loopback: options.ownNumberLoopback ?? true,
       imsi: () => this.boot.identity.imsi,
     });
 

@@ -119,3 +119,12 @@ test('carrier-blocked: sends fail with +CMS ERROR: 21 (or the given code) after 
     ['10086', '+8613800138000'],
   );
 });
+
+test('a test that plays the network itself can turn the carrier services and the loopback off', (t) => {
+  const s = quietSession({ carrierServices: false, ownNumberLoopback: false });
+  sendText(s, '10086', 'CXHF');
+  sendText(s, '+8613912345678', 'self');
+  s.timers.advance(60_000);
+  t.deepEqual(s.modem.stored(), []);
+  t.is(s.modem.transmitted.length, 2);
+});

@@ -119,6 +119,10 @@ export interface CarrierOptions {
   balanceYuan: number;
   replies: Record<string, string>;
   replyDelayMs: number;
+  /** Service numbers answer (off for a test that plays the carrier itself). */
+  answerServices: boolean;
+  /** An SMS to the own number comes back (off for a test that plays the network itself). */
+  loopback: boolean;
   /** The SIM's IMSI, which names its carrier. */
   imsi: () => string;
 }
@@ -194,11 +198,12 @@ export class CarrierBehaviour implements Behaviour {
   private answer(sent: TransmittedSms): void {
     const to = nationalNumber(sent.to);
     if (to === nationalNumber(this.ownNumber)) {
+      if (!this.options.loopback) return;
       // The network delivers it back to the SIM that sent it (the self-test).
       this.core.networkTimer(this.options.replyDelayMs, () => this.sms.deliver({ from: this.ownAddress(), text: sent.text }));
       return;
     }
-    if (!(to in CARRIER_SERVICES)) return;
+    if (!(to in CARRIER_SERVICES) || !this.options.answerServices) return;
     this.core.networkTimer(this.options.replyDelayMs, () => {
       const text = this.replyOf(to);
       if (text !== null) this.sms.deliver({ from: to, text });
