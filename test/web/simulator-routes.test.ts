@@ -169,3 +169,21 @@ test('faults no-ims and carrier-blocked through POST /api/simulator/fault', asyn
     t.deepEqual(sendText(s, '+8613800138000', 'z'), ['\r\n+CMGS: 0\r\n\r\nOK\r\n']);
   });
 });
+
+test('in a whole box in simulator mode the controls are wired: a call to a modem still booting is ended by the network', async (t) => {
+  const { startTestBox } = await import('../helpers/box.js');
+  const box = await startTestBox();
+  try {
+    const started = await fetch(`${box.url}/api/simulator/call`, { method: 'POST', body: JSON.stringify({ from: '+8613800138000' }) });
+    t.is(started.status, 200);
+    const calls = (await (await fetch(`${box.url}/api/simulator/calls`)).json()) as { calls: Record<string, unknown>[] };
+    t.like(calls.calls[0], { from: '+8613800138000', hung_up_by: 'network' });
+    t.is(calls.calls[0]!['hung_up_at'], calls.calls[0]!['started_at']);
+    const scenario = (await (await fetch(`${box.url}/api/simulator/scenario`)).json()) as Record<string, unknown>;
+    t.like(scenario, { profile: 'sim7600', network: 'lte-sgs', carrier: 'china-mobile' });
+    const bad = await fetch(`${box.url}/api/simulator/scenario`, { method: 'POST', body: '{"network": "6g"}' });
+    t.is(bad.status, 400);
+  } finally {
+    await box.dispose();
+  }
+});
