@@ -94,6 +94,16 @@ test('a modem that is off or not registered cannot ring: the network ends the ca
   t.is(s.take(), '');
 });
 
+test('on LTE without IMS or SGs the SIM cannot be called either; with IMS it rings', (t) => {
+  const s = quietSession({ network: 'lte-no-ims' });
+  t.is(s.modem.call({ from: '+8613800138000' }).hung_up_by, 'network');
+  t.is(s.take(), '');
+  s.modem.setNetwork('lte-ims');
+  s.take();
+  s.modem.call({ from: '+8613800138000' });
+  t.is(s.take(), '\r\nRING\r\n');
+});
+
 test('power lost while ringing: the call ends, a second call while one rings is turned away', (t) => {
   const s = quietSession();
   s.modem.call({ from: '+8613800138000' });

@@ -94,8 +94,9 @@ export class CallsBehaviour implements Behaviour {
 
   /**
    * A caller rings the SIM's number. The modem rings at once when it can be
-   * reached (powered, registered, no other call); otherwise the network ends
-   * the call at once, as an unreachable phone's caller hears.
+   * reached (powered, registered with a voice path: CS, SGs or IMS; no other
+   * call); otherwise the network ends the call at once, as an unreachable
+   * phone's caller hears.
    */
   ring(from: string): VirtualCall {
     const call: VirtualCall = {
@@ -109,7 +110,8 @@ export class CallsBehaviour implements Behaviour {
     };
     this.calls.push(call);
     if (this.calls.length > MAX_CALLS_KEPT) this.calls.splice(0, this.calls.length - MAX_CALLS_KEPT);
-    if (this.core.power !== 'ready' || !this.registration.isRegistered() || this.live !== null) {
+    // LTE without SGs (no CS fallback) and without IMS reaches the SIM for data only: no calls either.
+    if (this.core.power !== 'ready' || this.registration.smsPath() === 'none' || this.live !== null) {
       call.hung_up_at = call.started_at;
       call.hung_up_by = 'network';
       this.changed(call);
