@@ -110,7 +110,13 @@ export function simulatorRoutes(modem: VirtualModem) {
         const count = body?.['count'];
         if (typeof count === 'number') Object.assign(fault, { count });
       }
-      modem.inject(fault);
+      try {
+        modem.inject(fault);
+      } catch (err) {
+        // A fault this module cannot have (no-ims on a 2G-only SIM868).
+        if (err instanceof RangeError) return bad(res, `这个模块不会出现 ${kind} 故障：${err.message}`, `this module cannot have fault ${kind}: ${err.message}`);
+        throw err;
+      }
       sendJson(res, 200, { ok: true, faults: modem.activeFaults() });
     });
 

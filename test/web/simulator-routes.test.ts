@@ -135,12 +135,15 @@ test('a bad scenario body changes nothing and says what is wrong', async (t) => 
   });
 });
 
-test('a SIM868 refuses an LTE scenario', async (t) => {
+test('a SIM868 refuses an LTE scenario and the no-ims fault', async (t) => {
   await withRoutes(
     async ({ post }) => {
       const res = await post('/api/simulator/scenario', { network: 'lte-ims' });
       t.is(res.status, 400);
       t.regex(String(res.body['message_en']), /2G only/);
+      const fault = await post('/api/simulator/fault', { kind: 'no-ims' });
+      t.is(fault.status, 400);
+      t.regex(String(fault.body['message_en']), /cannot have fault no-ims/);
     },
     { profile: 'sim868' },
   );

@@ -190,6 +190,7 @@ export class RegistrationBehaviour implements Behaviour {
 
   /** Fault 'no-ims' injected: LTE, no SGs, the module's IMS switch off. */
   breakIms(): void {
+    if (!this.profile.lte) throw new RangeError(`the ${this.profile.name} profile has no LTE radio, so it cannot lack IMS`);
     this.rat = 'lte';
     this.sgs = false;
     this.imsSwitch = false;
