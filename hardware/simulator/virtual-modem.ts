@@ -23,6 +23,7 @@ import { SmsBehaviour } from './behaviours/sms.js';
 import { ModemCore } from './core.js';
 import { PROFILES, type ModuleProfileName } from './profiles.js';
 import type { MemoryName, MessageStat } from './sms-storage.js';
+import { FAULT_KINDS, NETWORK_KINDS } from './types.js';
 import type {
   FaultKind,
   InboundSms,
@@ -77,6 +78,9 @@ export class VirtualModem extends ModemCore {
   /** Every call the network offered, oldest first (also emitted as 'call' on every change). */
   readonly calls: VirtualCall[];
   readonly profile: ModuleProfileName;
+  /** The fault kinds and networks it knows, for code that may only import its types (src/web). */
+  readonly faultKinds: readonly FaultKind[] = FAULT_KINDS;
+  readonly networkKinds: readonly NetworkKind[] = NETWORK_KINDS;
 
   protected readonly boot: BootBehaviour;
   protected readonly registration: RegistrationBehaviour;

@@ -1,13 +1,7 @@
 import type http from 'node:http';
 import type polka from 'polka';
-import {
-  FAULT_KINDS,
-  NETWORK_KINDS,
-  type ModemFault,
-  type NetworkKind,
-  type VirtualCall,
-  type VirtualModem,
-} from '../../hardware/simulator/virtual-modem.js';
+// Types only: the simulator itself is wired in by main.ts (DESIGN.md: only main.ts and cli.ts import it).
+import type { ModemFault, NetworkKind, VirtualCall, VirtualModem } from '../../hardware/simulator/virtual-modem.js';
 import { readBody, sendJson } from './http.js';
 import { PduError } from '../modem/pdu/index.js';
 
@@ -65,6 +59,8 @@ function scenarioJson(modem: VirtualModem) {
 }
 
 export function simulatorRoutes(modem: VirtualModem) {
+  const FAULT_KINDS = modem.faultKinds;
+  const NETWORK_KINDS = modem.networkKinds;
   return (app: polka.Polka) => {
     app.get('/api/simulator/sent', (_req, res) => {
       sendJson(res, 200, { sent: modem.transmitted.map((m) => ({ to: m.to, text: m.text, segments: m.segments, at: m.at })) });
