@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { defaultConfig, loadConfigWithFallback, type Config, type ConfigFallback } from './config/config.js';
 import { createLogger } from './log.js';
-import { startBox } from './main.js';
+import { runBox } from './main.js';
 import { simulateModemCommand } from '../hardware/simulator/cli.js';
 import { doctorCommand } from './modem/doctor.js';
 import { pduCommand } from './modem/pdu/cli.js';
@@ -72,7 +72,8 @@ async function serve(argv: string[]): Promise<number> {
   }
   const config = fallback.config;
   const log = createLogger();
-  const box = await startBox({
+  // runBox: a restore restarts the box in this process, on the same port.
+  const box = await runBox({
     config,
     ...(fallback.error ? { configProblem: { error: fallback.error, using: fallback.source as 'last-good' | 'defaults' } } : {}),
     ...(args.data ? { dataDir: args.data } : {}),
