@@ -556,10 +556,11 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
       // The config in force now (the settings page may have changed it); a config problem shown at the first start is not repeated.
       const { configProblem: _shown, ...again } = options;
       box = await startBox({ ...again, config: old.currentConfig(), port: old.port, restart });
-      if (failure) {
+      // A failure after the commit point still restored (the store finished it as it opened).
+      if (failure && box.store.restoreOnOpen.outcome !== 'finished') {
         box.store.addEvent(Date.now(), 'error', 'restore-failed', failure.zh ?? `恢复没有完成：${String(failure)}`, failure.en ?? `the restore did not complete: ${String(failure)}`);
-        host.emit('restart-failed', failure);
       }
+      if (failure) host.emit('restart-failed', failure);
       log.info('box restarted', { ms: Date.now() - started, port: box.port });
       host.emit('restarted', box);
     })().finally(() => {

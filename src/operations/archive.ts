@@ -170,8 +170,13 @@ class TarExtractor extends Writable {
         if (!this.current.out.write(part)) {
           const out = this.current.out;
           await new Promise<void>((resolve) => {
-            out.once('drain', resolve);
-            out.once('error', () => resolve());
+            const done = () => {
+              out.off('drain', done);
+              out.off('error', done);
+              resolve();
+            };
+            out.on('drain', done);
+            out.on('error', done);
           });
         }
         if (this.writeError) throw this.writeError;

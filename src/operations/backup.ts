@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -8,7 +9,7 @@ import { ConfigError, parseConfig } from '../config/config.js';
 import { KEPT_SECTIONS, mergeRestoredConfig, RESTORED_SECTIONS } from '../config/restore.js';
 import { version as softwareVersion } from '../paths.js';
 import {
-  commitRestore, DB_FILE, discardRestore, fsyncPath, inspectDatabase, restorePending, SCHEMA_VERSION, snapshotDatabaseFile, stageRestore,
+  commitRestore, DB_FILE, discardRestore, SimulatedCrash, fsyncPath, inspectDatabase, restorePending, SCHEMA_VERSION, snapshotDatabaseFile, stageRestore,
   type RestoreSeams,
 } from '../store/backup.js';
 import type { Store } from '../store/store.js';
@@ -297,13 +298,15 @@ const damaged = (detail: string, detailEn = detail): Refusal<'backup-damaged'> =
     `备份文件已损坏（${detail}）。请重新下载备份，或换一个备份文件（例如每晚的自动备份）。未做任何更改。`,
     `the backup file is damaged (${detailEn}). Download the backup again or use another one (e.g. a nightly backup). Nothing was changed.`, 400);
 
-export class Backups {
+export class Backups extends EventEmitter {
   private running = 0;
   private restoring = false;
   /** Test seams: a crash between the steps of a restore. */
   seams: RestoreSeams | undefined;
 
-  constructor(private readonly ctx: OperationsContext) {}
+  constructor(private readonly ctx: OperationsContext) {
+    super();
+  }
 
   private get dataDir(): string | null {
     return this.ctx.dataDir ?? null;
@@ -420,6 +423,13 @@ export class Backups {
    * Answered before the restart.
    */
   async restore(body: Readable): Promise<Outcome<RestoreAccepted, BackupRefusalCode>> {
+    const outcome = await this.restoreChecked(body);
+    // Tests wait on this, not on time: the attempt is over, whatever its outcome.
+    this.emit('restore-outcome', outcome);
+    return outcome;
+  }
+
+  private async restoreChecked(body: Readable): Promise<Outcome<RestoreAccepted, BackupRefusalCode>> {
     const { ctx } = this;
     const dataDir = this.dataDir;
     if (!dataDir || !ctx.restartBox) {
@@ -432,6 +442,7 @@ export class Backups {
     let keepRestoring = false;
     const work = newWorkDir(dataDir, 'restore');
     try {
+      this.emit('restore-receiving');
       const received = await this.receive(body, work);
       if (!received.ok) return received;
       const checked = this.validate(received.value, work);
@@ -479,6 +490,11 @@ export class Backups {
         `restoring a backup (${label}, software ${manifest.software_version}): the box restarts and answers again within about half a minute`);
       return done({ manifest, configRestored: config.restored, configKept: config.kept, configNote: config.note });
     } catch (err) {
+      // A simulated crash (tests) runs no clean-up, as a real one would not.
+      if (err instanceof SimulatedCrash) {
+        keepRestoring = true;
+        throw err;
+      }
       ctx.log.error('restore failed before anything changed', { error: String(err) });
       try {
         discardRestore(dataDir);
