@@ -372,13 +372,15 @@ export class Backups extends EventEmitter {
     if (this.restoring || this.running >= MAX_CONCURRENT_BACKUPS) return this.busy();
     this.running++;
     const source = this.source(true);
-    const work = newWorkDir(source.dataDir, 'download');
+    let work: string | null = null;
     let handedOver = false;
     try {
+      work = newWorkDir(source.dataDir, 'download');
       const { members, manifest } = await prepareMembers(source, work, 'download');
       const stream = tarGzStream(members);
+      const copy = work;
       const cleanup = () => {
-        rmSync(work, { recursive: true, force: true });
+        rmSync(copy, { recursive: true, force: true });
         this.running--;
       };
       stream.once('close', cleanup);
@@ -393,7 +395,7 @@ export class Backups extends EventEmitter {
         full ? 507 : 500);
     } finally {
       if (!handedOver) {
-        rmSync(work, { recursive: true, force: true });
+        if (work) rmSync(work, { recursive: true, force: true });
         this.running--;
       }
     }
@@ -440,7 +442,14 @@ export class Backups extends EventEmitter {
     }
     this.restoring = true;
     let keepRestoring = false;
-    const work = newWorkDir(dataDir, 'restore');
+    let work: string;
+    try {
+      work = newWorkDir(dataDir, 'restore');
+    } catch (err) {
+      this.restoring = false;
+      ctx.log.error('cannot receive a restore', { error: String(err) });
+      return refuse('no-space', `无法接收备份文件（${String((err as NodeJS.ErrnoException).code ?? err)}），可能是磁盘已满。未做任何更改。`, `cannot receive the backup file (${String((err as NodeJS.ErrnoException).code ?? err)}); the disk may be full. Nothing was changed.`, 507);
+    }
     try {
       this.emit('restore-receiving');
       const received = await this.receive(body, work);
