@@ -60,7 +60,7 @@ async function* tarBlocks(members: readonly ArchiveMember[]): AsyncGenerator<Buf
       yield member.data;
       written = member.data.length;
     } else if (member.file) {
-      for await (const chunk of createReadStream(member.file, { highWaterMark: 256 * 1024 })) {
+      for await (const chunk of createReadStream(member.file, { highWaterMark: 64 * 1024 })) {
         written += (chunk as Buffer).length;
         yield chunk as Buffer;
       }
