@@ -45,7 +45,7 @@ export type BackupReason = (typeof BACKUP_REASONS)[number];
 /** How many backups of each reason are kept (the newest); at most 16 files in all. */
 export const BACKUPS_KEPT: Readonly<Record<BackupReason, number>> = { nightly: 7, manual: 3, 'pre-restore': 3, 'pre-update': 3 };
 
-/** The largest backup file a restore takes (compressed): a backup of 100,000 messages is about 5 MiB. */
+/** The largest backup file a restore takes (compressed): a backup of 100,000 messages is about 21 MiB. */
 export const MAX_RESTORE_UPLOAD_BYTES = 256 * 1024 * 1024;
 /** What it may unpack to. */
 export const MAX_RESTORE_UNPACKED_BYTES = 2 * 1024 * 1024 * 1024;
