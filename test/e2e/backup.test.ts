@@ -460,3 +460,46 @@ test.serial('the backup routes need the admin; too large an upload is answered 4
     await a.dispose();
   }
 });
+
+/** A browser logged in to the box: its session cookie and the page's CSRF token. */
+async function browserLogin(h: TestHost, password: string): Promise<{ cookie: string; csrf: string }> {
+  const res = await fetch(`${h.host.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ password, next: '/settings' }).toString() });
+  if (res.status !== 303) throw new Error(`login answered ${res.status}`);
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  const page = await (await fetch(`${h.host.url}/settings`, { headers: { cookie } })).text();
+  return { cookie, csrf: /name="csrf-token" content="([^"]+)"/.exec(page)![1]! };
+}
+
+test.serial('the 设置 page offers 下载备份, the kept backups and 恢复备份; its upload needs the page\'s CSRF token and restores', async (t) => {
+  const a = await startHost({ admin: 'box-a-admin' });
+  const b = await startHost({ admin: 'box-b-admin' });
+  try {
+    t.is(await (await fetch(`${a.host.url}/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=from-a`)).text(), '1');
+    await a.host.box.nightlyBackup();
+    const [kept] = a.host.box.ops.backup.list();
+    const browserA = await browserLogin(a, 'box-a-admin');
+    const page = await (await fetch(`${a.host.url}/settings`, { headers: { cookie: browserA.cookie } })).text();
+    for (const text of ['备份与恢复', '下载备份', '恢复备份', 'href="/api/backup"', 'id="restore-form"', '每晚自动', `/api/backups/${kept!.name}`]) t.true(page.includes(text), text);
+    t.regex(page, /<script nonce="[^"]+">[\s\S]*fetch\('\/api\/restore'/);
+    const english = await (await fetch(`${a.host.url}/settings?lang=en`, { headers: { cookie: browserA.cookie } })).text();
+    t.true(english.includes('Download a backup') && english.includes('Backups kept on the box') && english.includes('nightly'));
+    // The page's download links work with the browser's session.
+    const download = await fetch(`${a.host.url}/api/backup`, { headers: { cookie: browserA.cookie } });
+    t.is(download.status, 200);
+    const file = Buffer.from(await download.arrayBuffer());
+
+    const browserB = await browserLogin(b, 'box-b-admin');
+    const noToken = await fetch(`${b.host.url}/api/restore`, { method: 'POST', headers: { cookie: browserB.cookie, 'content-type': 'application/octet-stream' }, body: file });
+    t.is(noToken.status, 403);
+    const restart = restarted(b);
+    const withToken = await fetch(`${b.host.url}/api/restore`, { method: 'POST', headers: { cookie: browserB.cookie, 'x-csrf-token': browserB.csrf, 'content-type': 'application/octet-stream' }, body: file });
+    t.is(withToken.status, 202);
+    await restart;
+    t.deepEqual((await shopData(b)).outbox.messages.map((m: { body: string }) => m.body), ['from-a']);
+    // Sessions live in memory: after the restart the page asks for a login again.
+    t.is((await fetch(`${b.host.url}/settings`, { headers: { cookie: browserB.cookie }, redirect: 'manual' })).status, 303);
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+});
