@@ -452,9 +452,9 @@ export class Backups extends EventEmitter {
     }
     try {
       this.emit('restore-receiving');
-      const received = await this.receive(body, work);
+      const received = await receiveBackup(body, work);
       if (!received.ok) return received;
-      const checked = this.validate(received.value, work);
+      const checked = validateBackup(received.value, work, ctx.config().file);
       if (!checked.ok) return checked;
       const { manifest, config } = checked.value;
 
@@ -516,103 +516,138 @@ export class Backups extends EventEmitter {
       if (!keepRestoring) this.restoring = false;
     }
   }
+}
 
-  private async receive(body: Readable, work: string): Promise<Outcome<Map<string, { path: string; size: number; sha256: string }>, BackupRefusalCode>> {
-    try {
-      const members = await extractTarGz(body, work, { allowed: MEMBERS, maxTotalBytes: MAX_RESTORE_UNPACKED_BYTES, maxCompressedBytes: MAX_RESTORE_UPLOAD_BYTES });
-      return done(new Map(members.map((m) => [m.name, m])));
-    } catch (err) {
-      if (err instanceof SourceFailedError) {
-        return refuse('upload-aborted', '上传中断，未做任何更改，请重新上传', 'the upload was cut off; nothing was changed. Upload again.', 400);
-      }
-      if (err instanceof ArchiveError) {
-          switch (err.kind) {
-          case 'too-large':
-            return tooLarge();
-          case 'not-gzip':
-            return notABackup('不是 gzip 文件', 'not gzip');
-          case 'not-tar':
-          case 'unexpected-member':
-            return notABackup('文件结构不对', err.message);
-          case 'truncated':
-            return damaged('文件不完整', 'the file is incomplete');
-          case 'corrupt':
-            return damaged('压缩数据有错', 'the compressed data is corrupt');
-        }
-      }
-      if (/ENOSPC/.test(String((err as NodeJS.ErrnoException).code))) {
-          return refuse('no-space', '磁盘空间不足，无法接收备份文件。未做任何更改。', 'not enough disk space to receive the backup. Nothing was changed.', 507);
-      }
-      throw err;
+
+/**
+ * Restores a backup file into the data folder of a stopped box (an update's
+ * rollback, a technician's script): the same checks as POST /api/restore,
+ * then the database (and the merged config, with `configFile`) staged and
+ * committed. The restore is finished when the store next opens (the box's
+ * start). No pre-restore backup is made here: call backupToFile first to
+ * keep what is there.
+ */
+export async function restoreBackupFile(input: { dataDir: string; file: string; configFile: string | null; now: number }): Promise<Outcome<RestoreAccepted, BackupRefusalCode>> {
+  const { dataDir } = input;
+  if (restorePending(dataDir)) {
+    return refuse('restore-busy', '已有一个恢复在等待完成，请先启动网关', 'a restore is already waiting to be finished; start the box first', 409);
+  }
+  const work = newWorkDir(dataDir, 'restore');
+  try {
+    const received = await receiveBackup(createReadStream(input.file), work);
+    if (!received.ok) return received;
+    const checked = validateBackup(received.value, work, input.configFile);
+    if (!checked.ok) return checked;
+    const { manifest, config } = checked.value;
+    stageRestore(dataDir, join(work, DB_FILE), config.text);
+    commitRestore(dataDir, {
+      backup: `${manifest.hostname} ${manifest.created_at_local}`,
+      configTarget: config.text !== null ? input.configFile : null,
+      preRestoreBackup: null,
+      committedAt: input.now,
+    });
+    return done({ manifest, configRestored: config.restored, configKept: config.kept, configNote: config.note });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Unpacks an uploaded backup into `work`, hashing each member. */
+async function receiveBackup(body: Readable, work: string): Promise<Outcome<Map<string, { path: string; size: number; sha256: string }>, BackupRefusalCode>> {
+  try {
+    const members = await extractTarGz(body, work, { allowed: MEMBERS, maxTotalBytes: MAX_RESTORE_UNPACKED_BYTES, maxCompressedBytes: MAX_RESTORE_UPLOAD_BYTES });
+    return done(new Map(members.map((m) => [m.name, m])));
+  } catch (err) {
+    if (err instanceof SourceFailedError) {
+      return refuse('upload-aborted', '上传中断，未做任何更改，请重新上传', 'the upload was cut off; nothing was changed. Upload again.', 400);
     }
+    if (err instanceof ArchiveError) {
+        switch (err.kind) {
+        case 'too-large':
+          return tooLarge();
+        case 'not-gzip':
+          return notABackup('不是 gzip 文件', 'not gzip');
+        case 'not-tar':
+        case 'unexpected-member':
+          return notABackup('文件结构不对', err.message);
+        case 'truncated':
+          return damaged('文件不完整', 'the file is incomplete');
+        case 'corrupt':
+          return damaged('压缩数据有错', 'the compressed data is corrupt');
+      }
+    }
+    if (/ENOSPC/.test(String((err as NodeJS.ErrnoException).code))) {
+        return refuse('no-space', '磁盘空间不足，无法接收备份文件。未做任何更改。', 'not enough disk space to receive the backup. Nothing was changed.', 507);
+    }
+    throw err;
+  }
+}
+
+/** Checks an unpacked backup: manifest, checksums, schema version, integrity, row counts; merges its config with this box's file. */
+function validateBackup(members: Map<string, { path: string; size: number; sha256: string }>, work: string, configFile: string | null): Outcome<{
+  manifest: BackupManifest;
+  config: { text: string | null; restored: string[]; kept: string[]; note: { zh: string; en: string } | null };
+}, BackupRefusalCode> {
+  const manifestMember = members.get(MANIFEST);
+  if (!manifestMember) return notABackup('没有 manifest.json', 'no manifest.json');
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestMember.path, 'utf8')) as BackupManifest;
+  } catch {
+    return damaged('manifest.json 无法读取', 'manifest.json unreadable');
+  }
+  if (manifest?.format !== BACKUP_FORMAT || !Array.isArray(manifest.members) || typeof manifest.schema_version !== 'number') {
+    return notABackup('manifest.json 不是本机的格式', 'not an smsbox manifest');
+  }
+  if (typeof manifest.format_version !== 'number' || manifest.format_version > BACKUP_FORMAT_VERSION || manifest.schema_version > SCHEMA_VERSION) {
+    return refuse('backup-too-new',
+      `这个备份来自更新版本的短信网关（软件 ${String(manifest.software_version)}，数据版本 ${manifest.schema_version}；本机软件 ${softwareVersion}，数据版本 ${SCHEMA_VERSION}）。请先把本机更新到 ${String(manifest.software_version)} 或更新的版本，再恢复这个备份。未做任何更改。`,
+      `this backup comes from newer smsbox software (${String(manifest.software_version)}, schema ${manifest.schema_version}; this box runs ${softwareVersion}, schema ${SCHEMA_VERSION}). Update this box to ${String(manifest.software_version)} or later first, then restore it. Nothing was changed.`, 409);
+  }
+  const listed = new Set<string>();
+  for (const entry of manifest.members) {
+    const member = members.get(entry.name);
+    if (!member) return damaged(`缺少 ${entry.name}`, `${entry.name} missing`);
+    if (member.size !== entry.size || member.sha256 !== entry.sha256) return damaged(`${entry.name} 的校验和不符`, `${entry.name} checksum mismatch`);
+    listed.add(entry.name);
+  }
+  for (const name of members.keys()) if (name !== MANIFEST && !listed.has(name)) return damaged(`${name} 不在清单中`, `${name} not in the manifest`);
+  if (!listed.has(DB_FILE)) return notABackup('没有数据库', 'no database');
+
+  let inspection;
+  try {
+    inspection = inspectDatabase(join(work, DB_FILE));
+  } catch (err) {
+    return damaged(`数据库无法打开`, `the database cannot be opened: ${String(err).slice(0, 120)}`);
+  }
+  if (inspection.integrity !== 'ok') return damaged(`数据库完整性检查失败`, `integrity check failed: ${inspection.integrity.slice(0, 160)}`);
+  if (inspection.schemaVersion !== manifest.schema_version) return damaged('数据库版本与清单不符', 'schema version differs from the manifest');
+  for (const [table, rows] of Object.entries(manifest.tables ?? {})) {
+    if (inspection.tables[table] !== rows) return damaged(`${table} 的行数与清单不符`, `row count of ${table} differs from the manifest`);
   }
 
-  private validate(members: Map<string, { path: string; size: number; sha256: string }>, work: string): Outcome<{
-    manifest: BackupManifest;
-    config: { text: string | null; restored: string[]; kept: string[]; note: { zh: string; en: string } | null };
-  }, BackupRefusalCode> {
-    const manifestMember = members.get(MANIFEST);
-    if (!manifestMember) return notABackup('没有 manifest.json', 'no manifest.json');
-    let manifest: BackupManifest;
-    try {
-      manifest = JSON.parse(readFileSync(manifestMember.path, 'utf8')) as BackupManifest;
-    } catch {
-      return damaged('manifest.json 无法读取', 'manifest.json unreadable');
-    }
-    if (manifest?.format !== BACKUP_FORMAT || !Array.isArray(manifest.members) || typeof manifest.schema_version !== 'number') {
-      return notABackup('manifest.json 不是本机的格式', 'not an smsbox manifest');
-    }
-    if (typeof manifest.format_version !== 'number' || manifest.format_version > BACKUP_FORMAT_VERSION || manifest.schema_version > SCHEMA_VERSION) {
-      return refuse('backup-too-new',
-        `这个备份来自更新版本的短信网关（软件 ${String(manifest.software_version)}，数据版本 ${manifest.schema_version}；本机软件 ${softwareVersion}，数据版本 ${SCHEMA_VERSION}）。请先把本机更新到 ${String(manifest.software_version)} 或更新的版本，再恢复这个备份。未做任何更改。`,
-        `this backup comes from newer smsbox software (${String(manifest.software_version)}, schema ${manifest.schema_version}; this box runs ${softwareVersion}, schema ${SCHEMA_VERSION}). Update this box to ${String(manifest.software_version)} or later first, then restore it. Nothing was changed.`, 409);
-    }
-    const listed = new Set<string>();
-    for (const entry of manifest.members) {
-      const member = members.get(entry.name);
-      if (!member) return damaged(`缺少 ${entry.name}`, `${entry.name} missing`);
-      if (member.size !== entry.size || member.sha256 !== entry.sha256) return damaged(`${entry.name} 的校验和不符`, `${entry.name} checksum mismatch`);
-      listed.add(entry.name);
-    }
-    for (const name of members.keys()) if (name !== MANIFEST && !listed.has(name)) return damaged(`${name} 不在清单中`, `${name} not in the manifest`);
-    if (!listed.has(DB_FILE)) return notABackup('没有数据库', 'no database');
-
-    let inspection;
-    try {
-      inspection = inspectDatabase(join(work, DB_FILE));
-    } catch (err) {
-      return damaged(`数据库无法打开`, `the database cannot be opened: ${String(err).slice(0, 120)}`);
-    }
-    if (inspection.integrity !== 'ok') return damaged(`数据库完整性检查失败`, `integrity check failed: ${inspection.integrity.slice(0, 160)}`);
-    if (inspection.schemaVersion !== manifest.schema_version) return damaged('数据库版本与清单不符', 'schema version differs from the manifest');
-    for (const [table, rows] of Object.entries(manifest.tables ?? {})) {
-      if (inspection.tables[table] !== rows) return damaged(`${table} 的行数与清单不符`, `row count of ${table} differs from the manifest`);
-    }
-
-    // The config: this box's own file with the shop's sections from the backup.
-    const kept = [...KEPT_SECTIONS] as string[];
-    const configFile = this.ctx.config().file;
-    const configMember = members.get(CONFIG_MEMBER);
-    if (!configMember) {
-      return done({ manifest, config: { text: null, restored: [], kept, note: { zh: '备份中没有配置文件，本机设置保持不变', en: 'the backup has no config file; this box keeps its settings' } } });
-    }
-    if (!configFile || !existsSync(configFile)) {
-      return done({ manifest, config: { text: null, restored: [], kept, note: { zh: '本机没有配置文件（使用内置默认设置），备份中的设置没有恢复', en: 'this box has no config file (built-in defaults), so the settings in the backup were not restored' } } });
-    }
-    let merged: string;
-    try {
-      merged = mergeRestoredConfig(readFileSync(configFile, 'utf8'), readFileSync(configMember.path, 'utf8'));
-      parseConfig(merged, configFile);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        return refuse('backup-config-invalid',
-          `备份中的设置与本机不兼容：${err.zh}。未做任何更改。请把备份中的 smsbox.toml 手工改正，或联系技术支持。`,
-          `the settings in the backup do not fit this box: ${err.en} Nothing was changed. Fix smsbox.toml from the backup by hand, or contact support.`, 400);
-      }
-      throw err;
-    }
-    return done({ manifest, config: { text: merged, restored: [...RESTORED_SECTIONS], kept, note: null } });
+  // The config: this box's own file with the shop's sections from the backup.
+  const kept = [...KEPT_SECTIONS] as string[];
+  const configMember = members.get(CONFIG_MEMBER);
+  if (!configMember) {
+    return done({ manifest, config: { text: null, restored: [], kept, note: { zh: '备份中没有配置文件，本机设置保持不变', en: 'the backup has no config file; this box keeps its settings' } } });
   }
+  if (!configFile || !existsSync(configFile)) {
+    return done({ manifest, config: { text: null, restored: [], kept, note: { zh: '本机没有配置文件（使用内置默认设置），备份中的设置没有恢复', en: 'this box has no config file (built-in defaults), so the settings in the backup were not restored' } } });
+  }
+  let merged: string;
+  try {
+    merged = mergeRestoredConfig(readFileSync(configFile, 'utf8'), readFileSync(configMember.path, 'utf8'));
+    parseConfig(merged, configFile);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      return refuse('backup-config-invalid',
+        `备份中的设置与本机不兼容：${err.zh}。未做任何更改。请把备份中的 smsbox.toml 手工改正，或联系技术支持。`,
+        `the settings in the backup do not fit this box: ${err.en} Nothing was changed. Fix smsbox.toml from the backup by hand, or contact support.`, 400);
+    }
+    throw err;
+  }
+  return done({ manifest, config: { text: merged, restored: [...RESTORED_SECTIONS], kept, note: null } });
 }
 
 function freeBytes(dir: string): number | null {

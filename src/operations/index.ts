@@ -57,6 +57,6 @@ export { done, refuse, type Done, type Outcome, type Refusal } from './outcome.j
 export { EVENT_NAMES, type NewChannel, type NotifierPort } from './notify.js';
 export type { Conversation, ConversationEntry, Answered } from './inbox.js';
 export type { DailySummary } from './summary.js';
-export { BACKUP_REASONS, BACKUPS_KEPT, MAX_RESTORE_UPLOAD_BYTES, backupToFile, type BackupFileInfo, type BackupManifest, type BackupReason, type RestoreAccepted } from './backup.js';
+export { BACKUP_REASONS, BACKUPS_KEPT, MAX_RESTORE_UPLOAD_BYTES, backupToFile, listBackups, restoreBackupFile, type BackupFileInfo, type BackupManifest, type BackupReason, type RestoreAccepted } from './backup.js';
 export type { ChannelListing, TestResult } from '../notify/notifier.js';
 export { NOTIFY_CHANNEL_KINDS, NOTIFY_EVENT_KINDS, DEFAULT_NOTIFY_EVENTS, type NotifyChannelKind, type NotifyEventKind } from '../notify/kinds.js';
