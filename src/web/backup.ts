@@ -169,6 +169,13 @@ form.addEventListener('submit', async (event) => {
   const file = document.getElementById('restore-file').files[0];
   if (!file || !confirm(t.confirm)) return;
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? '';
+  // The box's uptime before: after its restart it counts from 0 again, even when no poll saw it away.
+  const uptime = async () => ((await (await fetch('/api/status', { cache: 'no-store' })).json()).uptime_s);
+  let before = null;
+  const asked = Date.now();
+  try {
+    before = await uptime();
+  } catch {}
   out.textContent = t.uploading;
   let res;
   try {
@@ -183,13 +190,13 @@ form.addEventListener('submit', async (event) => {
     return;
   }
   out.textContent = t.restarting;
-  // The box goes away while it restarts; it is back once /api/status answers again after that.
   let wentAway = false;
-  const started = Date.now();
   const poll = async () => {
     try {
-      const r = await fetch('/api/status', { cache: 'no-store' });
-      if (r.ok && (wentAway || Date.now() - started > 40000)) {
+      const now = await uptime();
+      // Whole seconds on both sides: the box that was running is never a full second behind its own count.
+      const restarted = wentAway || (before !== null && now + 1 < before + (Date.now() - asked) / 1000) || Date.now() - asked > 60000;
+      if (restarted) {
         out.textContent = t.back;
         location.href = '/login?next=%2Fsettings';
         return;
