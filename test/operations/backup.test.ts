@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { backupStamp, backupToFile, hostLabel, listBackups, parseBackupName, restoreBackupFile } from '../../src/operations/backup.js';
 import { SCHEMA_VERSION } from '../../src/store/backup.js';
 import { Store } from '../../src/store/store.js';
@@ -62,5 +63,37 @@ test('names: the host as a file name allows, the time in the box\'s zone, and on
   t.like(parseBackupName('smsbox-backup-pi-20261202-0327-nightly.tar.gz'), { host: 'pi', reason: 'nightly', seq: 0 });
   for (const bad of ['smsbox-backup-pi-20261202-0327.tar.gz', '../smsbox-backup-pi-20261202-0327-nightly.tar.gz', 'smsbox-backup-pi-20261202-0327-nightly.tar.gz/..', 'smsbox.db', 'smsbox-backup-p/i-20261202-0327-nightly.tar.gz']) {
     t.is(parseBackupName(bad), null, bad);
+  }
+});
+
+test('a backup from older software (an older schema) is restored and migrated as the box opens it', async (t) => {
+  const a = tempDir();
+  const b = tempDir();
+  try {
+    const { default: Database } = await import('better-sqlite3');
+    const { MIGRATIONS } = await import('../../src/store/migrations.js');
+    const old = new Database(join(a, 'smsbox.db'));
+    for (const [i, sql] of MIGRATIONS.slice(0, SCHEMA_VERSION - 1).entries()) {
+      old.exec(sql);
+      old.pragma(`user_version = ${i + 1}`);
+    }
+    old.prepare("INSERT INTO accounts (user, password_hash, balance_li, created_at, updated_at) VALUES ('old-shop', 'x', 5000, 1, 1)").run();
+    old.close();
+    storeWithMessage(b, 'from b');
+    const made = await backupToFile({ dataDir: a, configFile: null, now: T0, timeZone: 'Asia/Shanghai', hostname: 'old', reason: 'manual' });
+    const restored = await restoreBackupFile({ dataDir: b, file: made.path, configFile: null, now: T0 });
+    t.true(restored.ok);
+    if (restored.ok) t.is(restored.value.manifest.schema_version, SCHEMA_VERSION - 1);
+    const store = Store.open(b);
+    try {
+      t.is(store.schemaVersion, SCHEMA_VERSION);
+      t.deepEqual(store.listAccounts().map((x) => [x.user, x.balanceLi]), [['old-shop', 5000]]);
+      t.deepEqual(store.listMessages({ limit: 10 }), []);
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
   }
 });
