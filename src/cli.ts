@@ -93,6 +93,13 @@ async function serve(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // A box that could not start again after a restore (its port taken meanwhile): exit with an
+    // error, and systemd (Restart=on-failure) starts the process afresh; a committed restore finishes then.
+    box.once('error-restart', (err: unknown) => {
+      log.error('the box could not start again after a restart; exiting for systemd to start it', { error: String(err) });
+      // What the failed start left open (its database, timers) would keep the process alive.
+      setTimeout(() => process.exit(1), 500);
+    });
   });
   return 0;
 }

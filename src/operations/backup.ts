@@ -301,8 +301,8 @@ const damaged = (detail: string, detailEn = detail): Refusal<'backup-damaged'> =
 export class Backups extends EventEmitter {
   private running = 0;
   private restoring = false;
-  /** Test seams: a crash between the steps of a restore. */
-  seams: RestoreSeams | undefined;
+  /** Test seams: a crash between the steps of a restore; a pre-restore backup that fails (a disk full by then). */
+  seams: (RestoreSeams & { preRestoreBackupFails?: boolean }) | undefined;
 
   constructor(private readonly ctx: OperationsContext) {
     super();
@@ -483,6 +483,7 @@ export class Backups extends EventEmitter {
         // The box is stopped: nothing is accepted any more, so this copy holds every message it took.
         let preRestore: BackupFileInfo;
         try {
+          if (seams?.preRestoreBackupFails) throw Object.assign(new Error('ENOSPC: no space left on device (test seam)'), { code: 'ENOSPC' });
           preRestore = await backupToFile({ ...source, now: ctx.clock.now(), reason: 'pre-restore' });
         } catch (err) {
           discardRestore(dataDir);

@@ -357,6 +357,36 @@ test.serial('a crash after the commit point still restores at the restart; a cra
   }
 });
 
+test.serial('a pre-restore backup that fails stops the restore: the box starts again on its own data and says why', async (t) => {
+  const a = await startHost({ admin: 'box-a-admin' });
+  const b = await startHost({ admin: 'box-b-admin' });
+  try {
+    t.is(await (await fetch(`${a.host.url}/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=from-a`)).text(), '1');
+    t.is(await (await fetch(`${b.host.url}/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=from-b`)).text(), '1');
+    const { file } = await download(a);
+    const configBefore = readFileSync(b.configFile, 'utf8');
+    b.host.box.ops.backup.seams = { preRestoreBackupFails: true };
+    const failed = waitFor(b.host, 'restart-failed');
+    const restart = restarted(b);
+    t.is((await upload(b, file)).status, 202);
+    await failed;
+    await restart;
+    t.deepEqual((await shopData(b)).outbox.messages.map((m: { body: string }) => m.body), ['from-b']);
+    t.is(readFileSync(b.configFile, 'utf8'), configBefore);
+    t.false(existsSync(join(b.dir, 'data', 'restore')));
+    const events = (await b.api('/api/events')).body.events as { kind: string; message: string }[];
+    t.true(events.some((e) => e.kind === 'restore-failed' && /数据保持原样/.test(e.message)));
+    // And the next attempt works.
+    const again = restarted(b);
+    t.is((await upload(b, file)).status, 202);
+    await again;
+    t.deepEqual((await shopData(b)).outbox.messages.map((m: { body: string }) => m.body), ['from-a']);
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+});
+
 test.serial('a backup taken while messages are accepted and sent is the data of one moment', async (t) => {
   const a = await startHost({ admin: 'box-a-admin', accounts: SHOP_ACCOUNTS, fastModem: true });
   try {
