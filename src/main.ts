@@ -6,6 +6,8 @@ import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
 import { loadConfig, type Config, type ConfigError } from './config/config.js';
 import { EventEmitter } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InboundProcessor } from './inbound/inbound.js';
 import { factoryAdminBlocked } from './operations/credentials.js';
 import { Operations } from './operations/index.js';
@@ -111,10 +113,20 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   const restored = store.restoreOnOpen;
   if (restored.outcome === 'finished' && restored.configWritten && config.file) {
     // The restore replaced the shop's sections of the config file: run on them.
+    let restoredConfig: Config | null = null;
     try {
-      config = loadConfig(config.file);
+      restoredConfig = loadConfig(config.file);
     } catch (err) {
       log.error('the restored config file does not load; running on the config from before', { error: String(err) });
+    }
+    if (restoredConfig) {
+      config = restoredConfig;
+      try {
+        // The copy a later mistake in the file falls back to must be this one, not the settings from before the restore.
+        writeFileSync(join(dataDir, 'config.last-good.toml'), readFileSync(restoredConfig.file!));
+      } catch (err) {
+        log.warn('cannot refresh the last good copy of the config', { error: String(err) });
+      }
     }
   }
   const simulated = config.modem.device === 'simulator';

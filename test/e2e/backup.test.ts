@@ -222,6 +222,7 @@ test.serial('a fresh box that restores a backup has the same opt-outs, accounts,
     t.regex(config, /box-b-admin/);
     t.notRegex(config, /box-a-admin/);
     t.regex(config, /user = "shop1"/);
+    t.is(readFileSync(join(b.dir, 'data', 'config.last-good.toml'), 'utf8'), config, 'a later mistake in the file falls back to the restored settings');
     // The data from before is kept as a pre-restore backup, and the events say what happened.
     const kept = (await b.api('/api/backups')).body.backups as { name: string; reason: string }[];
     t.deepEqual(kept.map((k) => k.reason), ['pre-restore']);
