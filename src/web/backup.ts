@@ -61,6 +61,14 @@ export function registerBackup(app: polka.Polka, deps: WebDeps, auth: Pick<Auth,
     sendJson(res, 200, { backups: ops.backup.list().map(backupJson) });
   });
 
+  // A backup kept on the box now (reason 'manual'; the newest 3 are kept), e.g. before a technician's work.
+  app.post('/api/backups', async (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const made = await ops.backup.create({ reason: 'manual' });
+    if (!made.ok) return sendRefusal(res, made);
+    sendJson(res, 201, { backup: backupJson(made.value) });
+  });
+
   app.get('/api/backups/:name', (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
     const found = ops.backup.open(decodeParam(req.params['name']) ?? '');

@@ -450,10 +450,14 @@ test.serial('the nightly backup keeps the newest 7; kept backups are listed and 
       now += 86_400_000;
     }
     t.true((await a.host.box.ops.backup.create({ reason: 'pre-update' })).ok);
+    const manual = await a.api('/api/backups', { method: 'POST' });
+    t.is(manual.status, 201);
+    t.like(manual.body.backup, { reason: 'manual' });
     const kept = (await a.api('/api/backups')).body.backups as { name: string; reason: string; size: number; url: string }[];
     t.is(kept.filter((k) => k.reason === 'nightly').length, BACKUPS_KEPT.nightly);
     t.deepEqual(kept.filter((k) => k.reason === 'nightly').map((k) => /-(\d{8})-0327-nightly/.exec(k.name)?.[1]), ['20261209', '20261208', '20261207', '20261206', '20261205', '20261204', '20261203']);
     t.is(kept.filter((k) => k.reason === 'pre-update').length, 1);
+    t.is(kept.filter((k) => k.reason === 'manual').length, 1);
     t.deepEqual(readdirSync(join(a.dir, 'data', 'backups')).filter((f) => f.startsWith('.')), [], 'no partial or work files');
 
     const one = await fetch(`${a.host.url}${kept[0]!.url}`, { headers: a.admin });
