@@ -381,6 +381,12 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       `已从备份恢复数据（${record.backup}）${restored.configWritten ? '，并恢复了店铺设置' : ''}。恢复前的数据已保存为 ${record.preRestoreBackup ?? '—'}`,
       `data restored from a backup (${record.backup})${restored.configWritten ? ' with the shop\'s settings' : ''}. The data from before is kept as ${record.preRestoreBackup ?? '—'}`,
       record);
+    if (record.held) {
+      store.addEvent(clock.now(), 'warn', 'restored-queue-held',
+        `备份中有 ${record.held} 条短信当时还在排队，已设为“待确认”：原来的网关可能在备份之后已经发出。请在“短信”页面逐条选择“重发”或“标记失败”（退款）。`,
+        `${record.held} message(s) were still queued in the backup and are now uncertain: the box it came from may have sent them after the backup. Choose resend or mark failed (refunded) on the messages page.`,
+        { held: record.held });
+    }
   } else if (restored.outcome === 'discarded') {
     store.addEvent(clock.now(), 'warn', 'restore-discarded', '上次恢复备份没有完成（网关在恢复前停止），已放弃，数据保持原样', 'the last restore did not complete (the box stopped before it committed); it was dropped and the data is as it was');
   }

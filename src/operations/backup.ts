@@ -9,7 +9,7 @@ import { ConfigError, parseConfig } from '../config/config.js';
 import { KEPT_SECTIONS, mergeRestoredConfig, RESTORED_SECTIONS } from '../config/restore.js';
 import { version as softwareVersion } from '../paths.js';
 import {
-  commitRestore, DB_FILE, discardRestore, SimulatedCrash, fsyncPath, inspectDatabase, restorePending, SCHEMA_VERSION, snapshotDatabaseFile, stageRestore,
+  commitRestore, DB_FILE, discardRestore, holdRestoredQueue, SimulatedCrash, fsyncPath, inspectDatabase, restorePending, SCHEMA_VERSION, snapshotDatabaseFile, stageRestore,
   type RestoreSeams,
 } from '../store/backup.js';
 import type { Store } from '../store/store.js';
@@ -94,6 +94,12 @@ export interface RestoreAccepted {
   configKept: string[];
   /** Why the config was not restored, when it was not. */
   configNote: { zh: string; en: string } | null;
+  /**
+   * Messages queued (or being sent) in the backup, now `uncertain` for the
+   * shop to resend or mark failed: the box the backup came from may have sent
+   * them since. 0 with `[dispatch] resend_uncertain = true` (they stay queued).
+   */
+  held: number;
 }
 
 export type BackupRefusalCode =
@@ -475,6 +481,9 @@ export class Backups extends EventEmitter {
       }
 
       const configFile = ctx.config().file;
+      // The shop's policy for such messages is the one it will run on: the backup's, when its settings are restored.
+      const resend = config.text !== null ? parseConfig(config.text, configFile ?? 'smsbox.toml').dispatch.resendUncertain : ctx.config().dispatch.resendUncertain;
+      const held = resend ? 0 : holdRestoredQueue(join(work, DB_FILE), ctx.clock.now());
       stageRestore(dataDir, join(work, DB_FILE), config.text, this.seams);
       const seams = this.seams;
       const label = `${manifest.hostname} ${manifest.created_at_local}`;
@@ -492,13 +501,13 @@ export class Backups extends EventEmitter {
             en: `the backup was not restored: the current data could not be saved first (${String(err).slice(0, 200)}). The data is as it was.`,
           });
         }
-        commitRestore(dataDir, { backup: label, configTarget: config.text !== null ? configFile : null, preRestoreBackup: preRestore.name, committedAt: ctx.clock.now() }, seams);
+        commitRestore(dataDir, { backup: label, configTarget: config.text !== null ? configFile : null, preRestoreBackup: preRestore.name, committedAt: ctx.clock.now(), held }, seams);
       });
       keepRestoring = true;
       recordEvent(ctx, 'warn', 'restore-started',
         `正在恢复备份（${label}，软件 ${manifest.software_version}）：网关将重新启动，约半分钟后恢复服务`,
         `restoring a backup (${label}, software ${manifest.software_version}): the box restarts and answers again within about half a minute`);
-      return done({ manifest, configRestored: config.restored, configKept: config.kept, configNote: config.note });
+      return done({ manifest, configRestored: config.restored, configKept: config.kept, configNote: config.note, held });
     } catch (err) {
       // A simulated crash (tests) runs no clean-up, as a real one would not.
       if (err instanceof SimulatedCrash) {
@@ -528,7 +537,7 @@ export class Backups extends EventEmitter {
  * start). No pre-restore backup is made here: call backupToFile first to
  * keep what is there.
  */
-export async function restoreBackupFile(input: { dataDir: string; file: string; configFile: string | null; now: number }): Promise<Outcome<RestoreAccepted, BackupRefusalCode>> {
+export async function restoreBackupFile(input: { dataDir: string; file: string; configFile: string | null; now: number; resendQueued?: boolean }): Promise<Outcome<RestoreAccepted, BackupRefusalCode>> {
   const { dataDir } = input;
   if (restorePending(dataDir)) {
     return refuse('restore-busy', '已有一个恢复在等待完成，请先启动网关', 'a restore is already waiting to be finished; start the box first', 409);
@@ -540,14 +549,16 @@ export async function restoreBackupFile(input: { dataDir: string; file: string; 
     const checked = validateBackup(received.value, work, input.configFile);
     if (!checked.ok) return checked;
     const { manifest, config } = checked.value;
+    const held = input.resendQueued ? 0 : holdRestoredQueue(join(work, DB_FILE), input.now);
     stageRestore(dataDir, join(work, DB_FILE), config.text);
     commitRestore(dataDir, {
       backup: `${manifest.hostname} ${manifest.created_at_local}`,
       configTarget: config.text !== null ? input.configFile : null,
       preRestoreBackup: null,
       committedAt: input.now,
+      held,
     });
-    return done({ manifest, configRestored: config.restored, configKept: config.kept, configNote: config.note });
+    return done({ manifest, configRestored: config.restored, configKept: config.kept, configNote: config.note, held });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

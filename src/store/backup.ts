@@ -112,6 +112,35 @@ export function inspectDatabase(file: string, checkIntegrity = true): DatabaseIn
   }
 }
 
+/** Why a restored message waits for the shop: the box the backup came from may have sent it after the backup. */
+export const RESTORED_QUEUE_REASON = 'restored from a backup: the box it came from may have sent it after the backup was taken';
+
+/**
+ * In a database from a backup, before it is staged: messages that were
+ * queued or being sent when the backup was taken become `uncertain`, as after
+ * a power cut. The box the backup came from may have sent them since; the
+ * shop decides (resend or mark failed, refunded), so none is silently sent
+ * twice. Returns how many.
+ */
+export function holdRestoredQueue(file: string, now: number): number {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    const held = db.transaction(() => {
+      const ids = (db.prepare("SELECT id FROM outbox WHERE status IN ('queued', 'sending') ORDER BY id").all() as { id: number }[]).map((r) => r.id);
+      const finishAttempt = db.prepare("UPDATE attempts SET finished_at = ?, outcome = 'uncertain', error = ? WHERE message_id = ? AND finished_at IS NULL");
+      const hold = db.prepare("UPDATE outbox SET status = 'uncertain', last_error = ?, updated_at = ?, next_attempt_at = NULL WHERE id = ?");
+      for (const id of ids) {
+        finishAttempt.run(now, RESTORED_QUEUE_REASON, id);
+        hold.run(RESTORED_QUEUE_REASON, now, id);
+      }
+      return ids.length;
+    })();
+    return held;
+  } finally {
+    db.close();
+  }
+}
+
 // ---- staged restore -------------------------------------------------------
 
 export interface CommitRecord {
@@ -122,6 +151,8 @@ export interface CommitRecord {
   /** The pre-restore backup of the data it replaced. */
   preRestoreBackup: string | null;
   committedAt: number;
+  /** Messages of the backup's queue held as `uncertain` (holdRestoredQueue). */
+  held?: number;
 }
 
 /** The steps at which a test makes the process "crash" (a thrown SimulatedCrash). */

@@ -117,7 +117,7 @@ export function registerBackup(app: polka.Polka, deps: WebDeps, auth: Pick<Auth,
       }
       return sendRefusal(res, restored);
     }
-    const { manifest, configRestored, configKept, configNote } = restored.value;
+    const { manifest, configRestored, configKept, configNote, held } = restored.value;
     sendJson(res, 202, {
       restoring: true,
       message: '备份已通过检查，网关正在重新启动并使用恢复的数据，约半分钟后恢复服务；恢复前的数据会自动保存为一个备份。',
@@ -130,6 +130,8 @@ export function registerBackup(app: polka.Polka, deps: WebDeps, auth: Pick<Auth,
         tables: manifest.tables,
       },
       config: { restored: configRestored, kept: configKept, note: configNote?.zh ?? null, note_en: configNote?.en ?? null },
+      // Queued in the backup: now uncertain, for the shop to resend or mark failed (the other box may have sent them).
+      held,
     });
   });
 }

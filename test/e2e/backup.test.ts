@@ -388,6 +388,45 @@ test.serial('a pre-restore backup that fails stops the restore: the box starts a
   }
 });
 
+test.serial('messages still queued in a backup come back uncertain, for the shop to resend or mark failed; with the backup\'s resend_uncertain they stay queued', async (t) => {
+  // A's modem is still starting (60 s): what it accepts stays queued, as in quiet hours.
+  const a = await startHost({ admin: 'box-a-admin' });
+  const b = await startHost({ admin: 'box-b-admin' });
+  const c = await startHost({ admin: 'box-c-admin' });
+  try {
+    for (const n of [1, 2]) t.is(await (await fetch(`${a.host.url}/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=1380013800${n}&Body=queued-${n}`)).text(), '1');
+    const { file } = await download(a);
+
+    const restartB = restarted(b);
+    const answer = await upload(b, file);
+    t.is(answer.status, 202);
+    t.is(answer.body.held, 2);
+    await restartB;
+    const messages = (await shopData(b)).outbox.messages as { status: string; error: string }[];
+    t.deepEqual(messages.map((m) => m.status), ['uncertain', 'uncertain']);
+    t.regex(messages[0]!.error, /restored from a backup/);
+    t.true(((await b.api('/api/events')).body.events as { kind: string }[]).some((e) => e.kind === 'restored-queue-held'));
+    // The shop's decision works on them as on any uncertain message.
+    const id = (await b.api('/api/messages?limit=1')).body.messages[0].id;
+    t.is((await b.api(`/api/messages/${id}/resend`, { method: 'POST' })).body.message.status, 'queued');
+
+    // The shop's policy is the backup's (its [dispatch] is restored): at-least-once keeps them queued.
+    const atLeastOnce = await repack(file, (dir) => {
+      const toml = join(dir, 'smsbox.toml');
+      writeFileSync(toml, readFileSync(toml, 'utf8').replace('[dispatch]\n', '[dispatch]\nresend_uncertain = true\n'));
+    });
+    const restartC = restarted(c);
+    const answerC = await upload(c, atLeastOnce);
+    t.is(answerC.body.held, 0);
+    await restartC;
+    t.deepEqual(((await shopData(c)).outbox.messages as { status: string }[]).map((m) => m.status), ['queued', 'queued']);
+  } finally {
+    await a.dispose();
+    await b.dispose();
+    await c.dispose();
+  }
+});
+
 test.serial('a backup taken while messages are accepted and sent is the data of one moment', async (t) => {
   const a = await startHost({ admin: 'box-a-admin', accounts: SHOP_ACCOUNTS, fastModem: true });
   try {
