@@ -29,6 +29,22 @@ const backupJson = (b: BackupFileInfo) => ({
   url: `/api/backups/${b.name}`,
 });
 
+/**
+ * Reads and drops the rest of a request body (the caller checked it is within
+ * the upload limit; the server's request timeout bounds the time). True when
+ * the client went away instead.
+ */
+async function bodyEnds(req: Req): Promise<boolean> {
+  if (!req.complete) {
+    req.resume();
+    await new Promise<void>((resolve) => {
+      req.once('end', resolve);
+      req.once('close', resolve);
+    });
+  }
+  return isClientGone(new Error('aborted'), req);
+}
+
 /** Sends a file stream; a client that leaves mid-way only ends the stream (its copy is cleaned up by its owner). */
 function sendStream(res: Res, stream: Readable, filename: string, size: number | null): void {
   res.writeHead(200, {
@@ -90,11 +106,12 @@ export function registerBackup(app: polka.Polka, deps: WebDeps, auth: Pick<Auth,
     }
     const type = (req.headers['content-type'] ?? '').toLowerCase();
     if (/multipart\/form-data|x-www-form-urlencoded|application\/json|text\//.test(type)) {
+      // Read to its end first (it is within the limit): a client still sending may lose an answer to a reset.
       res.setHeader('Connection', 'close');
+      if (await bodyEnds(req)) return void res.destroy();
       jsonError(res, 415, 'unsupported-body',
-        '请求体应为备份文件本身（Content-Type: application/octet-stream），例如 curl --data-binary @smsbox-backup-….tar.gz',
-        'the body must be the backup file itself (Content-Type: application/octet-stream), e.g. curl --data-binary @smsbox-backup-….tar.gz');
-      res.once('finish', () => req.destroy());
+        '请求体应为备份文件本身（Content-Type: application/octet-stream），例如 curl --data-binary @smsbox-backup-….tar.gz -H "Content-Type: application/octet-stream"',
+        'the body must be the backup file itself (Content-Type: application/octet-stream), e.g. curl --data-binary @smsbox-backup-….tar.gz -H "Content-Type: application/octet-stream"');
       return;
     }
     const restored = await ops.backup.restore(req);
@@ -107,12 +124,7 @@ export function registerBackup(app: polka.Polka, deps: WebDeps, auth: Pick<Auth,
           res.once('finish', () => req.destroy());
         } else {
           // Refused early (not a backup): the rest is read first, or the client may lose the answer to a reset.
-          req.resume();
-          await new Promise<void>((resolve) => {
-            req.once('end', resolve);
-            req.once('close', resolve);
-          });
-          if (isClientGone(new Error('aborted'), req)) return void res.destroy();
+          if (await bodyEnds(req)) return void res.destroy();
         }
       }
       return sendRefusal(res, restored);

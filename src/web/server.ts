@@ -138,7 +138,9 @@ export function createWebServer(deps: WebDeps): http.Server {
     const target = parseRequestTarget(Buffer.from(req.url ?? '/', 'latin1').toString('latin1'));
     let params = target.params;
     if (params.has('msg')) wdgjRequests.add(res);
-    if (req.method === 'POST' && /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
+    // A restore upload sent as a form (curl --data-binary without a Content-Type) is not read as one:
+    // its route answers what to send instead.
+    if (req.method === 'POST' && /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '') && target.path !== '/api/restore') {
       const body = await readBody(req);
       if (body === null) {
         res.setHeader('Connection', 'close');

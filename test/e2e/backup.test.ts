@@ -529,6 +529,12 @@ test.serial('the backup routes need the admin; too large an upload is answered 4
     });
     t.is(answer.status, 413);
     t.regex(JSON.parse(answer.body).message, /文件太大/);
+    // curl --data-binary without -H sends a form's type: told what to send, not read as a form.
+    const { file } = await download(a);
+    const asForm = await a.api('/api/restore', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: file });
+    t.is(asForm.status, 415);
+    t.is(asForm.body.error, 'unsupported-body');
+    t.regex(asForm.body.message, /application\/octet-stream/);
     t.is(await (await fetch(`${a.host.url}/sms?Msg=smsAU&User=aaaa&PWD=bbbb`)).text(), '1');
   } finally {
     await a.dispose();
