@@ -19,6 +19,16 @@ export interface OperationsContext {
   applyConfig?: (next: Config) => void;
   /** The running notifier (the channels' listing and 发送测试); none: no channel is listed. */
   notifier?: NotifierPort;
+  /** The data folder (the database, `backups/`); none: no backups. */
+  dataDir?: string;
+  /**
+   * Stops the box, runs `between` on its stopped data, and starts it again in
+   * this process on the same port (main.ts, runBox). None: the box cannot
+   * restore while running.
+   */
+  restartBox?: (between: () => Promise<void>) => void;
+  /** The host name in backup names and manifests (tests); os.hostname() by default. */
+  hostname?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Accounts } from './accounts.js';
 import { AdminLogin } from './admin-login.js';
+import { Backups } from './backup.js';
 import { Charts } from './charts.js';
 import type { OperationsContext } from './context.js';
 import { Events } from './events.js';
@@ -28,6 +29,7 @@ export class Operations {
   readonly adminLogin: AdminLogin;
   readonly notify: Notifications;
   readonly summary: Summary;
+  readonly backup: Backups;
 
   constructor(context: OperationsContext) {
     this.sending = new Sending(context);
@@ -41,6 +43,7 @@ export class Operations {
     this.adminLogin = new AdminLogin(context);
     this.notify = new Notifications(context, this.settings);
     this.summary = new Summary(context);
+    this.backup = new Backups(context);
   }
 }
 
@@ -54,5 +57,6 @@ export { done, refuse, type Done, type Outcome, type Refusal } from './outcome.j
 export { EVENT_NAMES, type NewChannel, type NotifierPort } from './notify.js';
 export type { Conversation, ConversationEntry, Answered } from './inbox.js';
 export type { DailySummary } from './summary.js';
+export { BACKUP_REASONS, BACKUPS_KEPT, MAX_RESTORE_UPLOAD_BYTES, backupToFile, listBackups, restoreBackupFile, type BackupFileInfo, type BackupManifest, type BackupReason, type RestoreAccepted } from './backup.js';
 export type { ChannelListing, TestResult } from '../notify/notifier.js';
 export { NOTIFY_CHANNEL_KINDS, NOTIFY_EVENT_KINDS, DEFAULT_NOTIFY_EVENTS, type NotifyChannelKind, type NotifyEventKind } from '../notify/kinds.js';
