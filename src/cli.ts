@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { defaultConfig, loadConfigWithFallback, type Config, type ConfigFallback } from './config/config.js';
+import { existsSync } from 'node:fs';
+import { ConfigError, defaultConfig, loadConfig, loadConfigWithFallback, type Config, type ConfigFallback } from './config/config.js';
+import { backupToFile, restoreBackupFile } from './operations/backup.js';
 import { createLogger } from './log.js';
-import { startBox } from './main.js';
+import { runBox } from './main.js';
 import { simulateModemCommand } from '../hardware/simulator/cli.js';
 import { doctorCommand } from './modem/doctor.js';
 import { pduCommand } from './modem/pdu/cli.js';
@@ -26,6 +28,12 @@ const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway 
   smsbox simulate-modem --link PATH [--send-ms N] [--boot-ms N]
       在伪终端 PATH 上运行模拟短信模块（需要 socat），任何 AT 客户端都可以连接 /
       run the virtual HAT on a pseudo-terminal at PATH (needs socat) for any AT client
+  smsbox backup [--config FILE] [--data DIR] [--reason pre-update|manual]
+      为已停止的网关备份数据到 <数据目录>/backups/，打印文件路径（运行中的网关请用设置页面或 GET /api/backup）/
+      back up a stopped box's data into <data dir>/backups/ and print the file's path (a running box: the settings page or GET /api/backup)
+  smsbox restore FILE [--config FILE] [--data DIR]
+      检查备份文件并为已停止的网关恢复它，下次启动时生效（运行中的网关请用设置页面或 POST /api/restore）/
+      check a backup file and restore it into a stopped box, done at its next start (a running box: the settings page or POST /api/restore)
   smsbox --help | --version
 
 配置文件说明见 README.md / the config file is described in README.md.
@@ -72,7 +80,8 @@ async function serve(argv: string[]): Promise<number> {
   }
   const config = fallback.config;
   const log = createLogger();
-  const box = await startBox({
+  // runBox: a restore restarts the box in this process, on the same port.
+  const box = await runBox({
     config,
     ...(fallback.error ? { configProblem: { error: fallback.error, using: fallback.source as 'last-good' | 'defaults' } } : {}),
     ...(args.data ? { dataDir: args.data } : {}),
@@ -92,7 +101,54 @@ async function serve(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // A box that could not start again after a restore (its port taken meanwhile): exit with an
+    // error, and systemd (Restart=on-failure) starts the process afresh; a committed restore finishes then.
+    box.once('error-restart', (err: unknown) => {
+      log.error('the box could not start again after a restart; exiting for systemd to start it', { error: String(err) });
+      // What the failed start left open (its database, timers) would keep the process alive.
+      setTimeout(() => process.exit(1), 500);
+    });
   });
+  return 0;
+}
+
+/** `smsbox backup` and `smsbox restore FILE`: for a stopped box (an update's scripts, a technician). */
+async function backupCommand(command: 'backup' | 'restore', argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' }, data: { type: 'string' }, reason: { type: 'string', default: 'manual' } },
+      allowPositionals: command === 'restore',
+      strict: true,
+    });
+  } catch (err) {
+    return fail(`${(err as Error).message}\n\n${HELP}`);
+  }
+  const args = parsed.values;
+  let config: Config = defaultConfig();
+  if (args.config) {
+    try {
+      config = loadConfig(args.config);
+    } catch (err) {
+      return fail(err instanceof ConfigError ? err.message : String(err));
+    }
+  }
+  const dataDir = args.data ?? config.storage.dataDir;
+  if (command === 'backup') {
+    if (args.reason !== 'manual' && args.reason !== 'pre-update') return fail('--reason 应为 manual 或 pre-update / --reason must be manual or pre-update');
+    if (!existsSync(join(dataDir, 'smsbox.db'))) return fail(`没有数据库 / no database: ${join(dataDir, 'smsbox.db')}`, 1);
+    const made = await backupToFile({ dataDir, configFile: config.file, now: Date.now(), timeZone: config.schedule.timezone, reason: args.reason });
+    process.stdout.write(`${made.path}\n`);
+    return 0;
+  }
+  const file = parsed.positionals[0];
+  if (!file || parsed.positionals.length > 1) return fail(`用法 / usage: smsbox restore FILE [--config FILE] [--data DIR]`);
+  const restored = await restoreBackupFile({ dataDir, file, configFile: config.file, now: Date.now() });
+  if (!restored.ok) return fail(`${restored.message}\n${restored.message_en}`, 1);
+  const m = restored.value.manifest;
+  process.stdout.write(`已检查并提交，下次启动网关时恢复 / checked and committed; restored when the box next starts: ${m.hostname} ${m.created_at_local}, ` +
+    `${m.tables['outbox'] ?? 0} messages, schema ${m.schema_version}\n`);
   return 0;
 }
 
@@ -107,6 +163,9 @@ export async function main(argv: string[]): Promise<number> {
       return simulateModemCommand(rest);
     case 'pdu':
       return pduCommand(rest, (line) => process.stdout.write(`${line}\n`));
+    case 'backup':
+    case 'restore':
+      return backupCommand(command, rest);
     case '--version':
     case '-v':
       process.stdout.write(`${version}\n`);

@@ -4,10 +4,14 @@ import cron, { type ScheduledTask } from 'node-cron';
 import { createSimulatorBinding } from '../hardware/simulator/binding.js';
 import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
-import type { Config, ConfigError } from './config/config.js';
+import { loadConfig, type Config, type ConfigError } from './config/config.js';
+import { EventEmitter } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InboundProcessor } from './inbound/inbound.js';
 import { factoryAdminBlocked } from './operations/credentials.js';
 import { Operations } from './operations/index.js';
+import { removeLeftovers } from './operations/backup.js';
 import { createLogger, type Logger } from './log.js';
 import { loadHat } from './modem/hats.js';
 import { Modem, type ModemState } from './modem/modem.js';
@@ -67,6 +71,14 @@ export interface BoxOptions {
   modemIdentity?: () => { imsi: string | null; ownNumber: string | null };
   /** The self-test's time limit (tests); SELFTEST_TIMEOUT_MS by default. */
   selftestTimeoutMs?: number;
+  /**
+   * Stops this box, runs `between` on its stopped data, and starts a new one
+   * in this process on the same port (runBox provides it). Without it a
+   * restore is refused.
+   */
+  restart?: (between: () => Promise<void>) => void;
+  /** The host name in backup names (tests); os.hostname() by default. */
+  hostname?: string;
 }
 
 export interface Box {
@@ -87,6 +99,12 @@ export interface Box {
   readonly simulator: VirtualModem | null;
   /** Replaces the config while running: accounts, schedule, limits, opt-out rules apply at once. */
   applyConfig(next: Config): void;
+  /** The config in force (changed by the settings page since the start). */
+  currentConfig(): Config;
+  /** Every action on the shop's data (what the web front ends call). */
+  readonly ops: Operations;
+  /** Writes the nightly backup now (node-cron calls it at 03:27 in the box's time zone). */
+  nightlyBackup(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,12 +119,33 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   // everything reads it through getConfig, so the new values apply without a restart.
   let config = options.config;
   const getConfig = () => config;
+  const dataDir = options.dataDir ?? config.storage.dataDir;
+  // Opening finishes a restore committed before a restart (or a crash) and discards one that was not.
+  const store = Store.open(dataDir);
+  const restored = store.restoreOnOpen;
+  if (restored.outcome === 'finished' && restored.configWritten && config.file) {
+    // The restore replaced the shop's sections of the config file: run on them.
+    let restoredConfig: Config | null = null;
+    try {
+      restoredConfig = loadConfig(config.file);
+    } catch (err) {
+      log.error('the restored config file does not load; running on the config from before', { error: String(err) });
+    }
+    if (restoredConfig) {
+      config = restoredConfig;
+      try {
+        // The copy a later mistake in the file falls back to must be this one, not the settings from before the restore.
+        writeFileSync(join(dataDir, 'config.last-good.toml'), readFileSync(restoredConfig.file!));
+      } catch (err) {
+        log.warn('cannot refresh the last good copy of the config', { error: String(err) });
+      }
+    }
+  }
   const simulated = config.modem.device === 'simulator';
   const boxClock = options.clock ? null : new BoxClock(config.schedule.clock, options.clockProbe);
   const clock: Clock = options.clock ?? boxClock!;
+  removeLeftovers(dataDir);
 
-  const dataDir = options.dataDir ?? config.storage.dataDir;
-  const store = Store.open(dataDir);
   // On a full disk these writes fail; the box still starts, serves its pages and
   // says "disk full", and they are made at the next start or settings change.
   const startupWrite = (what: string, write: () => void) => {
@@ -386,6 +425,9 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       latestSelftest: () => sim.selftest.latest(),
       askBalance: () => sim.askBalance(),
     },
+    dataDir,
+    ...(options.restart ? { restartBox: options.restart } : {}),
+    ...(options.hostname ? { hostname: options.hostname } : {}),
   });
   const wdgj = new WdgjEndpoint({ ops, status, clock, config: getConfig, log });
   const server = createWebServer({
@@ -419,6 +461,21 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       `config error (${error.file}${error.line ? ` line ${error.line}` : ''}): ${error.en} Running on ${using === 'last-good' ? 'the last good config' : 'the built-in defaults'}.`);
   }
   store.addEvent(clock.now(), 'info', 'start', `短信网关已启动，端口 ${port}`, `smsbox started on port ${port}`);
+  if (restored.outcome === 'finished') {
+    const { record } = restored;
+    store.addEvent(clock.now(), 'warn', 'restored',
+      `已从备份恢复数据（${record.backup}）${restored.configWritten ? '，并恢复了店铺设置' : ''}。恢复前的数据已保存为 ${record.preRestoreBackup ?? '—'}`,
+      `data restored from a backup (${record.backup})${restored.configWritten ? ' with the shop\'s settings' : ''}. The data from before is kept as ${record.preRestoreBackup ?? '—'}`,
+      record);
+    if (record.held) {
+      store.addEvent(clock.now(), 'warn', 'restored-queue-held',
+        `备份中有 ${record.held} 条短信当时还在排队，已设为“待确认”：原来的网关可能在备份之后已经发出。请在“短信”页面逐条选择“重发”或“标记失败”（退款）。`,
+        `${record.held} message(s) were still queued in the backup and are now uncertain: the box it came from may have sent them after the backup. Choose resend or mark failed (refunded) on the messages page.`,
+        { held: record.held });
+    }
+  } else if (restored.outcome === 'discarded') {
+    store.addEvent(clock.now(), 'warn', 'restore-discarded', '上次恢复备份没有完成（网关在恢复前停止），已放弃，数据保持原样', 'the last restore did not complete (the box stopped before it committed); it was dropped and the data is as it was');
+  }
 
   // The HTTP path never waits on the modem: it starts in the background.
   status.setModem(modemStatusNow());
@@ -496,6 +553,14 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     }, { timezone: config.schedule.timezone });
   };
   scheduleDailyBalance();
+  // The nightly backup, beside the running box; the newest 7 are kept (operations/backup.ts).
+  const nightlyBackup = async () => {
+    const made = await ops.backup.create({ reason: 'nightly' });
+    if (!made.ok) log.error('nightly backup failed', { error: made.message_en });
+  };
+  const nightlyJob = cron.schedule('27 3 * * *', () => {
+    nightlyBackup().catch((err: unknown) => log.error('nightly backup failed', { error: String(err) }));
+  }, { timezone: config.schedule.timezone });
   const housekeeping = cron.schedule('17 4 * * *', () => {
     try {
       store.housekeeping(clock.now());
@@ -540,12 +605,15 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     sendDailySummary,
     simulator,
     applyConfig,
+    currentConfig: getConfig,
+    ops,
+    nightlyBackup,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(checkpointTimer);
       clearInterval(networkTimeTimer);
-      for (const job of [...windowJobs, housekeeping, ...(dailyJob ? [dailyJob] : []), ...(balanceJob ? [balanceJob] : [])]) await job.destroy();
+      for (const job of [...windowJobs, housekeeping, nightlyJob, ...(dailyJob ? [dailyJob] : []), ...(balanceJob ? [balanceJob] : [])]) await job.destroy();
       sim.stop();
       // Stop taking connections and answer the requests already arriving (a
       // "1" only after its commit), end the status pages' streams, close each
@@ -570,4 +638,77 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       store.close();
     },
   };
+}
+
+/**
+ * A box that can restart itself in this process, on the same port (a
+ * restore): `box` is the one running now. `restarted` is emitted with the new
+ * box; `restart-failed` when the work between stop and start failed (the box
+ * then starts on the data it had).
+ */
+export interface BoxHost extends EventEmitter {
+  readonly box: Box;
+  readonly port: number;
+  readonly url: string;
+  /** Resolves when no restart is under way. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function runBox(options: BoxOptions): Promise<BoxHost> {
+  const log = options.log ?? createLogger();
+  const host = new EventEmitter() as BoxHost;
+  let box: Box;
+  let restarting: Promise<void> | null = null;
+  let closed = false;
+  const restart = (between: () => Promise<void>) => {
+    if (restarting || closed) return;
+    restarting = (async () => {
+      // After the current request has been answered: close() answers what is arriving first.
+      await new Promise((resolve) => setImmediate(resolve));
+      const old = box;
+      const started = Date.now();
+      log.warn('restarting the box in this process', { port: old.port });
+      await old.close();
+      let failure: (Error & { zh?: string; en?: string }) | null = null;
+      try {
+        await between();
+      } catch (err) {
+        failure = err as Error & { zh?: string; en?: string };
+        log.error('work between stop and start failed; starting on the data as it is', { error: String(err) });
+      }
+      if (closed) return;
+      // The config in force now (the settings page may have changed it); a config problem shown at the first start is not repeated.
+      const { configProblem: _shown, ...again } = options;
+      box = await startBox({ ...again, config: old.currentConfig(), port: old.port, restart });
+      // A failure after the commit point still restored (the store finished it as it opened).
+      if (failure && box.store.restoreOnOpen.outcome !== 'finished') {
+        box.store.addEvent(Date.now(), 'error', 'restore-failed', failure.zh ?? `恢复没有完成：${String(failure)}`, failure.en ?? `the restore did not complete: ${String(failure)}`);
+      }
+      if (failure) host.emit('restart-failed', failure);
+      log.info('box restarted', { ms: Date.now() - started, port: box.port });
+      host.emit('restarted', box);
+    })().finally(() => {
+      restarting = null;
+    });
+    restarting.catch((err: unknown) => {
+      log.error('the box could not start again', { error: String(err) });
+      host.emit('error-restart', err);
+    });
+  };
+  box = await startBox({ ...options, restart });
+  Object.defineProperties(host, {
+    box: { get: () => box },
+    port: { get: () => box.port },
+    url: { get: () => box.url },
+  });
+  host.settled = async () => {
+    while (restarting) await restarting.catch(() => {});
+  };
+  host.close = async () => {
+    closed = true;
+    await host.settled();
+    await box.close();
+  };
+  return host;
 }

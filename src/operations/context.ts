@@ -22,6 +22,16 @@ export interface OperationsContext {
   notifier?: NotifierPort;
   /** The running box's SIM service (self-test, balance); none: those actions are refused. */
   sim?: SimPort;
+  /** The data folder (the database, `backups/`); none: no backups. */
+  dataDir?: string;
+  /**
+   * Stops the box, runs `between` on its stopped data, and starts it again in
+   * this process on the same port (main.ts, runBox). None: the box cannot
+   * restore while running.
+   */
+  restartBox?: (between: () => Promise<void>) => void;
+  /** The host name in backup names and manifests (tests); os.hostname() by default. */
+  hostname?: string;
 }
 
 /**

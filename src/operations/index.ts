@@ -1,5 +1,6 @@
 import { Accounts } from './accounts.js';
 import { AdminLogin } from './admin-login.js';
+import { Backups } from './backup.js';
 import { Charts } from './charts.js';
 import type { OperationsContext } from './context.js';
 import { Events } from './events.js';
@@ -30,6 +31,7 @@ export class Operations {
   readonly notify: Notifications;
   readonly summary: Summary;
   readonly sim: Sim;
+  readonly backup: Backups;
 
   constructor(context: OperationsContext) {
     this.sending = new Sending(context);
@@ -44,6 +46,7 @@ export class Operations {
     this.notify = new Notifications(context, this.settings);
     this.summary = new Summary(context);
     this.sim = new Sim(context);
+    this.backup = new Backups(context);
   }
 }
 
@@ -58,5 +61,6 @@ export { EVENT_NAMES, type NewChannel, type NotifierPort } from './notify.js';
 export type { Conversation, ConversationEntry, Answered } from './inbox.js';
 export type { DailySummary } from './summary.js';
 export type { SimPort, SelftestJson } from './sim.js';
+export { BACKUP_REASONS, BACKUPS_KEPT, MAX_RESTORE_UPLOAD_BYTES, backupToFile, listBackups, restoreBackupFile, type BackupFileInfo, type BackupManifest, type BackupReason, type RestoreAccepted } from './backup.js';
 export type { ChannelListing, TestResult } from '../notify/notifier.js';
 export { NOTIFY_CHANNEL_KINDS, NOTIFY_EVENT_KINDS, DEFAULT_NOTIFY_EVENTS, type NotifyChannelKind, type NotifyEventKind } from '../notify/kinds.js';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AccountConfig } from '../config/config.js';
 import { Accounts, type AccountRow, type LedgerRow, type LoginAccount } from './accounts.js';
 import { Charts, type DayCounts } from './charts.js';
+import { finishPendingRestore, snapshotDatabase, type RestoreRecovery, type RestoreSeams } from './backup.js';
 import { Db } from './database.js';
 import { EventLog, type EventLevel, type EventRow } from './events.js';
 import { Inbox, type ForwardJob, type InboxRow, type ReplyContext } from './inbox.js';
@@ -14,6 +15,7 @@ import { Outbox, type SystemMessageKind, type AttemptRow, type MessageRow, type 
 
 export { SYSTEM_ACCOUNT, type AccountRow, type LedgerRow, type LoginAccount } from './accounts.js';
 export { WAL_BACKSTOP_PAGES } from './database.js';
+export type { RestoreRecovery } from './backup.js';
 export type { DayCounts } from './charts.js';
 export type { EventLevel, EventRow } from './events.js';
 export { REPLY_CONTEXT_MS, type ForwardJob, type InboxRow, type ReplyContext } from './inbox.js';
@@ -46,6 +48,9 @@ export class Store {
   /** The SIM's own state (self-tests, balance, carrier block), for src/sim, their one writer. */
   readonly sim: SimStore;
 
+  /** What opening did with a restore left by the last run (finished, discarded, or none). */
+  restoreOnOpen: RestoreRecovery = { outcome: 'none' };
+
   private constructor(private readonly database: Db) {
     this.db = database.raw;
     this.accounts = new Accounts(database);
@@ -58,10 +63,17 @@ export class Store {
     this.sim = new SimStore(database.raw);
   }
 
-  /** Opens (creating if needed) `<dataDir>/smsbox.db` with WAL and runs pending migrations. */
-  static open(dataDir: string): Store {
+  /**
+   * Opens (creating if needed) `<dataDir>/smsbox.db` with WAL and runs pending
+   * migrations; first finishes a committed restore or discards an uncommitted
+   * one (store/backup.ts), so the database opened is the old one or the new.
+   */
+  static open(dataDir: string, seams?: RestoreSeams): Store {
     mkdirSync(dataDir, { recursive: true });
-    return Store.openFile(join(dataDir, 'smsbox.db'));
+    const recovery = finishPendingRestore(dataDir, seams);
+    const store = Store.openFile(join(dataDir, 'smsbox.db'));
+    store.restoreOnOpen = recovery;
+    return store;
   }
 
   static openFile(file: string): Store {
@@ -84,6 +96,19 @@ export class Store {
 
   get schemaVersion(): number {
     return this.database.schemaVersion;
+  }
+
+  /**
+   * A consistent copy of the database at `dest` while the box keeps writing
+   * (SQLite's online backup; store/backup.ts). Pending events are written first.
+   */
+  async snapshotTo(dest: string): Promise<void> {
+    try {
+      this.flushEvents();
+    } catch {
+      // a full disk: the copy is made without the last events
+    }
+    await snapshotDatabase(this.db, dest);
   }
 
   private changesSeen = -1;

@@ -5,6 +5,7 @@ import { MESSAGE_STATUSES, type AccountRow, type MessageRow, type MessageStatus,
 import type { StatusSnapshot } from '../status/status.js';
 import { displayNumber } from '../protocol/numbers.js';
 import type { Auth } from './auth.js';
+import { renderBackupSection } from './backup.js';
 import { barChart, lineChart } from './charts.js';
 import type { WebDeps } from './context.js';
 import { escapeHtml as h } from './html.js';
@@ -284,7 +285,8 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     const session = helpers.requirePage(req, res);
     if (!session) return;
     const ctx = ctxOf(req, res, session);
-    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured(), renderSimSection(ctx, deps.status.snapshot().sim, ops.sim.latestSelftest(), tz()) + renderNotifySection(ctx, ops.notify.list(), ops.settings.writable, tz())));
+    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured(), renderSimSection(ctx, deps.status.snapshot().sim, ops.sim.latestSelftest(), tz()) + renderNotifySection(ctx, ops.notify.list(), ops.settings.writable, tz()),
+      renderBackupSection(ctx, ops.backup.list(), tz())));
   });
 
   // The SIM (issue 17): 发送自检短信 and 查询话费, the same operations as POST /api/selftest and /api/sim/balance.
@@ -406,7 +408,7 @@ function renderSimSection(ctx: PageContext, sim: StatusSnapshot['sim'], selftest
 `;
 }
 
-function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[], notifySection: string): string {
+function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[], notifySection: string, backupSection: { html: string; script: string }): string {
   const { lang } = ctx;
   const noFile = !config.file;
   const disabled = noFile ? ' disabled' : '';
@@ -442,7 +444,8 @@ function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[]
 <input type="text" name="balance" placeholder="${h(tr(lang, '余额（留空不限）', 'balance (empty = unlimited)'))}" aria-label="balance"${disabled}>
 <label style="margin:0"><input type="checkbox" name="ignore_quiet_hours"${disabled}> ${h(tr(lang, '免打扰时段也发送', 'send in quiet hours too'))}</label>
 <button type="submit"${disabled}>${h(tr(lang, '添加', 'Add'))}</button></form></section>
-${notifySection}`;
-  return layout(ctx, tr(lang, '设置', 'Settings'), body);
+${notifySection}
+${backupSection.html}`;
+  return layout(ctx, tr(lang, '设置', 'Settings'), body, backupSection.script);
 }
 

@@ -6,6 +6,7 @@ import { SendReply } from '../protocol/wdgj.js';
 import type { StatusSnapshot } from '../status/status.js';
 import { registerAdmin } from './admin.js';
 import { registerApi } from './api.js';
+import { registerBackup } from './backup.js';
 import { registerInbox } from './inbox.js';
 import { registerNotifySettings } from './notify-settings.js';
 import { createAuth } from './auth.js';
@@ -137,7 +138,9 @@ export function createWebServer(deps: WebDeps): http.Server {
     const target = parseRequestTarget(Buffer.from(req.url ?? '/', 'latin1').toString('latin1'));
     let params = target.params;
     if (params.has('msg')) wdgjRequests.add(res);
-    if (req.method === 'POST' && /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
+    // A restore upload sent as a form (curl --data-binary without a Content-Type) is not read as one:
+    // its route answers what to send instead.
+    if (req.method === 'POST' && /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '') && target.path !== '/api/restore') {
       const body = await readBody(req);
       if (body === null) {
         res.setHeader('Connection', 'close');
@@ -179,6 +182,7 @@ export function createWebServer(deps: WebDeps): http.Server {
   app.get('/api/status', (_req: Req, res: Res) => sendJson(res, 200, deps.status.snapshot()));
 
   registerApi(app, deps, auth);
+  registerBackup(app, deps, auth);
   deps.extraRoutes?.(app, { requireAdmin: auth.requireAdmin });
 
   // The 24-hour signal chart: one sample a minute while the box runs.

@@ -1,17 +1,17 @@
 import type http from 'node:http';
 import type polka from 'polka';
-import type { FaultKind, ModemFault, VirtualModem } from '../../hardware/simulator/virtual-modem.js';
+// Types only: the simulator itself is wired in by main.ts (DESIGN.md: only main.ts and cli.ts import it).
+import type { ModemFault, NetworkKind, VirtualCall, VirtualModem } from '../../hardware/simulator/virtual-modem.js';
 import { readBody, sendJson } from './http.js';
 import { PduError } from '../modem/pdu/index.js';
 
 /**
  * The virtual HAT's controls, offered only in simulator mode: what it
- * transmitted, a customer's SMS arriving, and faults to inject. No SMS leaves
- * the box in this mode, so these need no admin login: they are how a shop
- * owner or a technician tries the box out.
+ * transmitted, a customer's SMS arriving, faults to inject, the network and
+ * SIM it is on (scenario), calls to it, and carrier notices. No SMS leaves the
+ * box in this mode, so these need no admin login: they are how a shop owner
+ * or a technician tries the box out.
  */
-
-const FAULT_KINDS: readonly FaultKind[] = ['no-sim', 'no-network', 'cms-error', 'silence', 'garbage', 'reboot'];
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown> | null> {
   const raw = await readBody(req);
@@ -28,7 +28,39 @@ function bad(res: http.ServerResponse, zh: string, en: string): void {
   sendJson(res, 400, { error: 'bad-request', message: zh, message_en: en });
 }
 
+/** A phone number as a caller or an own number: digits, optionally a leading +. */
+const PHONE = /^\+?\d{3,20}$/;
+
+function callJson(call: VirtualCall) {
+  return {
+    from: call.from,
+    started_at: call.started_at,
+    hung_up_at: call.hung_up_at,
+    hung_up_by: call.hung_up_by,
+    rings: call.rings,
+    answered_at: call.answered_at,
+  };
+}
+
+function scenarioJson(modem: VirtualModem) {
+  const own = modem.getOwnNumber();
+  return {
+    profile: modem.profile,
+    network: modem.getNetwork(),
+    sms_path: modem.smsPath(),
+    ims_registered: modem.isImsRegistered(),
+    imsi: modem.getImsi(),
+    carrier: modem.carrier(),
+    own_number: own.number,
+    own_number_known: own.known,
+    balance_yuan: modem.getBalance(),
+    faults: modem.activeFaults(),
+  };
+}
+
 export function simulatorRoutes(modem: VirtualModem) {
+  const FAULT_KINDS = modem.faultKinds;
+  const NETWORK_KINDS = modem.networkKinds;
   return (app: polka.Polka) => {
     app.get('/api/simulator/sent', (_req, res) => {
       sendJson(res, 200, { sent: modem.transmitted.map((m) => ({ to: m.to, text: m.text, segments: m.segments, at: m.at })) });
@@ -63,13 +95,108 @@ export function simulatorRoutes(modem: VirtualModem) {
         return bad(res, `kind 应为 ${[...FAULT_KINDS, 'clear'].join('、')} 之一`, `kind must be one of ${[...FAULT_KINDS, 'clear'].join(', ')}`);
       }
       const fault = { kind } as ModemFault;
-      if (kind === 'cms-error') {
-        const code = body?.['code'];
-        const count = body?.['count'];
-        Object.assign(fault, typeof code === 'number' ? { code } : {}, typeof count === 'number' ? { count } : {});
+      const code = body?.['code'];
+      if (kind === 'cms-error' || kind === 'carrier-blocked') {
+        if (code !== undefined && !(Number.isInteger(code) && (code as number) >= 0 && (code as number) <= 999)) {
+          return bad(res, 'code 应为 0 到 999 的整数（+CMS ERROR 的代码）', 'code must be an integer 0-999 (a +CMS ERROR code)');
+        }
+        if (typeof code === 'number') Object.assign(fault, { code });
       }
-      modem.inject(fault);
+      if (kind === 'cms-error') {
+        const count = body?.['count'];
+        if (typeof count === 'number') Object.assign(fault, { count });
+      }
+      try {
+        modem.inject(fault);
+      } catch (err) {
+        // A fault this module cannot have (no-ims on a 2G-only SIM868).
+        if (err instanceof RangeError) return bad(res, `这个模块不会出现 ${kind} 故障：${err.message}`, `this module cannot have fault ${kind}: ${err.message}`);
+        throw err;
+      }
       sendJson(res, 200, { ok: true, faults: modem.activeFaults() });
+    });
+
+    // ------------------------------------------------------------ the network and the SIM
+
+    app.get('/api/simulator/scenario', (_req, res) => {
+      sendJson(res, 200, scenarioJson(modem));
+    });
+
+    app.post('/api/simulator/scenario', async (req, res) => {
+      const body = await readJson(req);
+      if (body === null) return bad(res, '请求体应为 JSON 对象', 'the body must be a JSON object');
+      const network = body['network'];
+      const imsProvisioned = body['ims_provisioned'];
+      const ownNumber = body['own_number'];
+      const ownNumberKnown = body['own_number_known'];
+      const imsi = body['imsi'];
+      const balance = body['balance_yuan'];
+      const replies = body['carrier_replies'];
+      // Everything is checked before anything changes, so a bad body changes nothing.
+      if (network !== undefined && !(typeof network === 'string' && (NETWORK_KINDS as readonly string[]).includes(network))) {
+        return bad(res, `network 应为 ${NETWORK_KINDS.join('、')} 之一`, `network must be one of ${NETWORK_KINDS.join(', ')}`);
+      }
+      if (modem.profile === 'sim868' && network !== undefined && network !== 'gsm') {
+        return bad(res, 'SIM868 只有 2G：network 只能是 gsm', 'a SIM868 is 2G only: network can only be gsm');
+      }
+      if (imsProvisioned !== undefined && typeof imsProvisioned !== 'boolean') return bad(res, 'ims_provisioned 应为 true 或 false', 'ims_provisioned must be true or false');
+      if (ownNumber !== undefined && !(typeof ownNumber === 'string' && PHONE.test(ownNumber))) {
+        return bad(res, 'own_number 应为电话号码，如 +8613912345678', 'own_number must be a phone number such as +8613912345678');
+      }
+      if (ownNumberKnown !== undefined && typeof ownNumberKnown !== 'boolean') return bad(res, 'own_number_known 应为 true 或 false', 'own_number_known must be true or false');
+      if (imsi !== undefined && !(typeof imsi === 'string' && /^\d{6,15}$/.test(imsi))) return bad(res, 'imsi 应为 6 到 15 位数字', 'imsi must be 6 to 15 digits');
+      if (balance !== undefined && !(typeof balance === 'number' && Number.isFinite(balance))) return bad(res, 'balance_yuan 应为数字（元）', 'balance_yuan must be a number of yuan');
+      const replyEntries = replies === undefined ? [] : typeof replies === 'object' && replies !== null && !Array.isArray(replies) ? Object.entries(replies) : null;
+      if (replyEntries === null || replyEntries.length > 20 || replyEntries.some(([number, text]) => !PHONE.test(number) || !(text === null || (typeof text === 'string' && text.length <= 1000)))) {
+        return bad(
+          res,
+          'carrier_replies 应为 {"10086": "回复内容"}（最多 20 个号码，每条最多 1000 字，null 恢复默认）',
+          'carrier_replies must be {"10086": "reply text"} (at most 20 numbers, 1000 characters each, null for the default)',
+        );
+      }
+      if (imsProvisioned !== undefined) modem.setImsProvisioned(imsProvisioned);
+      if (network !== undefined) modem.setNetwork(network as NetworkKind);
+      if (ownNumber !== undefined || ownNumberKnown !== undefined) {
+        const own = modem.getOwnNumber();
+        modem.setOwnNumber((ownNumber as string | undefined) ?? own.number, (ownNumberKnown as boolean | undefined) ?? own.known);
+      }
+      if (imsi !== undefined) modem.setImsi(imsi);
+      if (balance !== undefined) modem.setBalance(balance);
+      for (const [number, text] of replyEntries) modem.setCarrierReply(number, text as string | null);
+      sendJson(res, 200, { ok: true, ...scenarioJson(modem) });
+    });
+
+    app.post('/api/simulator/carrier-notice', async (req, res) => {
+      const body = await readJson(req);
+      const from = body?.['from'];
+      const text = body?.['text'];
+      if (body === null || (from !== undefined && !(typeof from === 'string' && PHONE.test(from))) || (text !== undefined && !(typeof text === 'string' && text.length > 0 && text.length <= 1000))) {
+        return bad(res, '请求体应为 {"from": "10086", "text": "…"}（两项都可省略）', 'body must be {"from": "10086", "text": "…"} (both may be left out)');
+      }
+      const notice = modem.sendCarrierNotice({ ...(from !== undefined ? { from } : {}), ...(text !== undefined ? { text } : {}) });
+      sendJson(res, 200, { ok: true, ...notice });
+    });
+
+    // ------------------------------------------------------------ calls
+
+    app.post('/api/simulator/call', async (req, res) => {
+      const body = await readJson(req);
+      const from = body?.['from'];
+      if (typeof from !== 'string' || !PHONE.test(from.trim())) {
+        return bad(res, '请求体应为 {"from": "+8613800138000"}', 'body must be {"from": "+8613800138000"}');
+      }
+      const call = modem.call({ from: from.trim() });
+      sendJson(res, 200, { ok: true, call: callJson(call) });
+    });
+
+    /** The caller hangs up (or gives up). */
+    app.post('/api/simulator/call/end', (_req, res) => {
+      const call = modem.callerHangsUp();
+      sendJson(res, 200, { ok: true, call: call ? callJson(call) : null });
+    });
+
+    app.get('/api/simulator/calls', (_req, res) => {
+      sendJson(res, 200, { calls: modem.calls.map(callJson) });
     });
   };
 }

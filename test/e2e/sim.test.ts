@@ -35,14 +35,12 @@ async function api(box: TestBox, method: 'GET' | 'POST', path: string): Promise<
 }
 
 /**
- * A virtual HAT whose network the test plays. wip-sim's HAT answers carrier
- * queries and loops SMS to its own number back by itself; these tests answer
- * themselves, so they turn that off (options today's HAT does not have yet and
- * ignores: passed untyped until wip-sim is merged).
+ * A virtual HAT whose network the test plays: the HAT's own carrier answers
+ * and its loopback of SMS to its own number are off, so each reply and echo
+ * is the test's, exactly once.
  */
 function hatPlayedByTest(): VirtualModem {
-  const untilWipSim: object = { carrierServices: false, ownNumberLoopback: false };
-  return new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off', ...untilWipSim });
+  return new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off', carrierServices: false, ownNumberLoopback: false });
 }
 
 async function modemReady(box: TestBox): Promise<void> {
@@ -257,11 +255,12 @@ test.serial('carrier block: refusals to different numbers stop sending ("carrier
   }
 });
 
-// Needs wip-sim (the virtual HAT delivers an SMS sent to its own number back to itself)
-// and wip-driver (the own number read with AT+CNUM, wired into main.ts's modemIdentity). Until that branch is merged this test FAILS, and ava
-// reports it as a known failure; once merged ava says it passes unexpectedly:
-// then change test.failing to test.serial. It is not counted as a pass meanwhile.
-test.failing('self-test against the virtual HAT alone (no test playing the network): needs wip-sim merged', async (t) => {
+// Needs wip-driver (the own number read with AT+CNUM, read by main.ts's modemIdentity); the
+// virtual HAT (wip-sim, merged) already delivers an SMS sent to its own number back to itself.
+// Until wip-driver is merged this test FAILS (the box does not know its number), and ava reports
+// it as a known failure; once merged ava says it passes unexpectedly: then change test.failing to
+// test.serial. It is not counted as a pass meanwhile.
+test.failing('self-test against the virtual HAT alone (no test playing the network): needs wip-driver merged', async (t) => {
   t.timeout(30_000);
   const simulator = new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off' });
   // No own number from the test: the box's own wiring (the driver's AT+CNUM, wip-driver) must find it.

@@ -1,5 +1,6 @@
 /** Test harness around a VirtualModem: a terminal that collects its output, and timers the test drives. */
 import { ManualClock } from '../../src/clock.js';
+import { decodePdu, encodeSubmit } from '../../src/modem/pdu/index.js';
 import { VirtualModem, type ModemTimers, type VirtualModemOptions } from '../../hardware/simulator/virtual-modem.js';
 
 /** Timers that fire only when the test advances time, so every session is deterministic. */
@@ -87,4 +88,52 @@ export function quietSession(options: VirtualModemOptions = {}): Session {
 /** The PDU lines (hex only) in a modem answer. */
 export function pduLines(text: string): string[] {
   return text.split('\r\n').filter((line) => /^[0-9A-F]{20,}$/.test(line));
+}
+
+/**
+ * Sends a text through AT+CMGS, one segment after the other as a driver does,
+ * and returns each segment's answer (`+CMGS: n` + OK, or the error).
+ */
+export function sendText(s: Session, to: string, text: string): string[] {
+  const answers: string[] = [];
+  for (const part of encodeSubmit({ to, text })) {
+    const prompt = s.at(`AT+CMGS=${part.tpduLength}`);
+    if (!prompt.endsWith('> ')) {
+      answers.push(prompt);
+      continue;
+    }
+    s.modem.write(part.pdu + '\x1a');
+    s.timers.advance(SEND_MS);
+    answers.push(s.take());
+  }
+  return answers;
+}
+
+/**
+ * The senders and texts of every SMS in storage, read the way the box reads
+ * them: the parts of a long SMS joined (in storage order of their first part).
+ */
+export function storedTexts(s: Session): { from: string; text: string }[] {
+  const texts: { from: string; text: string; parts?: Map<number, string>; total?: number }[] = [];
+  const multiparts = new Map<string, { from: string; text: string; parts: Map<number, string>; total: number }>();
+  for (const stored of s.modem.stored()) {
+    const decoded = decodePdu(stored.pdu);
+    if (decoded.type !== 'deliver') continue;
+    if (!decoded.concat || decoded.concat.total <= 1) {
+      texts.push({ from: decoded.number, text: decoded.text });
+      continue;
+    }
+    const key = `${decoded.number}|${decoded.concat.ref}|${decoded.concat.total}`;
+    let entry = multiparts.get(key);
+    if (!entry) {
+      entry = { from: decoded.number, text: '', parts: new Map(), total: decoded.concat.total };
+      multiparts.set(key, entry);
+      texts.push(entry);
+    }
+    entry.parts.set(decoded.concat.part, decoded.text);
+  }
+  return texts.map((m) => ({
+    from: m.from,
+    text: m.parts ? [...m.parts.entries()].sort((a, b) => a[0] - b[0]).map(([, part]) => part).join('') : m.text,
+  }));
 }

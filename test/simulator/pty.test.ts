@@ -82,6 +82,42 @@ ptyTest('simulate-modem: an AT client on the tty sends, receives, and reconnects
   t.notRegex(sim.stderr(), /unknown command|not JSON/);
 });
 
+ptyTest('simulate-modem as an EC25 on LTE without IMS, a SIM without its number; a call rings until AT+CHUP', async (t) => {
+  const sim = await startSimulator(['--send-ms', '20', '--profile', 'ec25', '--network', 'lte-no-ims', '--no-own-number']);
+  t.teardown(() => sim.stop());
+  t.regex(sim.stderr(), /virtual ec25, lte-no-ims/);
+  const tty = await openTty(sim.link);
+  tty.write('ATE0;+CMEE=1\r');
+  await tty.until('OK\r\n');
+  tty.write('AT+QNWINFO;+CNUM;+CIREG?\r');
+  t.is(await tty.until('OK\r\n'), '\r\n+QNWINFO: "FDD LTE","46000","LTE BAND 3",1650\r\n\r\n+CIREG: 0,0\r\n\r\nOK\r\n');
+  const [pdu] = encodeSubmit({ to: '+8613800138000', text: 'no ims' });
+  tty.write(`AT+CMGS=${pdu!.tpduLength}\r`);
+  await tty.until('> ');
+  tty.write(pdu!.pdu + '\x1a');
+  t.is(await tty.until('\r\n+CMS ERROR: 500\r\n'), '\r\n+CMS ERROR: 500\r\n');
+
+  // With IMS up the SIM can send, and be called (without it, no voice path either).
+  await sim.control({ network: 'lte-ims' });
+  tty.write(`AT+CMGS=${pdu!.tpduLength}\r`);
+  await tty.until('> ');
+  tty.write(pdu!.pdu + '\x1a');
+  t.regex(await tty.until('OK\r\n'), /\+CMGS: \d+\r\n\r\nOK\r\n$/);
+
+  tty.write('AT+CLIP=1\r');
+  await tty.until('OK\r\n');
+  await sim.control({ call: { from: '+8613800138000' } });
+  t.is(await tty.until('+CLIP: "+8613800138000",145,"",0,"",0\r\n'), '\r\nRING\r\n\r\n+CLIP: "+8613800138000",145,"",0,"",0\r\n');
+  tty.write('AT+CHUP\r');
+  // On a slow machine another RING may come first (every 5 s of real time here).
+  t.regex(await tty.until('OK\r\n'), /\r\nOK\r\n$/);
+  await sim.waitForStderr(/call \{"from":"\+8613800138000".*"hung_up_by":"modem"/, 'the call to end');
+  await sim.control({ calls: true });
+  t.regex(sim.stderr(), /simulate-modem: calls \[\{"from":"\+8613800138000","started_at":"[^"]+","hung_up_at":"[^"]+","hung_up_by":"modem","rings":\d+\}\]/);
+
+  await tty.close();
+});
+
 ptyTest('simulate-modem exits cleanly when stdin ends, and on SIGINT', async (t) => {
   const sim = await startSimulator();
   sim.child.stdin.end();

@@ -569,5 +569,10 @@ test('snapshot reports power, registration, signal, faults and counts', (t) => {
     stored: 0,
     waitingAtNetwork: 1,
     transmitted: 0,
+    profile: 'sim7600',
+    network: 'lte-sgs',
+    smsPath: 'none',
+    ims: false,
+    ringing: false,
   });
 });
