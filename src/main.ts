@@ -152,7 +152,6 @@ export async function startBox(options: BoxOptions): Promise<Box> {
 
   let dispatcher: Dispatcher | null = null;
   let statusLeds: StatusLeds<StatusSnapshot> | null = null;
-  let consecutiveSendFailures = 0;
   let starting = true;
   // A settings save that passed the parser fixes the file: the problem is over then.
   let configProblem = options.configProblem ?? null;
@@ -198,7 +197,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   });
 
   // First AT+CFUN off/on, then power cycles through PWRKEY with backoff, then a hard fault.
-  const watchdog = new ModemWatchdog({ modem, canPowerCycle: power.canPulse, clock, log });
+  const watchdog = new ModemWatchdog({ modem, canPowerCycle: power.canPulse, clock, log, sendFailureRun: () => status.sendFailureRun() });
   const modemStatusNow = () => {
     const fields = modemStatusFields(modem.status());
     return { ...fields, hardFault: fields.hardFault ?? watchdog.hardFault() };
@@ -206,24 +205,9 @@ export async function startBox(options: BoxOptions): Promise<Box> {
 
   const hatModem: DispatchModem = {
     id: 'hat',
-    notReadyReason: () => {
-      const s = modem.status();
-      return s.state === 'ready' ? null : (s.hardFault ?? s.state);
-    },
-    send: async (message) => {
-      try {
-        const result = await modem.send(message);
-        consecutiveSendFailures = 0;
-        statusLeds?.flash();
-        return result;
-      } catch (err) {
-        consecutiveSendFailures++;
-        throw err;
-      }
-    },
-    setKeepLinkOpen: (on) => {
-      if (hat.at.cmms) void modem.setKeepLinkOpen(on).catch(() => {});
-    },
+    notReadyReason: () => status.modemNotReadyReason(),
+    send: (message) => modem.send(message),
+    setKeepLinkOpen: (on) => void modem.setKeepLinkOpen(on),
   };
 
   let closed = false;
@@ -262,6 +246,11 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     statusLeds?.refresh();
   });
   modem.on('event', (e) => store.addEvent(clock.now(), e.level, `modem-${e.kind}`, e.zh, e.en));
+  // Before the watchdog starts listening: it reads the run this keeps.
+  modem.on('send-result', (result) => {
+    status.recordSendResult(result);
+    if (result.ok) statusLeds?.flash();
+  });
   modem.on('status-report', (r) => {
     store.applyStatusReport(r.recipient, r.messageRef, r.status, r.delivered, r.final, clock.now());
   });
@@ -343,7 +332,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       starting,
       // On the simulator the factory password is how the box is tried out; with a real modem it must go.
       defaultAdminPassword: factoryAdminBlocked(config),
-      consecutiveSendFailures,
+      consecutiveSendFailures: status.sendFailureRun(),
       watchdogFault: watchdog.hardFault(),
     }),
     onError: (err) => log.warn('LED update failed', { error: String(err) }),

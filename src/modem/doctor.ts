@@ -12,7 +12,19 @@ import {
   type RegistrationStat,
   type SimState,
 } from './parse.js';
-import { openSerialStream } from './serial.js';
+import { openSerialStream, type SerialBinding } from './serial.js';
+
+/**
+ * The virtual HAT, as the caller (src/cli.ts) hands it to the doctor: the
+ * driver never imports the simulator. `fault` is a fault kind to inject
+ * first; an unknown kind throws an Error whose message lists the known ones.
+ */
+export type VirtualHatFactory = (options: { fault?: string }) => { binding: SerialBinding; dispose(): void };
+
+export interface DoctorCommandDeps {
+  /** Lets `--device simulator` check the built-in virtual HAT; without it that device is refused. */
+  virtualHat?: VirtualHatFactory;
+}
 
 export const DOCTOR_USAGE = `Usage: smsbox doctor [--device PATH] [--hat NAME] [--baud N]
 
@@ -221,7 +233,7 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
 }
 
 /** `smsbox doctor …`; returns the exit code. */
-export async function doctorCommand(argv: string[], out: (line: string) => void): Promise<number> {
+export async function doctorCommand(argv: string[], out: (line: string) => void, deps: DoctorCommandDeps = {}): Promise<number> {
   const args: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -260,20 +272,20 @@ export async function doctorCommand(argv: string[], out: (line: string) => void)
   let openStream: () => Promise<Duplex>;
   let cleanup = (): void => {};
   if (device === 'simulator') {
-    const { VirtualModem } = await import('../../hardware/simulator/virtual-modem.js');
-    const { createSimulatorBinding } = await import('../../hardware/simulator/binding.js');
-    const virtual = new VirtualModem({ sendMs: 10 });
-    const fault = args.fault;
-    if (fault) {
-      if (!['no-sim', 'no-network', 'silence', 'garbage'].includes(fault)) {
-        out(`--fault must be one of no-sim, no-network, silence, garbage; got "${fault}"`);
-        return 2;
-      }
-      virtual.inject({ kind: fault as 'no-sim' | 'no-network' | 'silence' | 'garbage' });
+    if (!deps.virtualHat) {
+      out('--device simulator is not available here (no virtual HAT was given to the doctor)');
+      return 2;
     }
-    const binding = createSimulatorBinding(virtual);
+    let link: ReturnType<VirtualHatFactory>;
+    try {
+      link = deps.virtualHat(args.fault === undefined ? {} : { fault: args.fault });
+    } catch (error) {
+      out(`--fault: ${error instanceof Error ? error.message : String(error)}`);
+      return 2;
+    }
+    const binding = link.binding;
     openStream = () => openSerialStream({ path: 'simulator', baudRate: baud, binding });
-    cleanup = () => virtual.dispose();
+    cleanup = () => link.dispose();
     out('（模拟模式：检查的是内置的虚拟模块，不是真实硬件 / simulator: checking the built-in virtual HAT, not real hardware）');
   } else {
     if (args.fault) {

@@ -38,6 +38,7 @@ import {
   type SimState,
 } from './parse.js';
 import { PowerUnavailableError, type ModemPower } from './power.js';
+import { TransactionQueue, type TransactionKind } from './transactions.js';
 
 export { ModemSendError } from './errors.js';
 
@@ -200,6 +201,12 @@ const FAULT_TEXT: Partial<Record<ModemStateName, { zh: string; en: string }>> = 
  * `inboxScanEveryPolls` polls, which also retries messages whose handler
  * rejected.
  *
+ * ## One queue
+ * Every exchange with the module is a transaction on one prioritised queue
+ * (transactions.ts; the table is in README.md): start and re-init, hang-ups,
+ * inbound reads, sends, queries, polls. Only the transaction holding the
+ * port sends commands (`at()` checks it), one at a time.
+ *
  * ## Events
  * - `status` (ModemState) whenever the state changes;
  * - `event` (ModemEvent) for the events log: SIM missing, registered on X,
@@ -227,6 +234,9 @@ export class Modem extends EventEmitter<ModemEvents> {
   private sim: SimState | null = null;
   private simCode: string | null = null;
   private initDone = false;
+  /** Restarts of the module seen so far, and how many had been seen when the last init began. */
+  private reboots = 0;
+  private initAsOfReboot = -1;
   private initError: string | null = null;
   private initRunning: Promise<void> | null = null;
   private registration: RegistrationStat | null = null;
@@ -238,14 +248,16 @@ export class Modem extends EventEmitter<ModemEvents> {
   private lastError: string | null = null;
   private pollTimer: unknown = null;
   private pollCount = 0;
-  private polling: Promise<void> | null = null;
-  private sendChain: Promise<unknown> = Promise.resolve();
-  private inboundChain: Promise<unknown> = Promise.resolve();
+  /** The one queue of transactions on this modem's port (transactions.ts). */
+  private readonly queue = new TransactionQueue();
   private readonly inboundInFlight = new Set<number>();
   /** `index:pdu` → time before which a message whose handler rejected is not offered again. */
   private readonly inboundHeld = new Map<string, number>();
   private nextConcatRef = Math.floor(Math.random() * 256);
+  /** The wish of the sender: keep the SMS link open between messages (a backlog). */
   private keepLinkOpen = false;
+  /** The AT+CMMS mode the module is in as far as we know (null: unknown). The one place this is kept. */
+  private cmmsMode: 0 | 2 | null = 0;
   private lastNetworkTime: { time: number; receivedAt: number } | null = null;
   private lastPublished: ModemState | null = null;
 
@@ -280,9 +292,22 @@ export class Modem extends EventEmitter<ModemEvents> {
     this.lifecycle = 'starting';
     this.failures = 0;
     this.answered = false;
+    this.queue.reopen();
     this.publish();
+    await this.queue.enqueue('start', () => this.startHeld()).catch((error: unknown) => {
+      this.lastError = describe(error);
+    });
+    if (this.lifecycle === 'starting') {
+      this.lifecycle = 'running';
+      this.schedulePoll();
+    }
+    this.publish();
+  }
+
+  private async startHeld(): Promise<void> {
     try {
       await this.connect();
+      if (this.lifecycle === 'stopping') return;
       let on = await this.probe(2);
       if (!on) {
         if (this.options.power.canPulse) {
@@ -295,7 +320,7 @@ export class Modem extends EventEmitter<ModemEvents> {
         this.failures = this.failuresBeforeNotResponding;
         this.lastError = 'no answer to AT';
       } else {
-        await this.initialize();
+        await this.runInit();
         if (this.initDone) await this.pollNetwork();
       }
     } catch (error) {
@@ -303,85 +328,99 @@ export class Modem extends EventEmitter<ModemEvents> {
       this.log?.warn('modem start failed', { error: this.lastError });
       if (!this.engine || this.engine.closed) this.failures = this.failuresBeforeNotResponding;
     }
-    if (this.lifecycle === 'starting') {
-      this.lifecycle = 'running';
-      this.schedulePoll();
-    }
-    this.publish();
   }
 
   /**
-   * Stops polling, waits for the send in progress, powers the modem down with
-   * the profile's command (unless `powerDown` is false) and closes the port.
+   * Stops polling, lets every transaction already queued (the send in
+   * progress, a hang-up) finish, powers the modem down with the profile's
+   * command (unless `powerDown` is false) and closes the port.
    */
   async stop(options: { powerDown?: boolean } = {}): Promise<void> {
     if (this.lifecycle === 'off' || this.lifecycle === 'stopping') return;
     this.lifecycle = 'stopping';
     if (this.pollTimer) this.timers.clearTimeout(this.pollTimer);
     this.pollTimer = null;
-    await this.sendChain.catch(() => {});
-    await this.polling?.catch(() => {});
-    const engine = this.engine;
-    if (engine && !engine.closed && (options.powerDown ?? true) && this.answered && this.failures < this.failuresBeforeNotResponding) {
-      try {
-        await engine.command(this.hat.power.powerDownCommand, { timeoutMs: this.commandTimeoutMs });
-        this.event('info', 'power-down', '短信模块已关机', 'The modem was powered down');
-      } catch (error) {
-        this.log?.warn('modem power-down command failed', { error: describe(error) });
-      }
-    }
+    // Messages being sent, calls being hung up and messages being read finish; the rest is
+    // dropped, and a boot wait, init or poll holding the port is cut short by closing it.
+    const finishing = (kind: TransactionKind | null) => kind === 'send' || kind === 'link' || kind === 'hang-up' || kind === 'inbound';
+    this.queue.drop((kind) => !finishing(kind));
+    if (this.queue.current !== null && !finishing(this.queue.current)) await this.disconnect();
+    await this.queue
+      .enqueue('power-down', async () => {
+        const engine = this.engine;
+        if (engine && !engine.closed && (options.powerDown ?? true) && this.answered && this.failures < this.failuresBeforeNotResponding) {
+          try {
+            await this.at(this.hat.power.powerDownCommand);
+            this.event('info', 'power-down', '短信模块已关机', 'The modem was powered down');
+          } catch (error) {
+            this.log?.warn('modem power-down command failed', { error: describe(error) });
+          }
+        }
+      })
+      .catch(() => {});
+    this.queue.close();
+    await this.queue.idle();
     await this.disconnect();
     this.lifecycle = 'off';
     this.initDone = false;
+    this.cmmsMode = 0;
     this.publish();
   }
 
   /**
    * Power-cycles the modem through PWRKEY (off pulse, pause, on pulse), then
-   * waits for it and initialises it again. Rejects with PowerUnavailableError
-   * when the power seam cannot press PWRKEY. The watchdog of issue 7 decides when.
+   * waits for it and initialises it again, as one transaction: nothing else
+   * talks to the modem meanwhile. Rejects with PowerUnavailableError when the
+   * power seam cannot press PWRKEY. The watchdog decides when.
    */
   async powerCycle(): Promise<void> {
     const power = this.options.power;
     if (!power.canPulse) throw new PowerUnavailableError('this box cannot press the modem\'s PWRKEY');
-    this.event('warn', 'power-cycle', '正在重启短信模块（断电再开机）', 'Power-cycling the modem (PWRKEY)');
-    const isOn = (await power.readStatusPin?.()) ?? true;
-    if (isOn) {
-      await power.pulsePwrkey(this.hat.power.powerOffPulseMs);
-      await this.sleep(Math.min(2000, this.bootMs));
-    }
-    this.initDone = false;
-    await power.pulsePwrkey(this.hat.power.powerOnPulseMs);
-    if (!this.engine || this.engine.closed) await this.connect().catch(() => {});
-    const on = await this.waitForBoot(this.bootMs);
-    if (on) {
-      this.failures = 0;
-      await this.initialize();
-      if (this.initDone) await this.pollNetwork();
-    }
-    this.publish();
+    await this.queue
+      .enqueue('power-cycle', async () => {
+        this.event('warn', 'power-cycle', '正在重启短信模块（断电再开机）', 'Power-cycling the modem (PWRKEY)');
+        const isOn = (await power.readStatusPin?.()) ?? true;
+        if (isOn) {
+          await power.pulsePwrkey(this.hat.power.powerOffPulseMs);
+          await this.sleep(Math.min(2000, this.bootMs));
+        }
+        this.initDone = false;
+        this.cmmsMode = 0;
+        await power.pulsePwrkey(this.hat.power.powerOnPulseMs);
+        if (!this.engine || this.engine.closed) await this.connect().catch(() => {});
+        const on = await this.waitForBoot(this.bootMs);
+        if (on) {
+          this.failures = 0;
+          await this.runInit();
+          if (this.initDone) await this.pollNetwork();
+        }
+      })
+      .finally(() => this.publish());
   }
 
   /**
    * Switches the radio off and on again (`AT+CFUN=0`, then `AT+CFUN=1`): a
    * module that lost the network is often brought back by it, without the
-   * cost of a power cycle. Waits for the send in progress; the next poll
-   * reads the registration again. The watchdog (src/modem/watchdog.ts) decides when.
+   * cost of a power cycle. One transaction, after the one in progress; the
+   * next poll reads the registration again. The watchdog decides when.
    */
   async restartRadio(): Promise<void> {
     // Switching the radio is slower than an ordinary command on real modules (SIM7600: seconds).
     const timeoutMs = this.commandTimeoutMs * 3;
-    const run = this.sendChain.then(async () => {
-      await this.at('AT+CFUN=0', timeoutMs);
-      await this.at('AT+CFUN=1', timeoutMs);
-    });
-    this.sendChain = run.catch(() => {});
     try {
-      await run;
+      await this.queue.enqueue('radio-restart', async () => {
+        await this.at('AT+CFUN=0', timeoutMs);
+        await this.at('AT+CFUN=1', timeoutMs);
+      });
       this.event('info', 'radio-restart', '已重启短信模块的射频（AT+CFUN 关/开）', 'Restarted the modem\'s radio (AT+CFUN off/on)');
     } finally {
       this.publish();
     }
+  }
+
+  /** The transaction holding the port, how many wait, and the last ones run (status page, tests). */
+  transactions(): { current: TransactionKind | null; waiting: number; recent: readonly TransactionKind[] } {
+    return { current: this.queue.current, waiting: this.queue.pending(), recent: this.queue.history };
   }
 
   /** Consecutive commands without an answer (the watchdog of issue 7 reads it). */
@@ -465,8 +504,12 @@ export class Modem extends EventEmitter<ModemEvents> {
     }
   }
 
-  /** Sends a command, keeping count of unanswered ones. */
+  /**
+   * Sends a command, keeping count of unanswered ones. Only the transaction
+   * holding the port talks to the modem: a command from anywhere else is a bug.
+   */
   private async at(command: string, timeoutMs = this.commandTimeoutMs, expectPrefix?: string): Promise<AtResponse> {
+    if (this.queue.current === null) throw new Error(`${command}: AT command outside a modem transaction`);
     const engine = this.engine;
     if (!engine || engine.closed) throw new AtClosedError(command, false);
     try {
@@ -514,7 +557,7 @@ export class Modem extends EventEmitter<ModemEvents> {
     const deadline = this.timers.now() + ms;
     while (this.timers.now() < deadline) {
       if (await this.probe(1)) return true;
-      if (!this.engine || this.engine.closed) return false;
+      if (!this.engine || this.engine.closed || this.lifecycle === 'stopping') return false;
       await this.sleep(Math.min(1000, Math.max(0, deadline - this.timers.now())));
     }
     return this.probe(1);
@@ -522,18 +565,27 @@ export class Modem extends EventEmitter<ModemEvents> {
 
   // ------------------------------------------------------------------ init and polling
 
-  /** Runs the init sequence once at a time; callers that arrive meanwhile share it. */
+  /**
+   * Queues the init sequence as a transaction of its own (after a restart of
+   * the module); callers that arrive while one waits or runs share it.
+   */
   private initialize(): Promise<void> {
     if (!this.initRunning) {
-      this.initRunning = this.runInit().finally(() => {
-        this.initRunning = null;
-      });
+      const asOf = this.reboots;
+      this.initRunning = this.queue
+        // A transaction ahead of this one (a power cycle, a start) may have set the module up already.
+        .enqueue('init', async () => (this.initDone && this.initAsOfReboot >= asOf ? undefined : this.runInit()))
+        .catch(() => {})
+        .finally(() => {
+          this.initRunning = null;
+        });
     }
     return this.initRunning;
   }
 
   private async runInit(): Promise<void> {
     this.initDone = false;
+    this.initAsOfReboot = this.reboots;
     try {
       await this.at('ATE0');
       await this.at('AT+CMEE=2');
@@ -548,7 +600,9 @@ export class Modem extends EventEmitter<ModemEvents> {
       for (const command of this.hat.at.networkTimeCommands) {
         await this.at(command).catch((error) => this.log?.info('network time command refused', { command, error: describe(error) }));
       }
-      if (this.keepLinkOpen && this.hat.at.cmms) await this.at('AT+CMMS=2').catch(() => {});
+      // A restarted module is back in AT+CMMS mode 0; a backlog being sent wants 2.
+      this.cmmsMode = 0;
+      if (this.keepLinkOpen && this.hat.at.cmms) await this.setCmms(2).catch(() => {});
       this.initDone = true;
       this.initError = null;
       this.log?.info('modem initialised', { model: this.identity.model, firmware: this.identity.firmware });
@@ -617,10 +671,11 @@ export class Modem extends EventEmitter<ModemEvents> {
     if (this.pollTimer) this.timers.clearTimeout(this.pollTimer);
     this.pollTimer = this.timers.setTimeout(() => {
       this.pollTimer = null;
-      this.polling = this.poll().finally(() => {
-        this.polling = null;
-        this.schedulePoll();
-      });
+      // A poll waits behind everything else queued; the next one is timed from its end.
+      void this.queue
+        .enqueue('poll', () => this.poll())
+        .catch(() => {})
+        .finally(() => this.schedulePoll());
     }, this.pollIntervalMs);
     (this.pollTimer as { unref?: () => void }).unref?.();
   }
@@ -638,11 +693,11 @@ export class Modem extends EventEmitter<ModemEvents> {
         if (!(await this.probe(1))) return;
       }
       if (!this.initDone) {
-        await this.initialize();
+        await this.runInit();
         if (!this.initDone) return;
       }
       await this.pollNetwork();
-      if (this.pollCount % this.inboxScanEveryPolls === 0) await this.scanInbox();
+      if (this.pollCount % this.inboxScanEveryPolls === 0) await this.scanInboxHeld();
     } catch (error) {
       this.lastError = describe(error);
       this.log?.debug('modem poll failed', { error: this.lastError });
@@ -752,25 +807,40 @@ export class Modem extends EventEmitter<ModemEvents> {
    * Failures reject with {@link ModemSendError}; its rules are in errors.ts.
    */
   send(request: SendRequest): Promise<{ messageRefs: number[] }> {
-    const run = this.sendChain.then(() => this.sendNow(request));
-    this.sendChain = run.catch(() => {});
-    return run;
+    return this.queue.enqueue('send', () => this.sendNow(request));
   }
 
   /**
    * Keeps the SMS link open between messages (AT+CMMS=2) while a backlog is
-   * being sent, where the profile supports it. Resolves false when it does not.
+   * being sent, where the profile supports it. The sender says what it wants
+   * as often as it likes: AT+CMMS is written only when the module's mode has
+   * to change. Resolves false when the profile has no AT+CMMS or it failed.
    */
   async setKeepLinkOpen(on: boolean): Promise<boolean> {
     if (!this.hat.at.cmms) return false;
     this.keepLinkOpen = on;
-    const run = this.sendChain.then(() => this.at(`AT+CMMS=${on ? 2 : 0}`));
-    this.sendChain = run.catch(() => {});
+    const wanted = on ? 2 : 0;
+    if (this.cmmsMode === wanted) return true;
     try {
-      await run;
+      await this.queue.enqueue('link', async () => {
+        // The wish may have changed again while this waited; a send may have set the mode meanwhile.
+        const target = this.keepLinkOpen ? 2 : 0;
+        if (this.cmmsMode !== target && this.initDone) await this.setCmms(target);
+      });
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** AT+CMMS; `cmmsMode` follows what the module confirmed. */
+  private async setCmms(mode: 0 | 2): Promise<void> {
+    try {
+      await this.at(`AT+CMMS=${mode}`);
+      this.cmmsMode = mode;
+    } catch (error) {
+      this.cmmsMode = null;
+      throw error;
     }
   }
 
@@ -794,7 +864,9 @@ export class Modem extends EventEmitter<ModemEvents> {
 
     const engine = this.engine!;
     const multipart = segments.length > 1;
-    if (multipart && this.hat.at.cmms && !this.keepLinkOpen) await this.at('AT+CMMS=2').catch(() => {});
+    // The segments of one message go on one link; afterwards the mode goes back to the sender's wish.
+    const wrap = multipart && this.hat.at.cmms && this.cmmsMode !== 2;
+    if (wrap) await this.setCmms(2).catch(() => {});
     const messageRefs: number[] = [];
     try {
       for (const segment of segments) {
@@ -811,21 +883,27 @@ export class Modem extends EventEmitter<ModemEvents> {
         messageRefs.push(ref ?? -1);
       }
     } finally {
-      if (multipart && this.hat.at.cmms && !this.keepLinkOpen && this.engine === engine && !engine.closed) {
-        await this.at('AT+CMMS=0').catch(() => {});
+      if (wrap && !this.keepLinkOpen && this.engine === engine && !engine.closed) {
+        await this.setCmms(0).catch(() => {});
       }
     }
     this.emit('send-result', { ok: true });
     return { messageRefs };
   }
 
-  /** Why sending must not even be tried now; null when it may. */
+  /**
+   * Why the driver cannot even try to transmit now (the port is shut, the
+   * module is not set up or does not answer); null when it can. Whether the
+   * box *should* send (health, SMS path, carrier) is judged in src/status/.
+   */
   private refusal(): string | null {
     if (!this.engine || this.engine.closed) return 'the modem port is not open';
     const state = this.stateName();
     if (state === 'off' || state === 'starting') return `the modem is ${state}`;
     const fault = FAULT_TEXT[state];
-    return fault ? fault.en : null;
+    if (fault) return fault.en;
+    if (!this.initDone) return 'the modem is not set up';
+    return null;
   }
 
   private sendFailure(error: unknown, messageRefs: number[]): ModemSendError {
@@ -886,22 +964,22 @@ export class Modem extends EventEmitter<ModemEvents> {
   }
 
   private onReboot(line: string): void {
+    this.reboots++;
     this.initDone = false;
     this.failures = 0;
     if (this.lifecycle !== 'running') return;
     this.event('warn', 'modem-restarted', `短信模块重新启动了（${line}）`, `The modem restarted (${line})`);
     this.publish();
+    this.cmmsMode = 0;
     // Give the module a moment to print the rest of its boot URCs, then set it up again.
     void this.sleep(50).then(() => this.initialize());
   }
 
-  /** Inbound work runs one item at a time, in arrival order. */
-  private queueInbound(work: () => Promise<void>): Promise<void> {
-    const run = this.inboundChain.then(work).catch((error) => {
+  /** One received message (read, hand over, delete) is one transaction, before the next send. */
+  private queueInbound(work: () => Promise<void>, kind: TransactionKind = 'inbound'): Promise<void> {
+    return this.queue.enqueue(kind, work).catch((error: unknown) => {
       this.log?.warn('inbound SMS handling failed', { error: describe(error) });
     });
-    this.inboundChain = run;
-    return run;
   }
 
   private async readStored(index: number): Promise<void> {
@@ -922,22 +1000,24 @@ export class Modem extends EventEmitter<ModemEvents> {
    * held back: what arrived while the box was off, and earlier failures.
    */
   scanInbox(): Promise<void> {
-    return this.queueInbound(async () => {
-      if (!this.initDone || !this.engine) return;
-      const { lines } = await this.at('AT+CMGL=4', Math.max(this.commandTimeoutMs, 15_000));
-      for (const entry of parseCmgl(lines)) {
-        const key = `${entry.index}:${entry.pdu}`;
-        const heldUntil = this.inboundHeld.get(key);
-        if (heldUntil !== undefined && this.options.clock.now() < heldUntil) continue;
-        if (this.inboundInFlight.has(entry.index)) continue;
-        this.inboundInFlight.add(entry.index);
-        try {
-          await this.handOver(entry.pdu, entry.index);
-        } finally {
-          this.inboundInFlight.delete(entry.index);
-        }
+    return this.queueInbound(() => this.scanInboxHeld(), 'inbox-scan');
+  }
+
+  private async scanInboxHeld(): Promise<void> {
+    if (!this.initDone || !this.engine) return;
+    const { lines } = await this.at('AT+CMGL=4', Math.max(this.commandTimeoutMs, 15_000));
+    for (const entry of parseCmgl(lines)) {
+      const key = `${entry.index}:${entry.pdu}`;
+      const heldUntil = this.inboundHeld.get(key);
+      if (heldUntil !== undefined && this.options.clock.now() < heldUntil) continue;
+      if (this.inboundInFlight.has(entry.index)) continue;
+      this.inboundInFlight.add(entry.index);
+      try {
+        await this.handOver(entry.pdu, entry.index);
+      } finally {
+        this.inboundInFlight.delete(entry.index);
       }
-    });
+    }
   }
 
   /** Decodes one PDU, hands it to its consumer, and deletes the stored copy once the consumer is done. */
@@ -1017,8 +1097,10 @@ export class Modem extends EventEmitter<ModemEvents> {
    */
   async networkTime(): Promise<Date | null> {
     try {
-      const { lines } = await this.at('AT+CCLK?', this.commandTimeoutMs, '+CCLK');
-      const time = lines.map((l) => parseCclk(l, this.hat.at.cclkValidFromYear)).find((d) => d !== null);
+      const time = await this.queue.enqueue('network-time', async () => {
+        const { lines } = await this.at('AT+CCLK?', this.commandTimeoutMs, '+CCLK');
+        return lines.map((l) => parseCclk(l, this.hat.at.cclkValidFromYear)).find((d) => d !== null) ?? null;
+      });
       if (time) return time;
     } catch (error) {
       this.log?.debug('AT+CCLK? failed', { error: describe(error) });

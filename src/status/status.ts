@@ -10,6 +10,7 @@ import type { FaultReason } from '../leds/patterns.js';
 import { WAIT_TEXT, type DispatchState } from '../scheduler/dispatcher.js';
 import type { ClockSource } from '../scheduler/clock-trust.js';
 import { judgeQueue, type QueueProgress } from './stuck.js';
+import { modemNotReadyReason, SendFailureRun, type SendOutcome } from './health.js';
 
 /**
  * The one status model. LEDs, the web page, /api/status and metrics all read
@@ -50,6 +51,7 @@ const RECENT_REQUESTS = 50;
 
 export class StatusModel {
   private modem: ModemStatus;
+  private readonly sendFailures = new SendFailureRun();
   private readonly recent: WdgjRequestRecord[] = [];
   private readonly startedAt: number;
   /** Since when the queue has been expected to move (the stuck judgement's memory). */
@@ -85,6 +87,21 @@ export class StatusModel {
     return this.modem;
   }
 
+  /** Why the dispatcher must not hand the modem a message now; null when it may. */
+  modemNotReadyReason(): string | null {
+    return modemNotReadyReason(this.modem);
+  }
+
+  /** The driver's word on each message it was asked to transmit (its `send-result` event). */
+  recordSendResult(outcome: SendOutcome): void {
+    this.sendFailures.record(outcome);
+  }
+
+  /** Sends in a row that failed for the modem's reasons (the LEDs and the watchdog read it). */
+  sendFailureRun(): number {
+    return this.sendFailures.length;
+  }
+
   recordWdgj(record: WdgjRequestRecord): void {
     this.recent.unshift(record);
     if (this.recent.length > RECENT_REQUESTS) this.recent.length = RECENT_REQUESTS;
@@ -108,7 +125,7 @@ export class StatusModel {
     const judged = judgeQueue({
       now,
       windowOpen,
-      modemReady: this.modem.state === 'ready' && !this.modem.hardFault,
+      modemReady: this.modemNotReadyReason() === null,
       clockTrusted,
       queued: customersQueued,
       waiting,

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createSimulatorBinding } from '../../hardware/simulator/binding.js';
 import { VirtualModem, type VirtualModemOptions } from '../../hardware/simulator/virtual-modem.js';
-import { doctorCommand, runDoctor } from '../../src/modem/doctor.js';
+import { doctorCommand, runDoctor, type VirtualHatFactory } from '../../src/modem/doctor.js';
 import { loadHat } from '../../src/modem/hats.js';
 import { openSerialStream } from '../../src/modem/serial.js';
 
@@ -92,13 +92,28 @@ test('missing SMS service centre', async (t) => {
   t.regex(text, /no SMS service centre/);
 });
 
+/** The virtual HAT as src/cli.ts hands it to the doctor (the driver never imports the simulator). */
+const virtualHat: VirtualHatFactory = ({ fault }) => {
+  const virtual = new VirtualModem({ sendMs: 10 });
+  if (fault === 'no-sim') virtual.inject({ kind: 'no-sim' });
+  else if (fault !== undefined) throw new Error(`must be no-sim; got "${fault}"`);
+  return { binding: createSimulatorBinding(virtual), dispose: () => virtual.dispose() };
+};
+
 test('smsbox doctor --device simulator: exit 0, and 1 with an injected fault', async (t) => {
   const out: string[] = [];
-  t.is(await doctorCommand(['--device', 'simulator'], (l) => out.push(l)), 0);
+  t.is(await doctorCommand(['--device', 'simulator'], (l) => out.push(l), { virtualHat }), 0);
   t.regex(out.join('\n'), /simulator/);
   const faulty: string[] = [];
-  t.is(await doctorCommand(['--device', 'simulator', '--fault', 'no-sim'], (l) => faulty.push(l)), 1);
+  t.is(await doctorCommand(['--device', 'simulator', '--fault', 'no-sim'], (l) => faulty.push(l), { virtualHat }), 1);
   t.regex(faulty.join('\n'), /No SIM card/);
+  const unknown: string[] = [];
+  t.is(await doctorCommand(['--device', 'simulator', '--fault', 'meteor'], (l) => unknown.push(l), { virtualHat }), 2);
+  t.regex(unknown.join('\n'), /--fault: must be no-sim; got "meteor"/);
+  // Without a virtual HAT from the caller, the driver has none of its own.
+  const none: string[] = [];
+  t.is(await doctorCommand(['--device', 'simulator'], (l) => none.push(l)), 2);
+  t.regex(none.join('\n'), /not available/);
 });
 
 test('smsbox doctor: usage errors and an unknown HAT list the known names', async (t) => {

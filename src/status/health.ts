@@ -1,0 +1,46 @@
+/**
+ * The modem's health as the box acts on it: may the dispatcher hand it a
+ * message now, and how many sends in a row have failed. Judged here, in
+ * src/status/, and nowhere else: the dispatcher, the LEDs, the stuck
+ * judgement and the watchdog read these answers instead of working them out
+ * again from the driver's state.
+ */
+
+/** What the driver reported about one message it was asked to transmit. */
+export type SendOutcome = { ok: true } | { ok: false; error: { retryable: boolean } };
+
+/** The fields of the status model's modem view that readiness depends on. */
+export interface ReadinessView {
+  state: string;
+  hardFault: string | null;
+}
+
+/**
+ * Why the modem must not be given a message now (shown as the queue's
+ * `waiting_detail`); null when it may. A hard fault speaks for itself (it
+ * says what to do); otherwise the driver's state names the reason.
+ */
+export function modemNotReadyReason(modem: ReadinessView): string | null {
+  if (modem.hardFault) return modem.hardFault;
+  if (modem.state !== 'ready') return modem.state;
+  return null;
+}
+
+/**
+ * Sends in a row that failed for a reason that is not the message's own
+ * (`retryable`: +CMS 500, no answer, the modem restarted). A message's own
+ * error (an unassigned number, a text too long) neither counts nor breaks the
+ * run; a success ends it.
+ */
+export class SendFailureRun {
+  private run = 0;
+
+  record(outcome: SendOutcome): void {
+    if (outcome.ok) this.run = 0;
+    else if (outcome.error.retryable) this.run++;
+  }
+
+  get length(): number {
+    return this.run;
+  }
+}
