@@ -80,7 +80,7 @@ export interface Box {
 
 /** The status model's view of the modem driver's state. */
 function modemStatusFields(s: ModemState) {
-  return { state: s.state, hardFault: s.hardFault, registered: s.registered, operator: s.operator, signalCsq: s.csq, signalBars: s.bars };
+  return { state: s.state, hardFault: s.hardFault, registered: s.registered, operator: s.operator, signalCsq: s.csq, signalBars: s.bars, rat: s.rat, smsPath: s.smsPath };
 }
 
 export async function startBox(options: BoxOptions): Promise<Box> {

@@ -20,6 +20,12 @@ import { decodePdu, encodeSubmit, PduError, type DecodedPdu, type SmsEncoding } 
 import { ModemSendError } from './errors.js';
 import type { HatProfile } from './hats.js';
 import {
+  decideSmsPath,
+  parseCimi,
+  parseCnum,
+  parseCopsAct,
+  parseImsRegistration,
+  parseVendorRat,
   parseCclk,
   parseCmgl,
   parseCmgr,
@@ -33,9 +39,11 @@ import {
   parseStoredIndication,
   simStateFromCme,
   WEAK_SIGNAL_CSQ,
+  type Rat,
   type RegistrationStat,
   type Signal,
   type SimState,
+  type SmsPath,
 } from './parse.js';
 import { PowerUnavailableError, type ModemPower } from './power.js';
 import { TransactionQueue, type TransactionKind } from './transactions.js';
@@ -93,7 +101,17 @@ export interface ModemState {
   model: string | null;
   firmware: string | null;
   iccid: string | null;
+  /** The SIM's IMSI (AT+CIMI at init): the carrier is read from its MCC/MNC. */
+  imsi: string | null;
+  /** The SIM's own number (AT+CNUM at init); null where the SIM does not store it (most Chinese prepaid SIMs). */
+  ownNumber: string | null;
   smsc: string | null;
+  /** Access technology the module is registered on (AT+COPS? AcT, the profile's AT+CPSI?/AT+QNWINFO). */
+  rat: Rat;
+  /** IMS registration (AT+CIREG? or the profile's vendor query); null: unknown or not asked (not on LTE). */
+  imsRegistered: boolean | null;
+  /** How an SMS would leave the module now; `none`: registered on LTE with no IMS and no SGs, nothing can be sent. */
+  smsPath: SmsPath;
   lastError: string | null;
   /** zh + en text when sending is impossible (no SIM, PIN, modem dead, no SMSC); null otherwise. */
   hardFault: string | null;
@@ -243,7 +261,19 @@ export class Modem extends EventEmitter<ModemEvents> {
   private roaming = false;
   private operator: string | null = null;
   private signal: Signal = { csq: null, dbm: null, bars: null };
-  private identity = { imei: null as string | null, model: null as string | null, firmware: null as string | null, iccid: null as string | null };
+  private identity = {
+    imei: null as string | null,
+    model: null as string | null,
+    firmware: null as string | null,
+    iccid: null as string | null,
+    imsi: null as string | null,
+    ownNumber: null as string | null,
+  };
+  private rat: Rat = 'unknown';
+  private imsRegistered: boolean | null = null;
+  private smsPath: SmsPath = 'unknown';
+  /** The profile's IMS switch was tried since this process started (once: it is stored by the module). */
+  private imsEnableTried = false;
   private smsc: string | null | undefined = undefined;
   private lastError: string | null = null;
   private pollTimer: unknown = null;
@@ -444,7 +474,12 @@ export class Modem extends EventEmitter<ModemEvents> {
       model: this.identity.model,
       firmware: this.identity.firmware,
       iccid: this.identity.iccid,
+      imsi: this.identity.imsi,
+      ownNumber: this.identity.ownNumber,
       smsc: this.smsc ?? null,
+      rat: registered ? this.rat : 'unknown',
+      imsRegistered: registered ? this.imsRegistered : null,
+      smsPath: registered ? this.smsPath : 'unknown',
       lastError: this.lastError,
       hardFault: fault ? `${fault.zh} / ${fault.en}` : null,
     };
@@ -660,10 +695,28 @@ export class Modem extends EventEmitter<ModemEvents> {
           if (isSilence(error)) throw error;
         }
       }
+      await this.readSubscriber();
       return true;
     }
     if (state === 'other') this.initError = `SIM not ready (${this.simCode ?? 'unknown'})`;
     return false;
+  }
+
+  /** AT+CIMI and AT+CNUM [27007 §7.1]: who the SIM is (the carrier, the number a self-test sends to). */
+  private async readSubscriber(): Promise<void> {
+    try {
+      const { lines } = await this.at('AT+CIMI');
+      this.identity.imsi = parseCimi(lines) ?? this.identity.imsi;
+    } catch (error) {
+      if (isSilence(error)) throw error;
+    }
+    try {
+      const { lines } = await this.at('AT+CNUM');
+      // A SIM that does not store its MSISDN answers a bare OK: unknown, not an error.
+      this.identity.ownNumber = parseCnum(lines);
+    } catch (error) {
+      if (isSilence(error)) throw error;
+    }
   }
 
   private schedulePoll(): void {
@@ -708,11 +761,13 @@ export class Modem extends EventEmitter<ModemEvents> {
 
   private async pollNetwork(): Promise<void> {
     const stats: RegistrationStat[] = [];
+    let csRegistered = false;
     for (const command of this.hat.at.registration) {
       try {
         const { lines } = await this.at(`AT${command}?`, this.commandTimeoutMs, command);
         const parsed = lines.map(parseRegistration).find((p) => p !== null);
         if (parsed) stats.push(parsed.stat);
+        if (command.toUpperCase() === '+CREG' && (parsed?.stat === 'home' || parsed?.stat === 'roaming')) csRegistered = true;
       } catch (error) {
         if (isSilence(error)) throw error;
       }
@@ -735,12 +790,108 @@ export class Modem extends EventEmitter<ModemEvents> {
       if (isSilence(error)) throw error;
     }
     if (this.registration === 'home' || this.registration === 'roaming') {
+      let rat: Rat = 'unknown';
       try {
         const { lines } = await this.at('AT+COPS?');
         this.operator = lines.map(parseCops).find((o) => o !== null) ?? this.operator;
+        rat = lines.map(parseCopsAct).find((r) => r !== null) ?? 'unknown';
       } catch (error) {
         if (isSilence(error)) throw error;
       }
+      await this.readRadio(rat, csRegistered);
+    } else {
+      this.rat = 'unknown';
+      this.imsRegistered = null;
+      this.smsPath = 'unknown';
+    }
+    this.publish();
+  }
+
+  /**
+   * The access technology (the profile's own query wins over the AcT of
+   * AT+COPS?), IMS registration on LTE, and from them the SMS path
+   * (parse.ts decideSmsPath; /work/coord/at-contract.md §1-§3).
+   */
+  private async readRadio(copsRat: Rat, csRegistered: boolean): Promise<void> {
+    let rat = copsRat;
+    if (this.hat.at.ratCommand) {
+      try {
+        const { lines } = await this.at(this.hat.at.ratCommand);
+        const vendor = lines.map(parseVendorRat).find((r) => r !== null && r !== 'unknown');
+        if (vendor) rat = vendor;
+      } catch (error) {
+        if (isSilence(error)) throw error;
+      }
+    }
+    let ims: boolean | null = null;
+    if (rat === 'lte') {
+      for (const query of this.hat.at.imsQueries) {
+        try {
+          const { lines } = await this.at(query);
+          const answer = lines.map(parseImsRegistration).find((r) => r !== null);
+          if (answer !== undefined) {
+            ims = answer;
+            break;
+          }
+        } catch (error) {
+          if (isSilence(error)) throw error;
+          // A module without this query (ERROR, +CME ERROR: 4): try the next one.
+        }
+      }
+    }
+    const before = this.smsPath;
+    this.rat = rat;
+    this.imsRegistered = ims;
+    this.smsPath = decideSmsPath({ registered: true, rat, csRegistered, imsRegistered: ims });
+    if (this.smsPath === 'none' && before !== 'none') {
+      this.event(
+        'error',
+        'no-sms-path',
+        '已注册 4G 网络，但没有短信通道（IMS/VoLTE 未注册，也没有 SGs）：短信暂停发送',
+        'Registered on LTE without an SMS path (no IMS/VoLTE registration, no SGs): sending is held',
+      );
+      if (this.hat.at.imsEnable.length > 0 && !this.imsEnableTried) {
+        this.imsEnableTried = true;
+        void this.enableIms().catch((error: unknown) => this.log?.warn('switching IMS on failed', { error: describe(error) }));
+      }
+    } else if (before === 'none' && this.smsPath !== 'none' && this.smsPath !== 'unknown') {
+      this.event('info', 'sms-path', `短信通道已恢复（${this.smsPath.toUpperCase()}）`, `SMS path back (${this.smsPath.toUpperCase()})`);
+    }
+  }
+
+  /**
+   * The profile's IMS/VoLTE switch (AT+QCFG="ims",1 on Quectel,
+   * AT+VOLTESETTING=1 on SIMCom; hardware/hats/*.toml cites them), then a
+   * radio restart so that it takes effect: once per start of the box, as a
+   * control transaction of its own. Whether IMS then registers is up to the
+   * carrier (VoLTE provisioned for the SIM); the next poll tells.
+   */
+  private async enableIms(): Promise<void> {
+    const timeoutMs = this.commandTimeoutMs * 3;
+    const accepted = await this.queue.enqueue('ims-enable', async () => {
+      let any = false;
+      for (const command of this.hat.at.imsEnable) {
+        try {
+          await this.at(command);
+          any = true;
+        } catch (error) {
+          if (isSilence(error)) throw error;
+          this.log?.info('IMS switch refused', { command, error: describe(error) });
+        }
+      }
+      if (any) {
+        await this.at('AT+CFUN=0', timeoutMs);
+        await this.at('AT+CFUN=1', timeoutMs);
+      }
+      return any;
+    });
+    if (accepted) {
+      this.event(
+        'info',
+        'ims-enable',
+        `已打开短信模块的 IMS/VoLTE 设置（${this.hat.at.imsEnable.join('; ')}）并重启射频`,
+        `Switched the module's IMS/VoLTE setting on (${this.hat.at.imsEnable.join('; ')}) and restarted the radio`,
+      );
     }
     this.publish();
   }

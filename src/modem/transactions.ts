@@ -37,6 +37,7 @@ export type TransactionKind =
   | 'init'
   | 'power-cycle'
   | 'radio-restart'
+  | 'ims-enable'
   | 'power-down'
   | 'hang-up'
   | 'inbound'
@@ -51,6 +52,7 @@ export const DEFAULT_PRIORITY: Record<TransactionKind, TransactionPriority> = {
   init: PRIORITY.control,
   'power-cycle': PRIORITY.control,
   'radio-restart': PRIORITY.control,
+  'ims-enable': PRIORITY.control,
   'hang-up': PRIORITY.hangUp,
   inbound: PRIORITY.inbound,
   'inbox-scan': PRIORITY.inbound,

@@ -13,6 +13,26 @@ export type SendOutcome = { ok: true } | { ok: false; error: { retryable: boolea
 export interface ReadinessView {
   state: string;
   hardFault: string | null;
+  registered?: boolean;
+  smsPath?: string;
+}
+
+/**
+ * Registered, but on LTE with neither IMS nor SGs: every SMS would be
+ * refused (+CMS ERROR: 500) or never answered. What the shop can do about it.
+ */
+export const NO_SMS_PATH_TEXT = {
+  zh:
+    '已注册 4G 网络，但收发不了短信（没有 IMS/VoLTE，也没有 SGs）：请打电话给运营商为这张卡开通 VoLTE（高清语音）；' +
+    '或运行 smsbox doctor 检查模块的 IMS 设置；或换一张中国移动的卡',
+  en:
+    'Registered on LTE but SMS cannot go out (no IMS/VoLTE, no SGs): call the carrier to enable VoLTE on this SIM; ' +
+    'or run smsbox doctor to check the module\'s IMS setting; or use a China Mobile SIM',
+} as const;
+
+/** Registered with no way to send an SMS (sms_path `none`). */
+export function noSmsPath(modem: { registered?: boolean | null; smsPath?: string | null }): boolean {
+  return modem.registered === true && modem.smsPath === 'none';
 }
 
 /**
@@ -23,6 +43,7 @@ export interface ReadinessView {
 export function modemNotReadyReason(modem: ReadinessView): string | null {
   if (modem.hardFault) return modem.hardFault;
   if (modem.state !== 'ready') return modem.state;
+  if (noSmsPath(modem)) return `${NO_SMS_PATH_TEXT.zh} / ${NO_SMS_PATH_TEXT.en}`;
   return null;
 }
 

@@ -27,6 +27,10 @@ export interface ModemStatus {
   operator?: string | null;
   signalCsq?: number | null;
   signalBars?: number | null;
+  /** `gsm`, `umts`, `lte` or `unknown` (the driver's ModemState.rat). */
+  rat?: string;
+  /** `cs`, `sgs`, `ims`, `none` or `unknown` (the driver's ModemState.smsPath). */
+  smsPath?: string;
 }
 
 export interface WdgjRequestRecord {
@@ -160,6 +164,10 @@ export class StatusModel {
         operator: this.modem.operator ?? null,
         signal_csq: this.modem.signalCsq ?? null,
         signal_bars: this.modem.signalBars ?? null,
+        /** Access technology: gsm, umts, lte, unknown. */
+        rat: this.modem.rat ?? 'unknown',
+        /** How an SMS leaves the module: cs, sgs, ims, none (registered, nothing can be sent), unknown. */
+        sms_path: this.modem.smsPath ?? 'unknown',
       },
       queue: {
         /** Why nothing is being sent right now (null while sending). */
