@@ -22,7 +22,9 @@ import type { HatProfile } from './hats.js';
 import {
   decideSmsPath,
   parseCimi,
+  parseClip,
   parseCnum,
+  parseMissedCall,
   parseCopsAct,
   parseImsRegistration,
   parseVendorRat,
@@ -117,6 +119,16 @@ export interface ModemState {
   hardFault: string | null;
 }
 
+/** An incoming call, after the driver hung it up (or the caller gave up first). */
+export interface IncomingCall {
+  /** The caller's number from +CLIP (or SIMCom's MISSED_CALL); null when withheld or unknown. */
+  from: string | null;
+  /** When the first RING came (the box's clock). */
+  at: number;
+  /** True when our hang-up command was answered OK; false when it failed. */
+  hungUp: boolean;
+}
+
 /** Something a shop owner should see in the events log. */
 export interface ModemEvent {
   level: 'info' | 'warn' | 'error';
@@ -154,6 +166,11 @@ export interface ModemOptions {
   failuresBeforeNotResponding?: number;
   /** A message whose handler rejected waits this long before it is offered again (default 30 000 ms). */
   inboundRetryMs?: number;
+  /**
+   * After a hang-up, RINGs this long are taken as the tail of the same call
+   * (default 3000 ms): a module may have printed one before it took the hang-up.
+   */
+  callSettleMs?: number;
   /** Overrides the profile's boot time (tests). */
   bootMs?: number;
   /** Passed to the AT engine (tests use small values). */
@@ -170,6 +187,8 @@ interface ModemEvents {
   event: [ModemEvent];
   'status-report': [StatusReport];
   'network-time': [Date];
+  /** An incoming call was hung up (RING, +CLIP): the inbox records it. */
+  call: [IncomingCall];
   /** A message the modem was asked to transmit (AT+CMGS): sent, or why not. */
   'send-result': [{ ok: true } | { ok: false; error: ModemSendError }];
 }
@@ -290,6 +309,11 @@ export class Modem extends EventEmitter<ModemEvents> {
   private cmmsMode: 0 | 2 | null = 0;
   private lastNetworkTime: { time: number; receivedAt: number } | null = null;
   private lastPublished: ModemState | null = null;
+  /** The call ringing now: hung up by one top-priority transaction. */
+  private call: { from: string | null; at: number; hangUp: Promise<void> | null } | null = null;
+  /** Until when (timers) a RING belongs to the call just hung up. */
+  private callSettledAt = 0;
+  private readonly callSettleMs: number;
 
   constructor(private readonly options: ModemOptions) {
     super();
@@ -301,6 +325,7 @@ export class Modem extends EventEmitter<ModemEvents> {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
     this.failuresBeforeNotResponding = options.failuresBeforeNotResponding ?? 3;
     this.inboundRetryMs = options.inboundRetryMs ?? 30_000;
+    this.callSettleMs = options.callSettleMs ?? 3000;
     this.bootMs = options.bootMs ?? options.hat.power.bootMs;
     this.timers = options.timers ?? realTimers;
   }
@@ -628,6 +653,8 @@ export class Modem extends EventEmitter<ModemEvents> {
       if (!(await this.readSim())) return;
       await this.at('AT+CMGF=0');
       await this.at(`AT+CNMI=${this.hat.at.cnmi}`);
+      // The caller's number with each RING (27.007 §7.6), so that a call can be recorded by who made it.
+      await this.at('AT+CLIP=1').catch((error) => this.log?.info('AT+CLIP=1 refused', { error: describe(error) }));
       const mem = `"${this.hat.at.storage}"`;
       await this.at(`AT+CPMS=${mem},${mem},${mem}`);
       const csca = await this.at('AT+CSCA?');
@@ -1101,6 +1128,15 @@ export class Modem extends EventEmitter<ModemEvents> {
     } else if (name === '+CMT' && urc.pdu) {
       const pdu = urc.pdu;
       void this.queueInbound(() => this.handOver(pdu, null));
+    } else if (name === 'RING' || name === '+CRING') {
+      this.onRing();
+    } else if (name === '+CLIP') {
+      const clip = parseClip(urc.line);
+      if (clip?.number && this.call && this.call.from === null) this.call.from = clip.number;
+      if (!this.call) this.onRing(clip?.number ?? null);
+    } else if (name === 'MISSED_CALL') {
+      const number = parseMissedCall(urc.line);
+      if (number && this.call && this.call.from === null) this.call.from = number;
     } else if (name === '+CDS' && urc.pdu) {
       this.statusReportFrom(urc.pdu);
     } else if (this.hat.at.networkTimeUrcs.some((n) => n.toUpperCase() === name)) {
@@ -1112,6 +1148,41 @@ export class Modem extends EventEmitter<ModemEvents> {
     } else if (this.hat.at.readyUrcs.some((n) => n.toUpperCase() === urc.line.toUpperCase()) && !this.initDone && this.lifecycle === 'running') {
       void this.initialize();
     }
+  }
+
+  // ------------------------------------------------------------------ calls
+
+  /**
+   * An incoming call: hung up at once, as a transaction ahead of everything
+   * waiting (the one holding the port finishes first), and reported as a
+   * `call` event once the hang-up is over. A shop's SIM is for SMS: a call
+   * left ringing blocks nothing, but the customer should hear it end and the
+   * owner should know someone called.
+   */
+  private onRing(from: string | null = null): void {
+    if (this.call) return; // the same call ringing again: its hang-up is queued or running
+    if (this.timers.now() < this.callSettledAt) return;
+    const call: { from: string | null; at: number; hangUp: Promise<void> | null } = { from, at: this.options.clock.now(), hangUp: null };
+    this.call = call;
+    call.hangUp = this.queue
+      .enqueue('hang-up', async () => {
+        // (The +CLIP that follows RING in the same burst is read before this command goes out:
+        // the engine writes it on its next turn, after the rest of the received chunk.)
+        let hungUp = false;
+        try {
+          await this.at(this.hat.at.hangUp);
+          hungUp = true;
+        } catch (error) {
+          this.log?.warn('hanging up a call failed', { command: this.hat.at.hangUp, error: describe(error) });
+        }
+        return hungUp;
+      })
+      .catch(() => false)
+      .then((hungUp) => {
+        this.call = null;
+        this.callSettledAt = this.timers.now() + this.callSettleMs;
+        this.emit('call', { from: call.from, at: call.at, hungUp });
+      });
   }
 
   private onReboot(line: string): void {

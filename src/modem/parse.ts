@@ -307,3 +307,21 @@ export function decideSmsPath(input: { registered: boolean; rat: Rat; csRegister
   if (input.csRegistered) return 'sgs';
   return input.imsRegistered === false ? 'none' : 'unknown';
 }
+
+// ------------------------------------------------------------------ calls
+// [27007] §7.6 +CLIP: <number>,<type>[,<subaddr>,<satype>[,[<alpha>][,<CLI validity>]]];
+// SIMCom "MISSED_CALL: <time> <number>" (at-contract.md §6).
+
+/** `+CLIP: "+8613800138000",145,…` → the caller's number; null when withheld or not available. */
+export function parseClip(line: string): { number: string | null } | null {
+  const m = /^\+CLIP:\s*"([^"]*)"/i.exec(line.trim());
+  if (!m) return null;
+  const number = m[1]!.trim();
+  return { number: /^\+?\d{3,20}$/.test(number) ? number : null };
+}
+
+/** SIMCom `MISSED_CALL: 11:53AM +8613800138000` → the number; null otherwise. */
+export function parseMissedCall(line: string): string | null {
+  const m = /^MISSED_CALL:.*?(\+?\d{3,20})\s*$/i.exec(line.trim());
+  return m ? m[1]! : null;
+}
