@@ -6,6 +6,7 @@ import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
 import type { Config, ConfigError } from './config/config.js';
 import { InboundProcessor } from './inbound/inbound.js';
+import { CallRecorder } from './inbound/calls.js';
 import { factoryAdminBlocked } from './operations/credentials.js';
 import { Operations } from './operations/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -180,6 +181,14 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     onQueued: () => dispatcher?.kick(),
     notify: (kind, report) => notifier.event(kind, report),
   });
+  const calls = new CallRecorder({
+    store,
+    clock,
+    config: getConfig,
+    log,
+    onQueued: () => dispatcher?.kick(),
+    notify: (kind, report) => notifier.event(kind, report),
+  });
   const timings = options.modemTimings ?? {};
   const modem = new Modem({
     openStream,
@@ -251,6 +260,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     status.recordSendResult(result);
     if (result.ok) statusLeds?.flash();
   });
+  modem.on('call', (call) => void calls.record(call));
   modem.on('status-report', (r) => {
     store.applyStatusReport(r.recipient, r.messageRef, r.status, r.delivered, r.final, clock.now());
   });

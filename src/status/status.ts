@@ -189,6 +189,8 @@ export class StatusModel {
         progress: progress.progress,
         last_sent_at: progress.lastSentAt === null ? null : new Date(progress.lastSentAt).toISOString(),
       },
+      /** Calls the box hung up since midnight (they are in the inbox, kind `call`). */
+      calls: { today: this.deps.store.callsSince(startOfLocalDay(now, tz)) },
       window: {
         open: window.open,
         quiet_hours: config.schedule.quietHoursText,
