@@ -109,7 +109,7 @@ test('[calls] reply_sms in the config file: read, limited, and empty by default'
 test('migration 10: the entries of an older inbox are messages', (t) => {
   withStore((store, dir) => {
     store.addInboundPart({ from: CALLER, text: '旧的回复', timestamp: '', concat: null, pdu: 'OLD-1' }, T0, 60_000);
-    store.db.exec('ALTER TABLE inbox DROP COLUMN kind');
+    store.db.exec('DROP INDEX inbox_calls; ALTER TABLE inbox DROP COLUMN kind');
     store.db.pragma('user_version = 9');
     store.close();
     const reopened = Store.open(dir);
