@@ -16,7 +16,7 @@ import { ModemWatchdog } from './modem/watchdog.js';
 import { setupBoxGpio } from './gpio/setup.js';
 import { StatusLeds } from './leds/status-leds.js';
 import { openSerialStream } from './modem/serial.js';
-import { BoxClock, type ClockTrustProbe } from './scheduler/clock-trust.js';
+import { BoxClock, NetworkTimeFeed, type ClockTrustProbe } from './scheduler/clock-trust.js';
 import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
 import { Notifier, defaultBoxIdentity } from './notify/index.js';
 import { planSegments } from './modem/pdu/index.js';
@@ -264,30 +264,23 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   modem.on('status-report', (r) => {
     store.applyStatusReport(r.recipient, r.messageRef, r.status, r.delivered, r.final, clock.now());
   });
-  const adoptNetworkTime = (date: Date) => {
-    if (boxClock?.offerNetworkTime(date.getTime())) {
-      store.addEvent(clock.now(), 'info', 'clock-from-network', '已使用短信模块的网络时间校准时钟', 'clock set from the network time of the modem');
-      dispatcher!.kick();
-    }
-  };
-  modem.on('network-time', adoptNetworkTime);
-  // A Pi has no clock battery; where the LAN has no NTP either, the module's clock
-  // (set by the network at registration) is asked, then every minute until the
-  // clock is trusted: not every network sends a time-zone URC.
-  let askingNetworkTime = false;
-  const askNetworkTime = async () => {
-    if (!boxClock || boxClock.trusted() || askingNetworkTime || closed || !modem.status().registered) return;
-    askingNetworkTime = true;
-    try {
-      const time = await modem.networkTime();
-      if (time) adoptNetworkTime(time);
-    } finally {
-      askingNetworkTime = false;
-    }
-  };
-  modem.on('status', () => void askNetworkTime());
-  const networkTimeTimer = setInterval(() => void askNetworkTime(), 60_000);
-  networkTimeTimer.unref();
+  // A Pi without NTP sets its clock from the modem's network time (src/scheduler/clock-trust.ts).
+  const networkTime = boxClock
+    ? new NetworkTimeFeed({
+        clock: boxClock,
+        ask: () => modem.networkTime(),
+        registered: () => modem.status().registered,
+        onAdopted: () => {
+          store.addEvent(clock.now(), 'info', 'clock-from-network', '已使用短信模块的网络时间校准时钟', 'clock set from the network time of the modem');
+          dispatcher!.kick();
+        },
+      })
+    : null;
+  if (networkTime) {
+    modem.on('network-time', (date) => networkTime.offer(date));
+    modem.on('status', () => void networkTime.poke());
+    networkTime.start();
+  }
 
   // Every action on the shop's data, for the WDGJ adapter, the JSON API and the pages alike.
   const ops = new Operations({
@@ -437,7 +430,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       if (closed) return;
       closed = true;
       clearInterval(checkpointTimer);
-      clearInterval(networkTimeTimer);
+      networkTime?.stop();
       for (const job of [...windowJobs, housekeeping, ...(dailyJob ? [dailyJob] : [])]) await job.destroy();
       // Stop taking connections and answer the requests already arriving (a
       // "1" only after its commit), end the status pages' streams, close each
