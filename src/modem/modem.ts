@@ -310,7 +310,7 @@ export class Modem extends EventEmitter<ModemEvents> {
   private lastNetworkTime: { time: number; receivedAt: number } | null = null;
   private lastPublished: ModemState | null = null;
   /** The call ringing now: hung up by one top-priority transaction. */
-  private call: { from: string | null; at: number; hangUp: Promise<void> | null } | null = null;
+  private call: { from: string | null; at: number } | null = null;
   /** Until when (timers) a RING belongs to the call just hung up. */
   private callSettledAt = 0;
   private readonly callSettleMs: number;
@@ -1162,9 +1162,9 @@ export class Modem extends EventEmitter<ModemEvents> {
   private onRing(from: string | null = null): void {
     if (this.call) return; // the same call ringing again: its hang-up is queued or running
     if (this.timers.now() < this.callSettledAt) return;
-    const call: { from: string | null; at: number; hangUp: Promise<void> | null } = { from, at: this.options.clock.now(), hangUp: null };
+    const call = { from, at: this.options.clock.now() };
     this.call = call;
-    call.hangUp = this.queue
+    void this.queue
       .enqueue('hang-up', async () => {
         // (The +CLIP that follows RING in the same burst is read before this command goes out:
         // the engine writes it on its next turn, after the rest of the received chunk.)
