@@ -269,4 +269,11 @@ export const MIGRATIONS: readonly string[] = [
     ORDER BY o.sent_at DESC LIMIT 1
   ) WHERE sender LIKE '+%';
   `,
+  // 10: calls in the inbox (issue 17): an entry is an SMS or a call the box hung up.
+  // Existing rows are messages. The status model counts today's calls on every
+  // snapshot (the LEDs take one a second): an index, not a scan of the inbox.
+  `
+  ALTER TABLE inbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'sms' CHECK (kind IN ('sms', 'call'));
+  CREATE INDEX inbox_calls ON inbox(kind, received_at);
+  `,
 ];

@@ -18,7 +18,7 @@ import type { OptOuts } from './optouts.js';
  * within their own budget) and `answer` (the owner's answer to a customer from
  * the inbox, when no account pays for it).
  */
-export type SystemMessageKind = 'optout-confirmation' | 'forward' | 'answer';
+export type SystemMessageKind = 'optout-confirmation' | 'forward' | 'answer' | 'call-reply';
 
 export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'failed', 'suppressed', 'uncertain'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -286,6 +286,11 @@ export class Outbox {
     if (!best) return null;
     const row = this.db.stmt(`SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?`).get(best.id);
     return toMessage(row as Row);
+  }
+
+  /** Whether a message of the box's own `kind` was queued for `to` since `since` (a caller's reply: once a day). */
+  systemMessageSince(kind: SystemMessageKind, to: string, since: number): boolean {
+    return this.db.stmt(`SELECT 1 FROM outbox INDEXED BY outbox_to WHERE to_number = ? AND kind = ? AND created_at >= ? LIMIT 1`).get(to, kind, since) !== undefined;
   }
 
   /** Times the owner's SMS forwards went out since `since` (oldest first): their budget. */
