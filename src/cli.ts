@@ -7,7 +7,9 @@ import { backupToFile, restoreBackupFile } from './operations/backup.js';
 import { createLogger } from './log.js';
 import { runBox } from './main.js';
 import { simulateModemCommand } from '../hardware/simulator/cli.js';
-import { doctorCommand } from './modem/doctor.js';
+import { createSimulatorBinding } from '../hardware/simulator/binding.js';
+import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
+import { doctorCommand, type VirtualHatFactory } from './modem/doctor.js';
 import { pduCommand } from './modem/pdu/cli.js';
 import { version } from './paths.js';
 
@@ -152,13 +154,26 @@ async function backupCommand(command: 'backup' | 'restore', argv: string[]): Pro
   return 0;
 }
 
+/** Faults `smsbox doctor --device simulator --fault KIND` can inject, to show what the doctor says. */
+const DOCTOR_FAULTS = ['no-sim', 'no-network', 'silence', 'garbage'] as const;
+
+/** The virtual HAT for `smsbox doctor --device simulator`: the CLI wires it, the driver does not import it. */
+const doctorVirtualHat: VirtualHatFactory = ({ fault }) => {
+  if (fault !== undefined && !(DOCTOR_FAULTS as readonly string[]).includes(fault)) {
+    throw new Error(`must be one of ${DOCTOR_FAULTS.join(', ')}; got "${fault}"`);
+  }
+  const virtual = new VirtualModem({ sendMs: 10 });
+  if (fault !== undefined) virtual.inject({ kind: fault as (typeof DOCTOR_FAULTS)[number] });
+  return { binding: createSimulatorBinding(virtual), dispose: () => virtual.dispose() };
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
       return serve(rest);
     case 'doctor':
-      return doctorCommand(rest, (line) => process.stdout.write(`${line}\n`));
+      return doctorCommand(rest, (line) => process.stdout.write(`${line}\n`), { virtualHat: doctorVirtualHat });
     case 'simulate-modem':
       return simulateModemCommand(rest);
     case 'pdu':

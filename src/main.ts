@@ -2,13 +2,14 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import cron, { type ScheduledTask } from 'node-cron';
 import { createSimulatorBinding } from '../hardware/simulator/binding.js';
-import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
+import { MODULE_PROFILES, VirtualModem, type ModuleProfileName } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
 import { loadConfig, type Config, type ConfigError } from './config/config.js';
 import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InboundProcessor } from './inbound/inbound.js';
+import { CallRecorder } from './inbound/calls.js';
 import { factoryAdminBlocked } from './operations/credentials.js';
 import { Operations } from './operations/index.js';
 import { removeLeftovers } from './operations/backup.js';
@@ -19,7 +20,7 @@ import { ModemWatchdog } from './modem/watchdog.js';
 import { setupBoxGpio } from './gpio/setup.js';
 import { StatusLeds } from './leds/status-leds.js';
 import { openSerialStream } from './modem/serial.js';
-import { BoxClock, type ClockTrustProbe } from './scheduler/clock-trust.js';
+import { BoxClock, NetworkTimeFeed, type ClockTrustProbe } from './scheduler/clock-trust.js';
 import { Dispatcher, WAIT_TEXT, type DispatchModem } from './scheduler/dispatcher.js';
 import { Notifier, defaultBoxIdentity } from './notify/index.js';
 import { planSegments } from './modem/pdu/index.js';
@@ -64,9 +65,7 @@ export interface BoxOptions {
   clockProbe?: ClockTrustProbe;
   /**
    * The SIM's IMSI (AT+CIMI: the carrier) and the number it holds (AT+CNUM: the
-   * self-test's target). Until the driver reads them (issue 17, wip-driver) the
-   * box knows neither: the carrier is `unknown` and the self-test uses
-   * `[modem] own_number`. Tests pass their own.
+   * self-test's target); the driver's by default. Tests pass their own.
    */
   modemIdentity?: () => { imsi: string | null; ownNumber: string | null };
   /** The self-test's time limit (tests); SELFTEST_TIMEOUT_MS by default. */
@@ -110,7 +109,7 @@ export interface Box {
 
 /** The status model's view of the modem driver's state. */
 function modemStatusFields(s: ModemState) {
-  return { state: s.state, hardFault: s.hardFault, registered: s.registered, operator: s.operator, signalCsq: s.csq, signalBars: s.bars };
+  return { state: s.state, hardFault: s.hardFault, registered: s.registered, operator: s.operator, signalCsq: s.csq, signalBars: s.bars, rat: s.rat, smsPath: s.smsPath };
 }
 
 export async function startBox(options: BoxOptions): Promise<Box> {
@@ -176,7 +175,14 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   let openStream: () => Promise<import('node:stream').Duplex>;
   if (simulated) {
     // Switched off at first, like a real HAT: the box powers it on through the (virtual) PWRKEY.
-    simulator = options.simulator ?? new VirtualModem({ sendMs: config.simulator.sendMs, bootMs: options.simulatorBootMs ?? 3000, initialPower: 'off' });
+    // The virtual HAT plays the module the config names, so its answers match the profile the driver uses.
+    const moduleProfile = (MODULE_PROFILES as readonly string[]).includes(hat.name) ? (hat.name as ModuleProfileName) : undefined;
+    simulator = options.simulator ?? new VirtualModem({
+      sendMs: config.simulator.sendMs,
+      bootMs: options.simulatorBootMs ?? 3000,
+      initialPower: 'off',
+      ...(moduleProfile ? { profile: moduleProfile } : {}),
+    });
     const binding = createSimulatorBinding(simulator);
     openStream = () => openSerialStream({ path: 'simulator', baudRate: hat.uart.baud, binding });
   } else {
@@ -203,7 +209,6 @@ export async function startBox(options: BoxOptions): Promise<Box> {
 
   let dispatcher: Dispatcher | null = null;
   let statusLeds: StatusLeds<StatusSnapshot> | null = null;
-  let consecutiveSendFailures = 0;
   let starting = true;
   // A settings save that passed the parser fixes the file: the problem is over then.
   let configProblem = options.configProblem ?? null;
@@ -235,13 +240,10 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     claim: (row) => sim.claimInbound(row),
   });
   // The SIM above the driver (issue 17): self-test, credit and the carrier's restriction.
-  // The SIM's IMSI and number, as the driver read them (AT+CIMI, AT+CNUM: wip-driver's ModemState
-  // `imsi`, `ownNumber`). Read by name until that branch is merged; then, typed:
-  // `() => { const { imsi, ownNumber } = modem.status(); return { imsi, ownNumber }; }`.
+  // The SIM's IMSI and number, as the driver read them at init (AT+CIMI, AT+CNUM).
   const modemIdentity = options.modemIdentity ?? (() => {
-    const state: Record<string, unknown> = { ...modem.status() };
-    const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
-    return { imsi: text(state['imsi']), ownNumber: text(state['ownNumber']) };
+    const { imsi, ownNumber } = modem.status();
+    return { imsi, ownNumber };
   });
   const sim: SimService = new SimService({
     store: store.sim,
@@ -285,6 +287,14 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     },
     ...(options.selftestTimeoutMs !== undefined ? { selftestTimeoutMs: options.selftestTimeoutMs } : {}),
   });
+  const calls = new CallRecorder({
+    store,
+    clock,
+    config: getConfig,
+    log,
+    onQueued: () => dispatcher?.kick(),
+    notify: (kind, report) => notifier.event(kind, report),
+  });
   const timings = options.modemTimings ?? {};
   const modem = new Modem({
     openStream,
@@ -302,7 +312,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   });
 
   // First AT+CFUN off/on, then power cycles through PWRKEY with backoff, then a hard fault.
-  const watchdog = new ModemWatchdog({ modem, canPowerCycle: power.canPulse, clock, log });
+  const watchdog = new ModemWatchdog({ modem, canPowerCycle: power.canPulse, clock, log, sendFailureRun: () => status.sendFailureRun() });
   const modemStatusNow = () => {
     const fields = modemStatusFields(modem.status());
     return { ...fields, hardFault: fields.hardFault ?? watchdog.hardFault() };
@@ -310,24 +320,9 @@ export async function startBox(options: BoxOptions): Promise<Box> {
 
   const hatModem: DispatchModem = {
     id: 'hat',
-    notReadyReason: () => {
-      const s = modem.status();
-      return s.state === 'ready' ? null : (s.hardFault ?? s.state);
-    },
-    send: async (message) => {
-      try {
-        const result = await modem.send(message);
-        consecutiveSendFailures = 0;
-        statusLeds?.flash();
-        return result;
-      } catch (err) {
-        consecutiveSendFailures++;
-        throw err;
-      }
-    },
-    setKeepLinkOpen: (on) => {
-      if (hat.at.cmms) void modem.setKeepLinkOpen(on).catch(() => {});
-    },
+    notReadyReason: () => status.modemNotReadyReason(),
+    send: (message) => modem.send(message),
+    setKeepLinkOpen: (on) => void modem.setKeepLinkOpen(on),
   };
 
   let closed = false;
@@ -382,33 +377,32 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     statusLeds?.refresh();
   });
   modem.on('event', (e) => store.addEvent(clock.now(), e.level, `modem-${e.kind}`, e.zh, e.en));
+  // Before the watchdog starts listening: it reads the run this keeps.
+  modem.on('send-result', (result) => {
+    status.recordSendResult(result);
+    if (result.ok) statusLeds?.flash();
+  });
+  modem.on('call', (call) => void calls.record(call));
   modem.on('status-report', (r) => {
     store.applyStatusReport(r.recipient, r.messageRef, r.status, r.delivered, r.final, clock.now());
   });
-  const adoptNetworkTime = (date: Date) => {
-    if (boxClock?.offerNetworkTime(date.getTime())) {
-      store.addEvent(clock.now(), 'info', 'clock-from-network', '已使用短信模块的网络时间校准时钟', 'clock set from the network time of the modem');
-      dispatcher!.kick();
-    }
-  };
-  modem.on('network-time', adoptNetworkTime);
-  // A Pi has no clock battery; where the LAN has no NTP either, the module's clock
-  // (set by the network at registration) is asked, then every minute until the
-  // clock is trusted: not every network sends a time-zone URC.
-  let askingNetworkTime = false;
-  const askNetworkTime = async () => {
-    if (!boxClock || boxClock.trusted() || askingNetworkTime || closed || !modem.status().registered) return;
-    askingNetworkTime = true;
-    try {
-      const time = await modem.networkTime();
-      if (time) adoptNetworkTime(time);
-    } finally {
-      askingNetworkTime = false;
-    }
-  };
-  modem.on('status', () => void askNetworkTime());
-  const networkTimeTimer = setInterval(() => void askNetworkTime(), 60_000);
-  networkTimeTimer.unref();
+  // A Pi without NTP sets its clock from the modem's network time (src/scheduler/clock-trust.ts).
+  const networkTime = boxClock
+    ? new NetworkTimeFeed({
+        clock: boxClock,
+        ask: () => modem.networkTime(),
+        registered: () => modem.status().registered,
+        onAdopted: () => {
+          store.addEvent(clock.now(), 'info', 'clock-from-network', '已使用短信模块的网络时间校准时钟', 'clock set from the network time of the modem');
+          dispatcher!.kick();
+        },
+      })
+    : null;
+  if (networkTime) {
+    modem.on('network-time', (date) => networkTime.offer(date));
+    modem.on('status', () => void networkTime.poke());
+    networkTime.start();
+  }
 
   // Every action on the shop's data, for the WDGJ adapter, the JSON API and the pages alike.
   const ops = new Operations({
@@ -486,7 +480,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       starting,
       // On the simulator the factory password is how the box is tried out; with a real modem it must go.
       defaultAdminPassword: factoryAdminBlocked(config),
-      consecutiveSendFailures,
+      consecutiveSendFailures: status.sendFailureRun(),
       watchdogFault: watchdog.hardFault(),
     }),
     onError: (err) => log.warn('LED update failed', { error: String(err) }),
@@ -612,7 +606,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       if (closed) return;
       closed = true;
       clearInterval(checkpointTimer);
-      clearInterval(networkTimeTimer);
+      networkTime?.stop();
       for (const job of [...windowJobs, housekeeping, nightlyJob, ...(dailyJob ? [dailyJob] : []), ...(balanceJob ? [balanceJob] : [])]) await job.destroy();
       sim.stop();
       // Stop taking connections and answer the requests already arriving (a

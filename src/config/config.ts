@@ -72,6 +72,10 @@ export interface Config {
     /** SMS forwards to the owner per hour, their own budget beside the customers' (0 = no cap). */
     forwardMaxPerHour: number;
   };
+  calls: {
+    /** Sent back to a caller (once per number per day, inside the window, uncharged); "" = off. */
+    replySms: string;
+  };
   modem: {
     device: string;
     hat: string;
@@ -137,6 +141,7 @@ export function defaultConfig(): Config {
       confirmation: '',
     },
     inbound: { forwardTo: '', webhook: '', reassemblyTimeoutMinutes: 60, forwardMaxPerHour: 20 },
+    calls: { replySms: '' },
     modem: { device: 'simulator', hat: 'sim7600', pwrkeyGpio: null, statusGpio: null, ownNumber: '' },
     sim: { checkBalance: true, balanceQueryTo: '', balanceQueryText: '', lowBalanceLi: 10_000 },
     leds: { power: 17, network: 27, activity: 22, fault: 26, gpioChip: '' },
@@ -317,6 +322,7 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
     reassembly_timeout_minutes: integer(1, 10_080),
     forward_max_per_hour: integer(0, 10_000),
   },
+  calls: { reply_sms: text({ maxLength: 300 }) },
   modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }), pwrkey_gpio: gpioPin, status_gpio: gpioPin, own_number: mobileOrEmpty },
   sim: { check_balance: boolean, balance_query_to: serviceNumberOrEmpty(), balance_query_text: text({ maxLength: 70 }), low_balance_yuan: yuan },
   leds: { power: gpioPin, network: gpioPin, activity: gpioPin, fault: gpioPin, gpio_chip: text() },
@@ -596,6 +602,9 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
       set<string>(v['webhook'], (x) => (config.inbound.webhook = x));
       set<number>(v['reassembly_timeout_minutes'], (x) => (config.inbound.reassemblyTimeoutMinutes = x));
       set<number>(v['forward_max_per_hour'], (x) => (config.inbound.forwardMaxPerHour = x));
+      break;
+    case 'calls':
+      set<string>(v['reply_sms'], (x) => (config.calls.replySms = x));
       break;
     case 'modem':
       set<string>(v['device'], (x) => (config.modem.device = x));

@@ -7,6 +7,8 @@ import { simFaultReasons, type SimHealthView } from '../status/sim.js';
  * (test/leds/readme.test.ts checks the timings quoted there).
  */
 
+import { NO_SMS_PATH_TEXT, noSmsPath } from '../status/health.js';
+
 export const LED_NAMES = ['power', 'network', 'activity', 'fault'] as const;
 export type LedName = (typeof LED_NAMES)[number];
 
@@ -20,6 +22,8 @@ export interface LedStatusView {
     hard_fault: string | null;
     registered: boolean | null;
     signal_bars: number | null;
+    /** cs, sgs, ims, none, unknown (absent: unknown). */
+    sms_path?: string;
   };
   queue: {
     waiting: string | null;
@@ -109,6 +113,10 @@ function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
   if (status.modem.state === 'registration-denied') {
     hard('registration-denied', '运营商拒绝注册：SIM 卡可能欠费或被停用', 'The network denied registration: the SIM may be out of credit or barred');
   }
+  const withoutSmsPath = noSmsPath({ registered: status.modem.registered, smsPath: status.modem.sms_path ?? null });
+  if (withoutSmsPath) {
+    hard('no-sms-path', NO_SMS_PATH_TEXT.zh, NO_SMS_PATH_TEXT.en);
+  }
   if (status.storage?.full) hard('disk-full', '磁盘已满：新短信无法保存，请联系技术支持清理存储卡', 'The disk is full: new messages cannot be stored; call support to free space on the card');
   if (status.queue.stuck) {
     hard('stuck', '发送停滞：有短信排队，但超过 10 分钟没有发出任何短信', 'Sending is stuck: messages are queued but none has been sent for over 10 minutes');
@@ -128,7 +136,8 @@ function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
   if ((extras.consecutiveSendFailures ?? 0) >= SEND_FAILURES_DEGRADED) {
     degraded('send-failures', `连续 ${extras.consecutiveSendFailures} 条短信发送失败`, `${extras.consecutiveSendFailures} sends failed in a row`);
   }
-  if (!extras.starting && status.queue.waiting === 'modem-not-ready' && status.queue.queued > 0 && !status.modem.hard_fault) {
+  // (Without an SMS path the hard reason above already says why the queue waits.)
+  if (!extras.starting && status.queue.waiting === 'modem-not-ready' && status.queue.queued > 0 && !status.modem.hard_fault && !withoutSmsPath) {
     degraded('queue-stuck', '有短信排队，但短信模块未就绪', 'Messages are queued but the modem is not ready');
   }
   return reasons;

@@ -3,6 +3,12 @@ import type { Duplex } from 'node:stream';
 import { AtCmeError, AtEngine, AtError, AtTimeoutError, type AtResponse } from './at/index.js';
 import { HatProfileError, loadHat, type HatProfile } from './hats.js';
 import {
+  decideSmsPath,
+  parseCimi,
+  parseCnum,
+  parseCopsAct,
+  parseImsRegistration,
+  parseVendorRat,
   parseCops,
   parseCpin,
   parseCsca,
@@ -10,10 +16,24 @@ import {
   parseRegistration,
   simStateFromCme,
   WEAK_SIGNAL_CSQ,
+  type Rat,
   type RegistrationStat,
   type SimState,
+  type SmsPath,
 } from './parse.js';
-import { openSerialStream } from './serial.js';
+import { openSerialStream, type SerialBinding } from './serial.js';
+
+/**
+ * The virtual HAT, as the caller (src/cli.ts) hands it to the doctor: the
+ * driver never imports the simulator. `fault` is a fault kind to inject
+ * first; an unknown kind throws an Error whose message lists the known ones.
+ */
+export type VirtualHatFactory = (options: { fault?: string }) => { binding: SerialBinding; dispose(): void };
+
+export interface DoctorCommandDeps {
+  /** Lets `--device simulator` check the built-in virtual HAT; without it that device is refused. */
+  virtualHat?: VirtualHatFactory;
+}
 
 export const DOCTOR_USAGE = `Usage: smsbox doctor [--device PATH] [--hat NAME] [--baud N] [--selftest [--own-number N]]
 
@@ -40,6 +60,13 @@ export interface DoctorFindings {
   csq: number | null;
   dbm: number | null;
   smsc: string | null;
+  imsi: string | null;
+  ownNumber: string | null;
+  /** Registration per query (`+CREG` CS, `+CGREG` packet, `+CEREG` EPS). */
+  registrations: Record<string, RegistrationStat>;
+  rat: Rat;
+  imsRegistered: boolean | null;
+  smsPath: SmsPath;
   /** True when the modem can send SMS now. */
   canSend: boolean;
   /** With --selftest: whether the SMS to the own number came back (null: not run). */
@@ -86,6 +113,12 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
     csq: null,
     dbm: null,
     smsc: null,
+    imsi: null,
+    ownNumber: null,
+    registrations: {},
+    rat: 'unknown',
+    imsRegistered: null,
+    smsPath: 'unknown',
     canSend: false,
     selftest: null,
   };
@@ -144,9 +177,16 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
       findings.sim = error instanceof AtCmeError ? (simStateFromCme(error.code, error.text) ?? 'other') : 'other';
     }
     switch (findings.sim) {
-      case 'ready':
-        ok(out, 'SIM 卡就绪', 'SIM card ready');
+      case 'ready': {
+        findings.imsi = parseCimi((await command('AT+CIMI').catch(() => ({ lines: [] as string[] }))).lines);
+        findings.ownNumber = parseCnum((await command('AT+CNUM').catch(() => ({ lines: [] as string[] }))).lines);
+        ok(
+          out,
+          `SIM 卡就绪（IMSI ${findings.imsi ?? '?'}，本机号码 ${findings.ownNumber ?? 'SIM 卡未记录'}）`,
+          `SIM card ready (IMSI ${findings.imsi ?? '?'}, own number ${findings.ownNumber ?? 'not stored on the SIM'})`,
+        );
         break;
+      }
       case 'no-sim':
         bad(out, '没有检测到 SIM 卡', 'No SIM card detected');
         todo(out, '断电后把 SIM 卡（缺角朝外、金属面朝下）插到底，再开机', 'Power off, push the SIM card fully into its slot, and power on again');
@@ -167,11 +207,17 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
       try {
         const { lines } = await engine.command(`AT${reg}?`, { expectPrefix: reg });
         const parsed = lines.map(parseRegistration).find((p) => p !== null);
-        if (parsed) stats.push(parsed.stat);
+        if (parsed) {
+          stats.push(parsed.stat);
+          findings.registrations[reg.toUpperCase()] = parsed.stat;
+        }
       } catch {
         // a module without this registration type (a 2G module and +CEREG)
       }
     }
+    const domain: Record<string, string> = { '+CREG': 'CS', '+CGREG': 'PS', '+CEREG': 'EPS (LTE)' };
+    const regText = Object.entries(findings.registrations).map(([reg, stat]) => `${domain[reg] ?? reg} ${stat}`).join(', ');
+    if (regText) out(`       ${regText}`);
     findings.registration = stats.includes('home') ? 'home' : stats.includes('roaming') ? 'roaming' : stats.includes('denied') ? 'denied' : stats.length ? 'searching' : null;
     try {
       const signal = (await command('AT+CSQ')).lines.map(parseCsq).find((s) => s !== null);
@@ -184,6 +230,7 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
     if (registered) {
       findings.operator = (await command('AT+COPS?').catch(() => ({ lines: [] as string[] }))).lines.map(parseCops).find((o) => o !== null) ?? null;
       ok(out, `已注册网络：${findings.operator ?? '?'}${findings.registration === 'roaming' ? '（漫游）' : ''}`, `Registered on ${findings.operator ?? '?'}${findings.registration === 'roaming' ? ' (roaming)' : ''}`);
+      await checkSmsPath(run, command, findings);
     } else if (findings.registration === 'denied') {
       bad(out, '运营商拒绝注册', 'The network denied registration');
       todo(out, 'SIM 卡可能欠费、停机或未开通：用手机试这张卡，或联系运营商', 'The SIM may be out of credit, suspended or not activated: try it in a phone or call the carrier');
@@ -212,7 +259,7 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
       todo(out, '联系运营商获取短信中心号码（如中国移动 +8613800xxx500），在手机里设置后再插回', 'Ask the carrier for the SMS centre number, set it in a phone, and put the SIM back');
     }
 
-    findings.canSend = registered && findings.smsc !== null;
+    findings.canSend = registered && findings.smsc !== null && findings.smsPath !== 'none';
     if (findings.canSend) ok(out, '可以发送短信', 'The modem can send SMS');
     else bad(out, '现在还不能发送短信', 'The modem cannot send SMS yet');
     if (run.selftest) {
@@ -237,8 +284,62 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
   }
 }
 
+const RAT_TEXT: Record<Rat, string> = { gsm: '2G (GSM)', umts: '3G (WCDMA)', lte: '4G (LTE)', unknown: '?' };
+
+/**
+ * The radio steps: access technology, IMS on LTE, and the SMS path they
+ * give (parse.ts decideSmsPath). Without a path it says what to do.
+ */
+async function checkSmsPath(run: DoctorRun, command: (cmd: string) => Promise<AtResponse>, findings: DoctorFindings): Promise<void> {
+  const { out, hat } = run;
+  const none = { lines: [] as string[] };
+  findings.rat = (await command('AT+COPS?').catch(() => none)).lines.map(parseCopsAct).find((r) => r !== null) ?? 'unknown';
+  if (hat.at.ratCommand) {
+    const vendor = (await command(hat.at.ratCommand).catch(() => none)).lines.map(parseVendorRat).find((r) => r !== null && r !== 'unknown');
+    if (vendor) findings.rat = vendor;
+  }
+  if (findings.rat === 'unknown') warn(out, '无法确定接入制式', 'Access technology unknown');
+  else ok(out, `接入制式 ${RAT_TEXT[findings.rat]}`, `Access technology ${RAT_TEXT[findings.rat]}`);
+
+  if (findings.rat === 'lte') {
+    for (const query of hat.at.imsQueries) {
+      const answer = (await command(query).catch(() => none)).lines.map(parseImsRegistration).find((r) => r !== null);
+      if (answer !== undefined) {
+        findings.imsRegistered = answer;
+        break;
+      }
+    }
+    if (findings.imsRegistered === true) ok(out, 'IMS（VoLTE）已注册', 'IMS (VoLTE) registered');
+    else if (findings.imsRegistered === false) warn(out, 'IMS（VoLTE）未注册', 'IMS (VoLTE) not registered');
+    else warn(out, '无法查询 IMS 注册状态', 'IMS registration cannot be queried on this module');
+  }
+  const csRegistered = findings.registrations['+CREG'] === 'home' || findings.registrations['+CREG'] === 'roaming';
+  findings.smsPath = decideSmsPath({ registered: true, rat: findings.rat, csRegistered, imsRegistered: findings.imsRegistered });
+  switch (findings.smsPath) {
+    case 'cs':
+      ok(out, '短信通道：CS（2G/3G 电路域）', 'SMS path: CS (2G/3G circuit domain)');
+      break;
+    case 'sgs':
+      ok(out, '短信通道：SGs（4G，经电路域）', 'SMS path: SGs (LTE via the circuit domain)');
+      break;
+    case 'ims':
+      ok(out, '短信通道：IMS（4G VoLTE）', 'SMS path: IMS (LTE, VoLTE)');
+      break;
+    case 'none':
+      bad(out, '已注册 4G，但没有短信通道（没有 IMS，也没有 SGs）', 'Registered on LTE but no SMS path (no IMS, no SGs)');
+      if (hat.at.imsEnable.length > 0) {
+        todo(out, `打开模块的 IMS/VoLTE 设置：${hat.at.imsEnable.join('; ')}，然后 AT+CFUN=0、AT+CFUN=1（smsbox 运行时会自动尝试一次）`, `Switch the module's IMS/VoLTE setting on: ${hat.at.imsEnable.join('; ')}, then AT+CFUN=0, AT+CFUN=1 (smsbox tries this once by itself)`);
+      }
+      todo(out, '打电话给运营商为这张卡开通 VoLTE（高清语音）', 'Call the carrier to enable VoLTE on this SIM');
+      todo(out, '或换一张中国移动的卡（4G 短信可经 SGs 发送）', 'Or use a China Mobile SIM (SMS over SGs on LTE)');
+      break;
+    default:
+      warn(out, '短信通道未知（模块无法报告 IMS 状态）：发送一条自检短信确认', 'SMS path unknown (the module cannot report IMS): send a self-test SMS to be sure');
+  }
+}
+
 /** `smsbox doctor …`; returns the exit code. */
-export async function doctorCommand(argv: string[], out: (line: string) => void): Promise<number> {
+export async function doctorCommand(argv: string[], out: (line: string) => void, deps: DoctorCommandDeps = {}): Promise<number> {
   const args: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -281,20 +382,20 @@ export async function doctorCommand(argv: string[], out: (line: string) => void)
   let openStream: () => Promise<Duplex>;
   let cleanup = (): void => {};
   if (device === 'simulator') {
-    const { VirtualModem } = await import('../../hardware/simulator/virtual-modem.js');
-    const { createSimulatorBinding } = await import('../../hardware/simulator/binding.js');
-    const virtual = new VirtualModem({ sendMs: 10 });
-    const fault = args.fault;
-    if (fault) {
-      if (!['no-sim', 'no-network', 'silence', 'garbage'].includes(fault)) {
-        out(`--fault must be one of no-sim, no-network, silence, garbage; got "${fault}"`);
-        return 2;
-      }
-      virtual.inject({ kind: fault as 'no-sim' | 'no-network' | 'silence' | 'garbage' });
+    if (!deps.virtualHat) {
+      out('--device simulator is not available here (no virtual HAT was given to the doctor)');
+      return 2;
     }
-    const binding = createSimulatorBinding(virtual);
+    let link: ReturnType<VirtualHatFactory>;
+    try {
+      link = deps.virtualHat(args.fault === undefined ? {} : { fault: args.fault });
+    } catch (error) {
+      out(`--fault: ${error instanceof Error ? error.message : String(error)}`);
+      return 2;
+    }
+    const binding = link.binding;
     openStream = () => openSerialStream({ path: 'simulator', baudRate: baud, binding });
-    cleanup = () => virtual.dispose();
+    cleanup = () => link.dispose();
     out('（模拟模式：检查的是内置的虚拟模块，不是真实硬件 / simulator: checking the built-in virtual HAT, not real hardware）');
   } else {
     if (args.fault) {

@@ -51,6 +51,17 @@ export interface HatProfile {
     networkTimeUrcs: string[];
     /** AT+CCLK years before this mean the RTC was never set. */
     cclkValidFromYear: number;
+    /** The module's own access-technology query (`AT+CPSI?` SIMCom, `AT+QNWINFO` Quectel); null: AT+COPS? only. */
+    ratCommand: string | null;
+    /** IMS registration queries, tried in order until one answers (`AT+CIREG?`, `AT+QCFG="ims"`); empty: none. */
+    imsQueries: string[];
+    /**
+     * The commands that switch the module's IMS/VoLTE setting on, where it has
+     * one (stored by the module; effective after a radio restart); empty: none.
+     */
+    imsEnable: string[];
+    /** Hangs up an incoming call: `AT+CHUP` or `ATH`. */
+    hangUp: string;
   };
 }
 
@@ -165,6 +176,10 @@ function validateHat(data: Record<string, unknown>, file: string, stem: string):
       networkTimeCommands: strings(at, 'at.', 'network_time_commands', /^AT/i),
       networkTimeUrcs: strings(at, 'at.', 'network_time_urcs'),
       cclkValidFromYear: int(at, 'at.', 'cclk_valid_from_year', 2000, 2100)!,
+      ratCommand: at['rat_command'] === undefined ? null : str(at, 'at.', 'rat_command', /^AT\S+$/i),
+      imsQueries: at['ims_queries'] === undefined ? [] : strings(at, 'at.', 'ims_queries', /^AT\S+$/i),
+      imsEnable: at['ims_enable'] === undefined ? [] : strings(at, 'at.', 'ims_enable', /^AT\S+$/i),
+      hangUp: at['hang_up'] === undefined ? 'AT+CHUP' : str(at, 'at.', 'hang_up', /^(AT\+CHUP|ATH0?)$/i),
     },
   };
   if (profile.at.registration.length === 0) fail('at.registration', 'must name at least one command');

@@ -20,6 +20,14 @@ import { decodePdu, encodeSubmit, PduError, type DecodedPdu, type SmsEncoding } 
 import { ModemSendError } from './errors.js';
 import type { HatProfile } from './hats.js';
 import {
+  decideSmsPath,
+  parseCimi,
+  parseClip,
+  parseCnum,
+  parseMissedCall,
+  parseCopsAct,
+  parseImsRegistration,
+  parseVendorRat,
   parseCclk,
   parseCmgl,
   parseCmgr,
@@ -33,11 +41,14 @@ import {
   parseStoredIndication,
   simStateFromCme,
   WEAK_SIGNAL_CSQ,
+  type Rat,
   type RegistrationStat,
   type Signal,
   type SimState,
+  type SmsPath,
 } from './parse.js';
 import { PowerUnavailableError, type ModemPower } from './power.js';
+import { TransactionQueue, type TransactionKind } from './transactions.js';
 
 export { ModemSendError } from './errors.js';
 
@@ -92,10 +103,30 @@ export interface ModemState {
   model: string | null;
   firmware: string | null;
   iccid: string | null;
+  /** The SIM's IMSI (AT+CIMI at init): the carrier is read from its MCC/MNC. */
+  imsi: string | null;
+  /** The SIM's own number (AT+CNUM at init); null where the SIM does not store it (most Chinese prepaid SIMs). */
+  ownNumber: string | null;
   smsc: string | null;
+  /** Access technology the module is registered on (AT+COPS? AcT, the profile's AT+CPSI?/AT+QNWINFO). */
+  rat: Rat;
+  /** IMS registration (AT+CIREG? or the profile's vendor query); null: unknown or not asked (not on LTE). */
+  imsRegistered: boolean | null;
+  /** How an SMS would leave the module now; `none`: registered on LTE with no IMS and no SGs, nothing can be sent. */
+  smsPath: SmsPath;
   lastError: string | null;
   /** zh + en text when sending is impossible (no SIM, PIN, modem dead, no SMSC); null otherwise. */
   hardFault: string | null;
+}
+
+/** An incoming call, after the driver hung it up (or the caller gave up first). */
+export interface IncomingCall {
+  /** The caller's number from +CLIP (or SIMCom's MISSED_CALL); null when withheld or unknown. */
+  from: string | null;
+  /** When the first RING came (the box's clock). */
+  at: number;
+  /** True when our hang-up command was answered OK; false when it failed. */
+  hungUp: boolean;
 }
 
 /** Something a shop owner should see in the events log. */
@@ -135,6 +166,11 @@ export interface ModemOptions {
   failuresBeforeNotResponding?: number;
   /** A message whose handler rejected waits this long before it is offered again (default 30 000 ms). */
   inboundRetryMs?: number;
+  /**
+   * After a hang-up, RINGs this long are taken as the tail of the same call
+   * (default 3000 ms): a module may have printed one before it took the hang-up.
+   */
+  callSettleMs?: number;
   /** Overrides the profile's boot time (tests). */
   bootMs?: number;
   /** Passed to the AT engine (tests use small values). */
@@ -151,6 +187,8 @@ interface ModemEvents {
   event: [ModemEvent];
   'status-report': [StatusReport];
   'network-time': [Date];
+  /** An incoming call was hung up (RING, +CLIP): the inbox records it. */
+  call: [IncomingCall];
   /** A message the modem was asked to transmit (AT+CMGS): sent, or why not. */
   'send-result': [{ ok: true } | { ok: false; error: ModemSendError }];
 }
@@ -200,6 +238,12 @@ const FAULT_TEXT: Partial<Record<ModemStateName, { zh: string; en: string }>> = 
  * `inboxScanEveryPolls` polls, which also retries messages whose handler
  * rejected.
  *
+ * ## One queue
+ * Every exchange with the module is a transaction on one prioritised queue
+ * (transactions.ts; the table is in README.md): start and re-init, hang-ups,
+ * inbound reads, sends, queries, polls. Only the transaction holding the
+ * port sends commands (`at()` checks it), one at a time.
+ *
  * ## Events
  * - `status` (ModemState) whenever the state changes;
  * - `event` (ModemEvent) for the events log: SIM missing, registered on X,
@@ -227,27 +271,49 @@ export class Modem extends EventEmitter<ModemEvents> {
   private sim: SimState | null = null;
   private simCode: string | null = null;
   private initDone = false;
+  /** Restarts of the module seen so far, and how many had been seen when the last init began. */
+  private reboots = 0;
+  private initAsOfReboot = -1;
   private initError: string | null = null;
   private initRunning: Promise<void> | null = null;
   private registration: RegistrationStat | null = null;
   private roaming = false;
   private operator: string | null = null;
   private signal: Signal = { csq: null, dbm: null, bars: null };
-  private identity = { imei: null as string | null, model: null as string | null, firmware: null as string | null, iccid: null as string | null };
+  private identity = {
+    imei: null as string | null,
+    model: null as string | null,
+    firmware: null as string | null,
+    iccid: null as string | null,
+    imsi: null as string | null,
+    ownNumber: null as string | null,
+  };
+  private rat: Rat = 'unknown';
+  private imsRegistered: boolean | null = null;
+  private smsPath: SmsPath = 'unknown';
+  /** The profile's IMS switch was tried since this process started (once: it is stored by the module). */
+  private imsEnableTried = false;
   private smsc: string | null | undefined = undefined;
   private lastError: string | null = null;
   private pollTimer: unknown = null;
   private pollCount = 0;
-  private polling: Promise<void> | null = null;
-  private sendChain: Promise<unknown> = Promise.resolve();
-  private inboundChain: Promise<unknown> = Promise.resolve();
+  /** The one queue of transactions on this modem's port (transactions.ts). */
+  private readonly queue = new TransactionQueue();
   private readonly inboundInFlight = new Set<number>();
   /** `index:pdu` → time before which a message whose handler rejected is not offered again. */
   private readonly inboundHeld = new Map<string, number>();
   private nextConcatRef = Math.floor(Math.random() * 256);
+  /** The wish of the sender: keep the SMS link open between messages (a backlog). */
   private keepLinkOpen = false;
+  /** The AT+CMMS mode the module is in as far as we know (null: unknown). The one place this is kept. */
+  private cmmsMode: 0 | 2 | null = 0;
   private lastNetworkTime: { time: number; receivedAt: number } | null = null;
   private lastPublished: ModemState | null = null;
+  /** The call ringing now: hung up by one top-priority transaction. */
+  private call: { from: string | null; at: number } | null = null;
+  /** Until when (timers) a RING belongs to the call just hung up. */
+  private callSettledAt = 0;
+  private readonly callSettleMs: number;
 
   constructor(private readonly options: ModemOptions) {
     super();
@@ -259,6 +325,7 @@ export class Modem extends EventEmitter<ModemEvents> {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 60_000;
     this.failuresBeforeNotResponding = options.failuresBeforeNotResponding ?? 3;
     this.inboundRetryMs = options.inboundRetryMs ?? 30_000;
+    this.callSettleMs = options.callSettleMs ?? 3000;
     this.bootMs = options.bootMs ?? options.hat.power.bootMs;
     this.timers = options.timers ?? realTimers;
   }
@@ -280,9 +347,22 @@ export class Modem extends EventEmitter<ModemEvents> {
     this.lifecycle = 'starting';
     this.failures = 0;
     this.answered = false;
+    this.queue.reopen();
     this.publish();
+    await this.queue.enqueue('start', () => this.startHeld()).catch((error: unknown) => {
+      this.lastError = describe(error);
+    });
+    if (this.lifecycle === 'starting') {
+      this.lifecycle = 'running';
+      this.schedulePoll();
+    }
+    this.publish();
+  }
+
+  private async startHeld(): Promise<void> {
     try {
       await this.connect();
+      if (this.lifecycle === 'stopping') return;
       let on = await this.probe(2);
       if (!on) {
         if (this.options.power.canPulse) {
@@ -295,7 +375,7 @@ export class Modem extends EventEmitter<ModemEvents> {
         this.failures = this.failuresBeforeNotResponding;
         this.lastError = 'no answer to AT';
       } else {
-        await this.initialize();
+        await this.runInit();
         if (this.initDone) await this.pollNetwork();
       }
     } catch (error) {
@@ -303,85 +383,99 @@ export class Modem extends EventEmitter<ModemEvents> {
       this.log?.warn('modem start failed', { error: this.lastError });
       if (!this.engine || this.engine.closed) this.failures = this.failuresBeforeNotResponding;
     }
-    if (this.lifecycle === 'starting') {
-      this.lifecycle = 'running';
-      this.schedulePoll();
-    }
-    this.publish();
   }
 
   /**
-   * Stops polling, waits for the send in progress, powers the modem down with
-   * the profile's command (unless `powerDown` is false) and closes the port.
+   * Stops polling, lets every transaction already queued (the send in
+   * progress, a hang-up) finish, powers the modem down with the profile's
+   * command (unless `powerDown` is false) and closes the port.
    */
   async stop(options: { powerDown?: boolean } = {}): Promise<void> {
     if (this.lifecycle === 'off' || this.lifecycle === 'stopping') return;
     this.lifecycle = 'stopping';
     if (this.pollTimer) this.timers.clearTimeout(this.pollTimer);
     this.pollTimer = null;
-    await this.sendChain.catch(() => {});
-    await this.polling?.catch(() => {});
-    const engine = this.engine;
-    if (engine && !engine.closed && (options.powerDown ?? true) && this.answered && this.failures < this.failuresBeforeNotResponding) {
-      try {
-        await engine.command(this.hat.power.powerDownCommand, { timeoutMs: this.commandTimeoutMs });
-        this.event('info', 'power-down', '短信模块已关机', 'The modem was powered down');
-      } catch (error) {
-        this.log?.warn('modem power-down command failed', { error: describe(error) });
-      }
-    }
+    // Messages being sent, calls being hung up and messages being read finish; the rest is
+    // dropped, and a boot wait, init or poll holding the port is cut short by closing it.
+    const finishing = (kind: TransactionKind | null) => kind === 'send' || kind === 'link' || kind === 'hang-up' || kind === 'inbound';
+    this.queue.drop((kind) => !finishing(kind));
+    if (this.queue.current !== null && !finishing(this.queue.current)) await this.disconnect();
+    await this.queue
+      .enqueue('power-down', async () => {
+        const engine = this.engine;
+        if (engine && !engine.closed && (options.powerDown ?? true) && this.answered && this.failures < this.failuresBeforeNotResponding) {
+          try {
+            await this.at(this.hat.power.powerDownCommand);
+            this.event('info', 'power-down', '短信模块已关机', 'The modem was powered down');
+          } catch (error) {
+            this.log?.warn('modem power-down command failed', { error: describe(error) });
+          }
+        }
+      })
+      .catch(() => {});
+    this.queue.close();
+    await this.queue.idle();
     await this.disconnect();
     this.lifecycle = 'off';
     this.initDone = false;
+    this.cmmsMode = 0;
     this.publish();
   }
 
   /**
    * Power-cycles the modem through PWRKEY (off pulse, pause, on pulse), then
-   * waits for it and initialises it again. Rejects with PowerUnavailableError
-   * when the power seam cannot press PWRKEY. The watchdog of issue 7 decides when.
+   * waits for it and initialises it again, as one transaction: nothing else
+   * talks to the modem meanwhile. Rejects with PowerUnavailableError when the
+   * power seam cannot press PWRKEY. The watchdog decides when.
    */
   async powerCycle(): Promise<void> {
     const power = this.options.power;
     if (!power.canPulse) throw new PowerUnavailableError('this box cannot press the modem\'s PWRKEY');
-    this.event('warn', 'power-cycle', '正在重启短信模块（断电再开机）', 'Power-cycling the modem (PWRKEY)');
-    const isOn = (await power.readStatusPin?.()) ?? true;
-    if (isOn) {
-      await power.pulsePwrkey(this.hat.power.powerOffPulseMs);
-      await this.sleep(Math.min(2000, this.bootMs));
-    }
-    this.initDone = false;
-    await power.pulsePwrkey(this.hat.power.powerOnPulseMs);
-    if (!this.engine || this.engine.closed) await this.connect().catch(() => {});
-    const on = await this.waitForBoot(this.bootMs);
-    if (on) {
-      this.failures = 0;
-      await this.initialize();
-      if (this.initDone) await this.pollNetwork();
-    }
-    this.publish();
+    await this.queue
+      .enqueue('power-cycle', async () => {
+        this.event('warn', 'power-cycle', '正在重启短信模块（断电再开机）', 'Power-cycling the modem (PWRKEY)');
+        const isOn = (await power.readStatusPin?.()) ?? true;
+        if (isOn) {
+          await power.pulsePwrkey(this.hat.power.powerOffPulseMs);
+          await this.sleep(Math.min(2000, this.bootMs));
+        }
+        this.initDone = false;
+        this.cmmsMode = 0;
+        await power.pulsePwrkey(this.hat.power.powerOnPulseMs);
+        if (!this.engine || this.engine.closed) await this.connect().catch(() => {});
+        const on = await this.waitForBoot(this.bootMs);
+        if (on) {
+          this.failures = 0;
+          await this.runInit();
+          if (this.initDone) await this.pollNetwork();
+        }
+      })
+      .finally(() => this.publish());
   }
 
   /**
    * Switches the radio off and on again (`AT+CFUN=0`, then `AT+CFUN=1`): a
    * module that lost the network is often brought back by it, without the
-   * cost of a power cycle. Waits for the send in progress; the next poll
-   * reads the registration again. The watchdog (src/modem/watchdog.ts) decides when.
+   * cost of a power cycle. One transaction, after the one in progress; the
+   * next poll reads the registration again. The watchdog decides when.
    */
   async restartRadio(): Promise<void> {
     // Switching the radio is slower than an ordinary command on real modules (SIM7600: seconds).
     const timeoutMs = this.commandTimeoutMs * 3;
-    const run = this.sendChain.then(async () => {
-      await this.at('AT+CFUN=0', timeoutMs);
-      await this.at('AT+CFUN=1', timeoutMs);
-    });
-    this.sendChain = run.catch(() => {});
     try {
-      await run;
+      await this.queue.enqueue('radio-restart', async () => {
+        await this.at('AT+CFUN=0', timeoutMs);
+        await this.at('AT+CFUN=1', timeoutMs);
+      });
       this.event('info', 'radio-restart', '已重启短信模块的射频（AT+CFUN 关/开）', 'Restarted the modem\'s radio (AT+CFUN off/on)');
     } finally {
       this.publish();
     }
+  }
+
+  /** The transaction holding the port, how many wait, and the last ones run (status page, tests). */
+  transactions(): { current: TransactionKind | null; waiting: number; recent: readonly TransactionKind[] } {
+    return { current: this.queue.current, waiting: this.queue.pending(), recent: this.queue.history };
   }
 
   /** Consecutive commands without an answer (the watchdog of issue 7 reads it). */
@@ -405,7 +499,12 @@ export class Modem extends EventEmitter<ModemEvents> {
       model: this.identity.model,
       firmware: this.identity.firmware,
       iccid: this.identity.iccid,
+      imsi: this.identity.imsi,
+      ownNumber: this.identity.ownNumber,
       smsc: this.smsc ?? null,
+      rat: registered ? this.rat : 'unknown',
+      imsRegistered: registered ? this.imsRegistered : null,
+      smsPath: registered ? this.smsPath : 'unknown',
       lastError: this.lastError,
       hardFault: fault ? `${fault.zh} / ${fault.en}` : null,
     };
@@ -465,8 +564,12 @@ export class Modem extends EventEmitter<ModemEvents> {
     }
   }
 
-  /** Sends a command, keeping count of unanswered ones. */
+  /**
+   * Sends a command, keeping count of unanswered ones. Only the transaction
+   * holding the port talks to the modem: a command from anywhere else is a bug.
+   */
   private async at(command: string, timeoutMs = this.commandTimeoutMs, expectPrefix?: string): Promise<AtResponse> {
+    if (this.queue.current === null) throw new Error(`${command}: AT command outside a modem transaction`);
     const engine = this.engine;
     if (!engine || engine.closed) throw new AtClosedError(command, false);
     try {
@@ -514,7 +617,7 @@ export class Modem extends EventEmitter<ModemEvents> {
     const deadline = this.timers.now() + ms;
     while (this.timers.now() < deadline) {
       if (await this.probe(1)) return true;
-      if (!this.engine || this.engine.closed) return false;
+      if (!this.engine || this.engine.closed || this.lifecycle === 'stopping') return false;
       await this.sleep(Math.min(1000, Math.max(0, deadline - this.timers.now())));
     }
     return this.probe(1);
@@ -522,18 +625,27 @@ export class Modem extends EventEmitter<ModemEvents> {
 
   // ------------------------------------------------------------------ init and polling
 
-  /** Runs the init sequence once at a time; callers that arrive meanwhile share it. */
+  /**
+   * Queues the init sequence as a transaction of its own (after a restart of
+   * the module); callers that arrive while one waits or runs share it.
+   */
   private initialize(): Promise<void> {
     if (!this.initRunning) {
-      this.initRunning = this.runInit().finally(() => {
-        this.initRunning = null;
-      });
+      const asOf = this.reboots;
+      this.initRunning = this.queue
+        // A transaction ahead of this one (a power cycle, a start) may have set the module up already.
+        .enqueue('init', async () => (this.initDone && this.initAsOfReboot >= asOf ? undefined : this.runInit()))
+        .catch(() => {})
+        .finally(() => {
+          this.initRunning = null;
+        });
     }
     return this.initRunning;
   }
 
   private async runInit(): Promise<void> {
     this.initDone = false;
+    this.initAsOfReboot = this.reboots;
     try {
       await this.at('ATE0');
       await this.at('AT+CMEE=2');
@@ -541,6 +653,8 @@ export class Modem extends EventEmitter<ModemEvents> {
       if (!(await this.readSim())) return;
       await this.at('AT+CMGF=0');
       await this.at(`AT+CNMI=${this.hat.at.cnmi}`);
+      // The caller's number with each RING (27.007 §7.6), so that a call can be recorded by who made it.
+      await this.at('AT+CLIP=1').catch((error) => this.log?.info('AT+CLIP=1 refused', { error: describe(error) }));
       const mem = `"${this.hat.at.storage}"`;
       await this.at(`AT+CPMS=${mem},${mem},${mem}`);
       const csca = await this.at('AT+CSCA?');
@@ -548,7 +662,9 @@ export class Modem extends EventEmitter<ModemEvents> {
       for (const command of this.hat.at.networkTimeCommands) {
         await this.at(command).catch((error) => this.log?.info('network time command refused', { command, error: describe(error) }));
       }
-      if (this.keepLinkOpen && this.hat.at.cmms) await this.at('AT+CMMS=2').catch(() => {});
+      // A restarted module is back in AT+CMMS mode 0; a backlog being sent wants 2.
+      this.cmmsMode = 0;
+      if (this.keepLinkOpen && this.hat.at.cmms) await this.setCmms(2).catch(() => {});
       this.initDone = true;
       this.initError = null;
       this.log?.info('modem initialised', { model: this.identity.model, firmware: this.identity.firmware });
@@ -606,10 +722,28 @@ export class Modem extends EventEmitter<ModemEvents> {
           if (isSilence(error)) throw error;
         }
       }
+      await this.readSubscriber();
       return true;
     }
     if (state === 'other') this.initError = `SIM not ready (${this.simCode ?? 'unknown'})`;
     return false;
+  }
+
+  /** AT+CIMI and AT+CNUM [27007 §7.1]: who the SIM is (the carrier, the number a self-test sends to). */
+  private async readSubscriber(): Promise<void> {
+    try {
+      const { lines } = await this.at('AT+CIMI');
+      this.identity.imsi = parseCimi(lines) ?? this.identity.imsi;
+    } catch (error) {
+      if (isSilence(error)) throw error;
+    }
+    try {
+      const { lines } = await this.at('AT+CNUM');
+      // A SIM that does not store its MSISDN answers a bare OK: unknown, not an error.
+      this.identity.ownNumber = parseCnum(lines);
+    } catch (error) {
+      if (isSilence(error)) throw error;
+    }
   }
 
   private schedulePoll(): void {
@@ -617,10 +751,11 @@ export class Modem extends EventEmitter<ModemEvents> {
     if (this.pollTimer) this.timers.clearTimeout(this.pollTimer);
     this.pollTimer = this.timers.setTimeout(() => {
       this.pollTimer = null;
-      this.polling = this.poll().finally(() => {
-        this.polling = null;
-        this.schedulePoll();
-      });
+      // A poll waits behind everything else queued; the next one is timed from its end.
+      void this.queue
+        .enqueue('poll', () => this.poll())
+        .catch(() => {})
+        .finally(() => this.schedulePoll());
     }, this.pollIntervalMs);
     (this.pollTimer as { unref?: () => void }).unref?.();
   }
@@ -638,11 +773,11 @@ export class Modem extends EventEmitter<ModemEvents> {
         if (!(await this.probe(1))) return;
       }
       if (!this.initDone) {
-        await this.initialize();
+        await this.runInit();
         if (!this.initDone) return;
       }
       await this.pollNetwork();
-      if (this.pollCount % this.inboxScanEveryPolls === 0) await this.scanInbox();
+      if (this.pollCount % this.inboxScanEveryPolls === 0) await this.scanInboxHeld();
     } catch (error) {
       this.lastError = describe(error);
       this.log?.debug('modem poll failed', { error: this.lastError });
@@ -653,11 +788,13 @@ export class Modem extends EventEmitter<ModemEvents> {
 
   private async pollNetwork(): Promise<void> {
     const stats: RegistrationStat[] = [];
+    let csRegistered = false;
     for (const command of this.hat.at.registration) {
       try {
         const { lines } = await this.at(`AT${command}?`, this.commandTimeoutMs, command);
         const parsed = lines.map(parseRegistration).find((p) => p !== null);
         if (parsed) stats.push(parsed.stat);
+        if (command.toUpperCase() === '+CREG' && (parsed?.stat === 'home' || parsed?.stat === 'roaming')) csRegistered = true;
       } catch (error) {
         if (isSilence(error)) throw error;
       }
@@ -680,12 +817,108 @@ export class Modem extends EventEmitter<ModemEvents> {
       if (isSilence(error)) throw error;
     }
     if (this.registration === 'home' || this.registration === 'roaming') {
+      let rat: Rat = 'unknown';
       try {
         const { lines } = await this.at('AT+COPS?');
         this.operator = lines.map(parseCops).find((o) => o !== null) ?? this.operator;
+        rat = lines.map(parseCopsAct).find((r) => r !== null) ?? 'unknown';
       } catch (error) {
         if (isSilence(error)) throw error;
       }
+      await this.readRadio(rat, csRegistered);
+    } else {
+      this.rat = 'unknown';
+      this.imsRegistered = null;
+      this.smsPath = 'unknown';
+    }
+    this.publish();
+  }
+
+  /**
+   * The access technology (the profile's own query wins over the AcT of
+   * AT+COPS?), IMS registration on LTE, and from them the SMS path
+   * (parse.ts decideSmsPath; /work/coord/at-contract.md §1-§3).
+   */
+  private async readRadio(copsRat: Rat, csRegistered: boolean): Promise<void> {
+    let rat = copsRat;
+    if (this.hat.at.ratCommand) {
+      try {
+        const { lines } = await this.at(this.hat.at.ratCommand);
+        const vendor = lines.map(parseVendorRat).find((r) => r !== null && r !== 'unknown');
+        if (vendor) rat = vendor;
+      } catch (error) {
+        if (isSilence(error)) throw error;
+      }
+    }
+    let ims: boolean | null = null;
+    if (rat === 'lte') {
+      for (const query of this.hat.at.imsQueries) {
+        try {
+          const { lines } = await this.at(query);
+          const answer = lines.map(parseImsRegistration).find((r) => r !== null);
+          if (answer !== undefined) {
+            ims = answer;
+            break;
+          }
+        } catch (error) {
+          if (isSilence(error)) throw error;
+          // A module without this query (ERROR, +CME ERROR: 4): try the next one.
+        }
+      }
+    }
+    const before = this.smsPath;
+    this.rat = rat;
+    this.imsRegistered = ims;
+    this.smsPath = decideSmsPath({ registered: true, rat, csRegistered, imsRegistered: ims });
+    if (this.smsPath === 'none' && before !== 'none') {
+      this.event(
+        'error',
+        'no-sms-path',
+        '已注册 4G 网络，但没有短信通道（IMS/VoLTE 未注册，也没有 SGs）：短信暂停发送',
+        'Registered on LTE without an SMS path (no IMS/VoLTE registration, no SGs): sending is held',
+      );
+      if (this.hat.at.imsEnable.length > 0 && !this.imsEnableTried) {
+        this.imsEnableTried = true;
+        void this.enableIms().catch((error: unknown) => this.log?.warn('switching IMS on failed', { error: describe(error) }));
+      }
+    } else if (before === 'none' && this.smsPath !== 'none' && this.smsPath !== 'unknown') {
+      this.event('info', 'sms-path', `短信通道已恢复（${this.smsPath.toUpperCase()}）`, `SMS path back (${this.smsPath.toUpperCase()})`);
+    }
+  }
+
+  /**
+   * The profile's IMS/VoLTE switch (AT+QCFG="ims",1 on Quectel,
+   * AT+VOLTESETTING=1 on SIMCom; hardware/hats/*.toml cites them), then a
+   * radio restart so that it takes effect: once per start of the box, as a
+   * control transaction of its own. Whether IMS then registers is up to the
+   * carrier (VoLTE provisioned for the SIM); the next poll tells.
+   */
+  private async enableIms(): Promise<void> {
+    const timeoutMs = this.commandTimeoutMs * 3;
+    const accepted = await this.queue.enqueue('ims-enable', async () => {
+      let any = false;
+      for (const command of this.hat.at.imsEnable) {
+        try {
+          await this.at(command);
+          any = true;
+        } catch (error) {
+          if (isSilence(error)) throw error;
+          this.log?.info('IMS switch refused', { command, error: describe(error) });
+        }
+      }
+      if (any) {
+        await this.at('AT+CFUN=0', timeoutMs);
+        await this.at('AT+CFUN=1', timeoutMs);
+      }
+      return any;
+    });
+    if (accepted) {
+      this.event(
+        'info',
+        'ims-enable',
+        `已打开短信模块的 IMS/VoLTE 设置（${this.hat.at.imsEnable.join('; ')}）并重启射频`,
+        `Switched the module's IMS/VoLTE setting on (${this.hat.at.imsEnable.join('; ')}) and restarted the radio`,
+      );
     }
     this.publish();
   }
@@ -752,25 +985,40 @@ export class Modem extends EventEmitter<ModemEvents> {
    * Failures reject with {@link ModemSendError}; its rules are in errors.ts.
    */
   send(request: SendRequest): Promise<{ messageRefs: number[] }> {
-    const run = this.sendChain.then(() => this.sendNow(request));
-    this.sendChain = run.catch(() => {});
-    return run;
+    return this.queue.enqueue('send', () => this.sendNow(request));
   }
 
   /**
    * Keeps the SMS link open between messages (AT+CMMS=2) while a backlog is
-   * being sent, where the profile supports it. Resolves false when it does not.
+   * being sent, where the profile supports it. The sender says what it wants
+   * as often as it likes: AT+CMMS is written only when the module's mode has
+   * to change. Resolves false when the profile has no AT+CMMS or it failed.
    */
   async setKeepLinkOpen(on: boolean): Promise<boolean> {
     if (!this.hat.at.cmms) return false;
     this.keepLinkOpen = on;
-    const run = this.sendChain.then(() => this.at(`AT+CMMS=${on ? 2 : 0}`));
-    this.sendChain = run.catch(() => {});
+    const wanted = on ? 2 : 0;
+    if (this.cmmsMode === wanted) return true;
     try {
-      await run;
+      await this.queue.enqueue('link', async () => {
+        // The wish may have changed again while this waited; a send may have set the mode meanwhile.
+        const target = this.keepLinkOpen ? 2 : 0;
+        if (this.cmmsMode !== target && this.initDone) await this.setCmms(target);
+      });
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** AT+CMMS; `cmmsMode` follows what the module confirmed. */
+  private async setCmms(mode: 0 | 2): Promise<void> {
+    try {
+      await this.at(`AT+CMMS=${mode}`);
+      this.cmmsMode = mode;
+    } catch (error) {
+      this.cmmsMode = null;
+      throw error;
     }
   }
 
@@ -794,7 +1042,9 @@ export class Modem extends EventEmitter<ModemEvents> {
 
     const engine = this.engine!;
     const multipart = segments.length > 1;
-    if (multipart && this.hat.at.cmms && !this.keepLinkOpen) await this.at('AT+CMMS=2').catch(() => {});
+    // The segments of one message go on one link; afterwards the mode goes back to the sender's wish.
+    const wrap = multipart && this.hat.at.cmms && this.cmmsMode !== 2;
+    if (wrap) await this.setCmms(2).catch(() => {});
     const messageRefs: number[] = [];
     try {
       for (const segment of segments) {
@@ -811,21 +1061,27 @@ export class Modem extends EventEmitter<ModemEvents> {
         messageRefs.push(ref ?? -1);
       }
     } finally {
-      if (multipart && this.hat.at.cmms && !this.keepLinkOpen && this.engine === engine && !engine.closed) {
-        await this.at('AT+CMMS=0').catch(() => {});
+      if (wrap && !this.keepLinkOpen && this.engine === engine && !engine.closed) {
+        await this.setCmms(0).catch(() => {});
       }
     }
     this.emit('send-result', { ok: true });
     return { messageRefs };
   }
 
-  /** Why sending must not even be tried now; null when it may. */
+  /**
+   * Why the driver cannot even try to transmit now (the port is shut, the
+   * module is not set up or does not answer); null when it can. Whether the
+   * box *should* send (health, SMS path, carrier) is judged in src/status/.
+   */
   private refusal(): string | null {
     if (!this.engine || this.engine.closed) return 'the modem port is not open';
     const state = this.stateName();
     if (state === 'off' || state === 'starting') return `the modem is ${state}`;
     const fault = FAULT_TEXT[state];
-    return fault ? fault.en : null;
+    if (fault) return fault.en;
+    if (!this.initDone) return 'the modem is not set up';
+    return null;
   }
 
   private sendFailure(error: unknown, messageRefs: number[]): ModemSendError {
@@ -872,6 +1128,15 @@ export class Modem extends EventEmitter<ModemEvents> {
     } else if (name === '+CMT' && urc.pdu) {
       const pdu = urc.pdu;
       void this.queueInbound(() => this.handOver(pdu, null));
+    } else if (name === 'RING' || name === '+CRING') {
+      this.onRing();
+    } else if (name === '+CLIP') {
+      const clip = parseClip(urc.line);
+      if (clip?.number && this.call && this.call.from === null) this.call.from = clip.number;
+      if (!this.call) this.onRing(clip?.number ?? null);
+    } else if (name === 'MISSED_CALL') {
+      const number = parseMissedCall(urc.line);
+      if (number && this.call && this.call.from === null) this.call.from = number;
     } else if (name === '+CDS' && urc.pdu) {
       this.statusReportFrom(urc.pdu);
     } else if (this.hat.at.networkTimeUrcs.some((n) => n.toUpperCase() === name)) {
@@ -885,23 +1150,58 @@ export class Modem extends EventEmitter<ModemEvents> {
     }
   }
 
+  // ------------------------------------------------------------------ calls
+
+  /**
+   * An incoming call: hung up at once, as a transaction ahead of everything
+   * waiting (the one holding the port finishes first), and reported as a
+   * `call` event once the hang-up is over. A shop's SIM is for SMS: a call
+   * left ringing blocks nothing, but the customer should hear it end and the
+   * owner should know someone called.
+   */
+  private onRing(from: string | null = null): void {
+    if (this.call) return; // the same call ringing again: its hang-up is queued or running
+    if (this.timers.now() < this.callSettledAt) return;
+    const call = { from, at: this.options.clock.now() };
+    this.call = call;
+    void this.queue
+      .enqueue('hang-up', async () => {
+        // (The +CLIP that follows RING in the same burst is read before this command goes out:
+        // the engine writes it on its next turn, after the rest of the received chunk.)
+        let hungUp = false;
+        try {
+          await this.at(this.hat.at.hangUp);
+          hungUp = true;
+        } catch (error) {
+          this.log?.warn('hanging up a call failed', { command: this.hat.at.hangUp, error: describe(error) });
+        }
+        return hungUp;
+      })
+      .catch(() => false)
+      .then((hungUp) => {
+        this.call = null;
+        this.callSettledAt = this.timers.now() + this.callSettleMs;
+        this.emit('call', { from: call.from, at: call.at, hungUp });
+      });
+  }
+
   private onReboot(line: string): void {
+    this.reboots++;
     this.initDone = false;
     this.failures = 0;
     if (this.lifecycle !== 'running') return;
     this.event('warn', 'modem-restarted', `短信模块重新启动了（${line}）`, `The modem restarted (${line})`);
     this.publish();
+    this.cmmsMode = 0;
     // Give the module a moment to print the rest of its boot URCs, then set it up again.
     void this.sleep(50).then(() => this.initialize());
   }
 
-  /** Inbound work runs one item at a time, in arrival order. */
-  private queueInbound(work: () => Promise<void>): Promise<void> {
-    const run = this.inboundChain.then(work).catch((error) => {
+  /** One received message (read, hand over, delete) is one transaction, before the next send. */
+  private queueInbound(work: () => Promise<void>, kind: TransactionKind = 'inbound'): Promise<void> {
+    return this.queue.enqueue(kind, work).catch((error: unknown) => {
       this.log?.warn('inbound SMS handling failed', { error: describe(error) });
     });
-    this.inboundChain = run;
-    return run;
   }
 
   private async readStored(index: number): Promise<void> {
@@ -922,22 +1222,24 @@ export class Modem extends EventEmitter<ModemEvents> {
    * held back: what arrived while the box was off, and earlier failures.
    */
   scanInbox(): Promise<void> {
-    return this.queueInbound(async () => {
-      if (!this.initDone || !this.engine) return;
-      const { lines } = await this.at('AT+CMGL=4', Math.max(this.commandTimeoutMs, 15_000));
-      for (const entry of parseCmgl(lines)) {
-        const key = `${entry.index}:${entry.pdu}`;
-        const heldUntil = this.inboundHeld.get(key);
-        if (heldUntil !== undefined && this.options.clock.now() < heldUntil) continue;
-        if (this.inboundInFlight.has(entry.index)) continue;
-        this.inboundInFlight.add(entry.index);
-        try {
-          await this.handOver(entry.pdu, entry.index);
-        } finally {
-          this.inboundInFlight.delete(entry.index);
-        }
+    return this.queueInbound(() => this.scanInboxHeld(), 'inbox-scan');
+  }
+
+  private async scanInboxHeld(): Promise<void> {
+    if (!this.initDone || !this.engine) return;
+    const { lines } = await this.at('AT+CMGL=4', Math.max(this.commandTimeoutMs, 15_000));
+    for (const entry of parseCmgl(lines)) {
+      const key = `${entry.index}:${entry.pdu}`;
+      const heldUntil = this.inboundHeld.get(key);
+      if (heldUntil !== undefined && this.options.clock.now() < heldUntil) continue;
+      if (this.inboundInFlight.has(entry.index)) continue;
+      this.inboundInFlight.add(entry.index);
+      try {
+        await this.handOver(entry.pdu, entry.index);
+      } finally {
+        this.inboundInFlight.delete(entry.index);
       }
-    });
+    }
   }
 
   /** Decodes one PDU, hands it to its consumer, and deletes the stored copy once the consumer is done. */
@@ -1017,8 +1319,10 @@ export class Modem extends EventEmitter<ModemEvents> {
    */
   async networkTime(): Promise<Date | null> {
     try {
-      const { lines } = await this.at('AT+CCLK?', this.commandTimeoutMs, '+CCLK');
-      const time = lines.map((l) => parseCclk(l, this.hat.at.cclkValidFromYear)).find((d) => d !== null);
+      const time = await this.queue.enqueue('network-time', async () => {
+        const { lines } = await this.at('AT+CCLK?', this.commandTimeoutMs, '+CCLK');
+        return lines.map((l) => parseCclk(l, this.hat.at.cclkValidFromYear)).find((d) => d !== null) ?? null;
+      });
       if (time) return time;
     } catch (error) {
       this.log?.debug('AT+CCLK? failed', { error: describe(error) });

@@ -208,3 +208,120 @@ export function parseNetworkTimeUrc(line: string): Date | null {
   }
   return null;
 }
+
+// ------------------------------------------------------------------ radio: access technology, IMS, SMS path
+// Answer shapes as in /work/coord/at-contract.md §1-§5; sources:
+//  [27007] 3GPP TS 27.007 §7.1 +CNUM, §7.3 +COPS, §8.71 +CIREG; [S76] SIMCom SIM7500/SIM7600
+//  AT Command Manual V2.00 (AT+CPSI?); [Q25] Quectel EC25&EC21 AT Commands Manual V1.3
+//  (AT+QNWINFO, AT+QCFG="ims").
+
+/** The access technology the module is registered on. */
+export type Rat = 'gsm' | 'umts' | 'lte' | 'unknown';
+
+/** How an SMS leaves the module: CS (2G/3G), SGs (LTE, CS fallback for SMS), IMS (SMS over IP), none, or unknown. */
+export type SmsPath = 'cs' | 'sgs' | 'ims' | 'none' | 'unknown';
+
+/** `+COPS: <mode>,<format>,"<oper>",<AcT>` → the RAT of <AcT> [27007 §7.3]; null without an AcT. */
+export function parseCopsAct(line: string): Rat | null {
+  const m = /^\+COPS:\s*\d+\s*,\s*\d+\s*,\s*"[^"]*"\s*,\s*(\d+)/i.exec(line.trim());
+  if (!m) return null;
+  const act = Number(m[1]);
+  if (act === 0 || act === 1 || act === 3 || act === 8) return 'gsm'; // GSM, GSM compact, GSM w/EGPRS, EC-GSM-IoT
+  if (act === 2 || act === 4 || act === 5 || act === 6) return 'umts'; // UTRAN and its HSPA variants
+  if (act === 7 || act === 9 || act === 10) return 'lte'; // E-UTRAN (and its IoT / 5GC-connected forms)
+  return 'unknown';
+}
+
+/** A vendor system-mode name → RAT. */
+function ratFromName(name: string): Rat | null {
+  const n = name.trim().replace(/^"|"$/g, '').toUpperCase();
+  if (n === '' ) return null;
+  if (/^NO SERVICE$/.test(n)) return 'unknown';
+  if (/^(GSM|GPRS|EDGE|EGPRS)$/.test(n)) return 'gsm';
+  if (/^(WCDMA|HSDPA|HSUPA|HSPA\+?|HSDPA\/HSUPA|TDSCDMA|TD-SCDMA|UMTS|CDMA|EVDO|HDR)$/.test(n)) return 'umts';
+  if (/LTE|E-UTRAN|CAT-?M|NB-?IOT/.test(n)) return 'lte';
+  return null;
+}
+
+/** SIMCom `+CPSI: <system mode>,<operation mode>,…` [S76] → RAT; `NO SERVICE` → unknown. */
+export function parseCpsi(line: string): Rat | null {
+  const m = /^\+CPSI:\s*([^,]+)/i.exec(line.trim());
+  return m ? ratFromName(m[1]!) : null;
+}
+
+/** Quectel `+QNWINFO: "<AcT>","<oper>","<band>",<channel>` [Q25] → RAT; `No Service` → unknown. Quotes optional. */
+export function parseQnwinfo(line: string): Rat | null {
+  const m = /^\+QNWINFO:\s*("?)([^",]+)\1/i.exec(line.trim());
+  return m ? ratFromName(m[2]!) : null;
+}
+
+/** The profile's own RAT answer (AT+CPSI? or AT+QNWINFO), whichever it is. */
+export function parseVendorRat(line: string): Rat | null {
+  return parseCpsi(line) ?? parseQnwinfo(line);
+}
+
+/**
+ * IMS registration: `+CIREG: <n>,<reg_info>[,<ext_info>]` [27007 §8.71] (true
+ * when reg_info is 1), or Quectel's `+QCFG: "ims",<ctrl>,<state>` (true when
+ * VoLTE is ready, state 1) [Q25]. Null for anything else.
+ */
+export function parseImsRegistration(line: string): boolean | null {
+  const text = line.trim();
+  const cireg = /^\+CIREG:\s*\d+\s*,\s*(\d+)/i.exec(text);
+  if (cireg) return cireg[1] === '1';
+  const qcfg = /^\+QCFG:\s*"ims"\s*,\s*(\d+)\s*(?:,\s*(\d+))?/i.exec(text);
+  if (qcfg) return qcfg[2] === undefined ? null : qcfg[2] === '1';
+  return null;
+}
+
+/** `+CNUM: [<alpha>],"<number>",<type>[,…]` [27007 §7.1] → the first number; null when the SIM does not know it. */
+export function parseCnum(lines: string[]): string | null {
+  for (const line of lines) {
+    const m = /^\+CNUM:\s*(?:"[^"]*"|[^,]*)\s*,\s*"([^"]*)"/i.exec(line.trim());
+    if (m && /^\+?\d{3,20}$/.test(m[1]!.trim())) return m[1]!.trim();
+  }
+  return null;
+}
+
+/** AT+CIMI → the IMSI (up to 15 digits, on a line of its own); null otherwise. */
+export function parseCimi(lines: string[]): string | null {
+  for (const line of lines) {
+    const m = /^(?:\+CIMI:\s*)?(\d{6,15})$/i.exec(line.trim());
+    if (m) return m[1]!;
+  }
+  return null;
+}
+
+/**
+ * The SMS path of a registered module (at-contract.md §2): on 2G/3G the CS
+ * domain; on LTE IMS when IMS is registered, else SGs when the CS domain is
+ * registered too (combined attach), else none. Unknown where the answers do
+ * not say: not registered, no RAT, or LTE without CS registration on a
+ * module that cannot tell whether IMS is registered.
+ */
+export function decideSmsPath(input: { registered: boolean; rat: Rat; csRegistered: boolean; imsRegistered: boolean | null }): SmsPath {
+  if (!input.registered) return 'unknown';
+  if (input.rat === 'gsm' || input.rat === 'umts') return 'cs';
+  if (input.rat !== 'lte') return 'unknown';
+  if (input.imsRegistered === true) return 'ims';
+  if (input.csRegistered) return 'sgs';
+  return input.imsRegistered === false ? 'none' : 'unknown';
+}
+
+// ------------------------------------------------------------------ calls
+// [27007] §7.6 +CLIP: <number>,<type>[,<subaddr>,<satype>[,[<alpha>][,<CLI validity>]]];
+// SIMCom "MISSED_CALL: <time> <number>" (at-contract.md §6).
+
+/** `+CLIP: "+8613800138000",145,…` → the caller's number; null when withheld or not available. */
+export function parseClip(line: string): { number: string | null } | null {
+  const m = /^\+CLIP:\s*"([^"]*)"/i.exec(line.trim());
+  if (!m) return null;
+  const number = m[1]!.trim();
+  return { number: /^\+?\d{3,20}$/.test(number) ? number : null };
+}
+
+/** SIMCom `MISSED_CALL: 11:53AM +8613800138000` → the number; null otherwise. */
+export function parseMissedCall(line: string): string | null {
+  const m = /^MISSED_CALL:.*?(\+?\d{3,20})\s*$/i.exec(line.trim());
+  return m ? m[1]! : null;
+}

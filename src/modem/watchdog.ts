@@ -69,6 +69,12 @@ export interface WatchdogOptions {
    */
   sendFailuresBeforeRadioRestart?: number;
   sendFailuresBeforePowerCycle?: number;
+  /**
+   * The run of sends that failed for the modem's reasons, as src/status
+   * counts it (StatusModel.sendFailureRun): counted there once, read here.
+   * Its 'send-result' listener must be registered before start().
+   */
+  sendFailureRun: () => number;
 }
 
 export const DEFAULT_BACKOFF_MS: readonly number[] = [1, 2, 4, 8, 16, 30].map((minutes) => minutes * 60_000);
@@ -108,21 +114,22 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
   private readonly onStatus = (): void => void this.check();
   private readonly sendFailuresBeforeRadioRestart: number;
   private readonly sendFailuresBeforePowerCycle: number;
-  private sendFailures = 0;
+  /** The run's length at the last power cycle it caused: counting starts again from there. */
+  private handledRun = 0;
   /** A recovery asked for by failing sends, run by the next check (one action at a time). */
   private sendRecovery: 'radio' | 'power' | null = null;
   private readonly onSendResult = (result: SendResult): void => {
     if (result.ok) {
-      this.sendFailures = 0;
+      this.handledRun = 0;
       return;
     }
     // A final error is about the message (its number, its length), not the modem.
     if (!result.error.retryable || this.modem.status().state !== 'ready') return;
-    this.sendFailures++;
-    if (this.sendFailures === this.sendFailuresBeforeRadioRestart) this.sendRecovery = 'radio';
-    else if (this.sendFailures >= this.sendFailuresBeforePowerCycle) {
+    const run = this.options.sendFailureRun() - this.handledRun;
+    if (run === this.sendFailuresBeforeRadioRestart) this.sendRecovery = 'radio';
+    else if (run >= this.sendFailuresBeforePowerCycle) {
       this.sendRecovery = 'power';
-      this.sendFailures = 0;
+      this.handledRun += run;
     } else return;
     void this.check();
   };

@@ -75,3 +75,58 @@ export class BoxClock implements Clock {
     return true;
   }
 }
+
+/**
+ * Feeds the modem's network time to a BoxClock that is not trusted yet. A Pi
+ * has no clock battery; where the LAN has no NTP either, the module's clock
+ * (set by the network at registration) is asked whenever the modem's state
+ * changes and then every `intervalMs` until the clock is trusted: not every
+ * network sends a time-zone URC. A URC that carries the time is offered too.
+ */
+export class NetworkTimeFeed {
+  private asking = false;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: {
+      clock: BoxClock;
+      /** The modem's network time (Modem.networkTime: a query transaction), null when it has none. */
+      ask: () => Promise<Date | null>;
+      /** Only a registered modem has the network's time. */
+      registered: () => boolean;
+      /** The clock was set from it (the events log, a dispatcher that held messages). */
+      onAdopted: () => void;
+      intervalMs?: number;
+    },
+  ) {}
+
+  /** A time the modem reported by itself (a NITZ URC). */
+  offer(date: Date): void {
+    if (this.deps.clock.offerNetworkTime(date.getTime())) this.deps.onAdopted();
+  }
+
+  /** Asks the modem now, unless the clock is trusted, the modem unregistered or a question is out. */
+  async poke(): Promise<void> {
+    if (this.stopped || this.asking || this.deps.clock.trusted() || !this.deps.registered()) return;
+    this.asking = true;
+    try {
+      const time = await this.deps.ask();
+      if (time && !this.stopped) this.offer(time);
+    } finally {
+      this.asking = false;
+    }
+  }
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => void this.poke(), this.deps.intervalMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -23,7 +23,11 @@ export interface DispatchModem {
   notReadyReason(): string | null;
   /** Rejects with ModemSendError; anything else is treated as "may have been sent". */
   send(message: { to: string; text: string; statusReport: boolean }): Promise<{ messageRefs: number[] }>;
-  /** Keep the radio link open between consecutive messages (AT+CMMS) while a backlog lasts. */
+  /**
+   * Keep the radio link open between consecutive messages (AT+CMMS) while a
+   * backlog lasts. Said at every decision; the driver, which alone knows the
+   * module's AT+CMMS mode, writes the command only when the mode must change.
+   */
   setKeepLinkOpen?(on: boolean): void;
 }
 
@@ -103,8 +107,6 @@ export class Dispatcher {
   private lastLoggedWait: WaitReason | null = null;
   /** A message already committed as "sending", to be transmitted by the next step. */
   private prepared: Prepared | null = null;
-  /** What each modem was last told about keeping its link open: AT+CMMS only when that changes. */
-  private readonly linkOpen = new Map<string, boolean>();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -288,9 +290,7 @@ export class Dispatcher {
   }
 
   private keepLinkOpen(modem: DispatchModem, on: boolean): void {
-    if (!modem.setKeepLinkOpen || (this.linkOpen.get(modem.id) ?? false) === on) return;
-    this.linkOpen.set(modem.id, on);
-    modem.setKeepLinkOpen(on);
+    modem.setKeepLinkOpen?.(on);
   }
 
   private changed(): void {

@@ -10,6 +10,7 @@ import type { FaultReason } from '../leds/patterns.js';
 import { WAIT_TEXT, type DispatchState } from '../scheduler/dispatcher.js';
 import type { ClockSource } from '../scheduler/clock-trust.js';
 import { judgeQueue, type QueueProgress } from './stuck.js';
+import { modemNotReadyReason, SendFailureRun, type SendOutcome } from './health.js';
 
 /** The SIM's state as src/sim reports it (`/api/status` `sim`; the first four names are fixed by issue 17). */
 export interface SimStatus {
@@ -39,6 +40,10 @@ export interface ModemStatus {
   operator?: string | null;
   signalCsq?: number | null;
   signalBars?: number | null;
+  /** `gsm`, `umts`, `lte` or `unknown` (the driver's ModemState.rat). */
+  rat?: string;
+  /** `cs`, `sgs`, `ims`, `none` or `unknown` (the driver's ModemState.smsPath). */
+  smsPath?: string;
 }
 
 export interface WdgjRequestRecord {
@@ -63,6 +68,7 @@ const RECENT_REQUESTS = 50;
 
 export class StatusModel {
   private modem: ModemStatus;
+  private readonly sendFailures = new SendFailureRun();
   private readonly recent: WdgjRequestRecord[] = [];
   private readonly startedAt: number;
   /** Since when the queue has been expected to move (the stuck judgement's memory). */
@@ -100,6 +106,21 @@ export class StatusModel {
     return this.modem;
   }
 
+  /** Why the dispatcher must not hand the modem a message now; null when it may. */
+  modemNotReadyReason(): string | null {
+    return modemNotReadyReason(this.modem);
+  }
+
+  /** The driver's word on each message it was asked to transmit (its `send-result` event). */
+  recordSendResult(outcome: SendOutcome): void {
+    this.sendFailures.record(outcome);
+  }
+
+  /** Sends in a row that failed for the modem's reasons (the LEDs and the watchdog read it). */
+  sendFailureRun(): number {
+    return this.sendFailures.length;
+  }
+
   recordWdgj(record: WdgjRequestRecord): void {
     this.recent.unshift(record);
     if (this.recent.length > RECENT_REQUESTS) this.recent.length = RECENT_REQUESTS;
@@ -123,7 +144,7 @@ export class StatusModel {
     const judged = judgeQueue({
       now,
       windowOpen,
-      modemReady: this.modem.state === 'ready' && !this.modem.hardFault,
+      modemReady: this.modemNotReadyReason() === null,
       clockTrusted,
       queued: customersQueued,
       waiting,
@@ -167,6 +188,10 @@ export class StatusModel {
         operator: this.modem.operator ?? null,
         signal_csq: this.modem.signalCsq ?? null,
         signal_bars: this.modem.signalBars ?? null,
+        /** Access technology: gsm, umts, lte, unknown. */
+        rat: this.modem.rat ?? 'unknown',
+        /** How an SMS leaves the module: cs, sgs, ims, none (registered, nothing can be sent), unknown. */
+        sms_path: this.modem.smsPath ?? 'unknown',
       },
       queue: {
         /** Why nothing is being sent right now (null while sending). */
@@ -188,6 +213,8 @@ export class StatusModel {
         progress: progress.progress,
         last_sent_at: progress.lastSentAt === null ? null : new Date(progress.lastSentAt).toISOString(),
       },
+      /** Calls the box hung up since midnight (they are in the inbox, kind `call`). */
+      calls: { today: this.deps.store.callsSince(startOfLocalDay(now, tz)) },
       window: {
         open: window.open,
         quiet_hours: config.schedule.quietHoursText,

@@ -13,6 +13,8 @@ export interface DayCounts {
   optedOut: number;
   /** Messages received. */
   replies: number;
+  /** Calls the box hung up (inbox entries of kind `call`). */
+  calls: number;
   /** Messages whose fate is unknown and waits for the shop's decision (now, whenever they were sent). */
   uncertain: number;
   /** The first of those, oldest first. */
@@ -60,8 +62,8 @@ export class Charts {
       delivered: sent['delivered'] as number,
       failed: count(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed' AND updated_at >= ? AND updated_at < ? AND kind <> 'forward'`, from, to),
       optedOut: count('SELECT COUNT(*) AS n FROM optouts WHERE created_at >= ? AND created_at < ?', from, to),
-      // Customers' replies only: not the box's own self-test nor the carrier's messages (src/sim marks those).
-      replies: count(`SELECT COUNT(*) AS n FROM inbox WHERE received_at >= ? AND received_at < ? AND (action IS NULL OR action NOT IN ('selftest', 'carrier-balance', 'carrier-notice', 'carrier-service'))`, from, to),
+      replies: count(`SELECT COUNT(*) AS n FROM inbox WHERE received_at >= ? AND received_at < ? AND kind = 'sms' AND (action IS NULL OR action NOT IN ('selftest', 'carrier-balance', 'carrier-notice', 'carrier-service'))`, from, to),
+      calls: count(`SELECT COUNT(*) AS n FROM inbox INDEXED BY inbox_calls WHERE kind = 'call' AND received_at >= ? AND received_at < ?`, from, to),
       uncertain: count(`SELECT COALESCE(SUM(n), 0) AS n FROM outbox_counts WHERE status = 'uncertain'`),
       uncertainIds,
       queued: count(`SELECT COALESCE(SUM(n), 0) AS n FROM outbox_counts WHERE status = 'queued'`),

@@ -4,6 +4,8 @@ import { likePattern, type Db, type Row } from './database.js';
 
 export interface InboxRow {
   id: number;
+  /** `sms`, or `call`: a call the box hung up (no text; `from` is '' when the number was withheld). */
+  kind: 'sms' | 'call';
   receivedAt: number;
   from: string;
   text: string;
@@ -34,6 +36,7 @@ const SELECT_INBOX = `SELECT i.*, o.body AS reply_body, o.sent_at AS reply_sent_
 function toInbox(r: Record<string, unknown>): InboxRow {
   return {
     id: r['id'] as number,
+    kind: r['kind'] === 'call' ? 'call' : 'sms',
     receivedAt: r['received_at'] as number,
     from: r['sender'] as string,
     text: r['text'] as string,
@@ -113,6 +116,23 @@ export class Inbox {
         `${SELECT_INBOX} WHERE i.processed = 0 AND (i.complete = 1 OR i.received_at <= ?) ORDER BY i.id LIMIT 100`,
       ).all(now - reassemblyWindowMs) as Row[]
     ).map(toInbox);
+  }
+
+  /**
+   * Records a call the modem hung up: an inbox entry of kind `call`, already
+   * processed (a call is never an opt-out, a reply or a forward), linked to
+   * nothing. `from` is '' when the caller withheld the number.
+   */
+  addCall(from: string, at: number, hungUp: boolean): number {
+    return this.db.stmt(
+      `INSERT INTO inbox (received_at, sender, text, sent_at, concat_key, parts_total, parts_received, complete, processed, action, kind)
+       VALUES (?, ?, '', NULL, NULL, 1, 1, 1, 1, ?, 'call')`,
+    ).run(at, from, hungUp ? 'hung-up' : 'missed').lastInsertRowid as number;
+  }
+
+  /** Calls recorded since `since` (the overview's count for today). */
+  callsSince(since: number): number {
+    return (this.db.stmt(`SELECT COUNT(*) AS n FROM inbox INDEXED BY inbox_calls WHERE kind = 'call' AND received_at >= ?`).get(since) as Row)['n'] as number;
   }
 
   markInboundProcessed(id: number, action: string | null): void {

@@ -269,9 +269,13 @@ export const MIGRATIONS: readonly string[] = [
     ORDER BY o.sent_at DESC LIMIT 1
   ) WHERE sender LIKE '+%';
   `,
-  // 10: PLACEHOLDER on wip-credit only. Version 10 belongs to the issue-17 driver work
-  // (calls: inbox kind); at merge this entry is replaced by theirs, so that 11 below stays 11.
-  `SELECT 1;`,
+  // 10: calls in the inbox (issue 17): an entry is an SMS or a call the box hung up.
+  // Existing rows are messages. The status model counts today's calls on every
+  // snapshot (the LEDs take one a second): an index, not a scan of the inbox.
+  `
+  ALTER TABLE inbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'sms' CHECK (kind IN ('sms', 'call'));
+  CREATE INDEX inbox_calls ON inbox(kind, received_at);
+  `,
   // 11: the SIM's own state (issue 17, src/store/sim.ts): self-test runs, balance
   // queries with the carrier's answer, and small named values (the carrier block).
   // The inbox rows these consume are marked in inbox.action (selftest,

@@ -23,7 +23,7 @@ import type { OptOuts } from './optouts.js';
  * the carrier's service number (src/sim). Neither reaches a person, so both go
  * in quiet hours too.
  */
-export type SystemMessageKind = 'optout-confirmation' | 'forward' | 'answer' | 'selftest' | 'sim-query';
+export type SystemMessageKind = 'optout-confirmation' | 'forward' | 'answer' | 'call-reply' | 'selftest' | 'sim-query';
 
 /** The box's messages that reach no person: sent whatever the hour. */
 const ANY_HOUR_KINDS = `kind IN ('selftest', 'sim-query')`;
@@ -296,6 +296,11 @@ export class Outbox {
     if (!best) return null;
     const row = this.db.stmt(`SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?`).get(best.id);
     return toMessage(row as Row);
+  }
+
+  /** Whether a message of the box's own `kind` was queued for `to` since `since` (a caller's reply: once a day). */
+  systemMessageSince(kind: SystemMessageKind, to: string, since: number): boolean {
+    return this.db.stmt(`SELECT 1 FROM outbox INDEXED BY outbox_to WHERE to_number = ? AND kind = ? AND created_at >= ? LIMIT 1`).get(to, kind, since) !== undefined;
   }
 
   /** Times the owner's SMS forwards went out since `since` (oldest first): their budget. */

@@ -242,6 +242,9 @@ export class Store {
   queueSystemMessage(kind: SystemMessageKind, to: string, body: string, segments: number, encoding: string, now: number): number {
     return this.outbox.queueSystemMessage(kind, to, body, segments, encoding, now);
   }
+  systemMessageSince(kind: SystemMessageKind, to: string, since: number): boolean {
+    return this.outbox.systemMessageSince(kind, to, since);
+  }
 
   // ---- inbox and forwards (inbox.ts) -----------------------------------------------
 
@@ -253,6 +256,12 @@ export class Store {
   }
   markInboundProcessed(id: number, action: string | null): void {
     this.inbox.markInboundProcessed(id, action);
+  }
+  addCall(from: string, at: number, hungUp: boolean): number {
+    return this.inbox.addCall(from, at, hungUp);
+  }
+  callsSince(since: number): number {
+    return this.inbox.callsSince(since);
   }
   linkReply(inboxId: number, number: string, receivedAt: number): ReplyContext | null {
     return this.inbox.linkReply(inboxId, number, receivedAt);

@@ -66,6 +66,8 @@ const ledgerJson = (l: LedgerRow) => ({
 
 const inboxJson = (m: InboxRow) => ({
   id: m.id,
+  /** `sms`, or `call`: a call the box hung up (text ''; from '' when the number was withheld). */
+  kind: m.kind,
   from: displayNumber(m.from),
   from_raw: m.from,
   text: m.text,

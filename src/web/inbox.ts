@@ -16,13 +16,24 @@ import { csrfField, layout, localTime, tr, type Lang, type PageContext } from '.
  */
 
 const ACTIONS: Record<string, [string, string]> = {
-  optout: ['退订', 'opted out'], resubscribe: ['恢复订阅', 'resubscribed'], forwarded: ['已转发', 'forwarded'], incomplete: ['不完整', 'incomplete'],
+  optout: ['退订', 'opted out'],
+  resubscribe: ['恢复订阅', 'resubscribed'],
+  forwarded: ['已转发', 'forwarded'],
+  incomplete: ['不完整', 'incomplete'],
+  'hung-up': ['已自动挂断', 'hung up'],
+  missed: ['未能挂断', 'not hung up'],
   // The box's own business (src/sim), never a customer's reply.
   selftest: ['本机自检短信（非客户）', 'the box\'s self-test (not a customer)'],
   'carrier-balance': ['运营商话费回复（非客户）', 'carrier balance reply (not a customer)'],
   'carrier-notice': ['运营商通知（非客户）', 'carrier notice (not a customer)'],
   'carrier-service': ['运营商短信（非客户）', 'carrier message (not a customer)'],
 };
+
+/** An inbox entry's second and third cells: a call has no text. */
+function entryCells(m: InboxRow, lang: Lang, smsLabel: string): string {
+  if (m.kind === 'call') return `<td>📞 ${h(tr(lang, '来电', 'call'))}</td><td class="text muted">${h(tr(lang, '（电话，已自动挂断）', '(a phone call, hung up)'))}</td>`;
+  return `<td>${smsLabel}</td><td class="text">${h(m.text)}</td>`;
+}
 
 function actionText(m: InboxRow, lang: Lang): string {
   const act = m.action ? (ACTIONS[m.action] ?? [m.action, m.action]) : null;
@@ -43,7 +54,7 @@ function conversationPath(key: string): string {
 function renderConversations(rows: readonly InboxRow[], tz: string, lang: Lang): string {
   const groups = new Map<string, InboxRow[]>();
   for (const row of rows) {
-    const key = senderKey(row.from);
+    const key = row.from === '' ? '' : senderKey(row.from);
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
   return [...groups].map(([key, replies]) => {
@@ -54,9 +65,18 @@ function renderConversations(rows: readonly InboxRow[], tz: string, lang: Lang):
         ? `<tr class="out" data-message="${m.replyTo.id}"><td class="time">${h(localTime(m.replyTo.sentAt, tz))}</td><td><a href="/messages/${m.replyTo.id}">${h(tr(lang, `发出 #${m.replyTo.id}`, `sent #${m.replyTo.id}`))}</a></td><td class="notice">${h(m.replyTo.text)}</td><td></td></tr>`
         : '';
       if (m.replyTo) shownNotices.add(m.replyTo.id);
-      return `${notice}<tr class="in" data-inbox="${m.id}"><td class="time">${h(localTime(m.receivedAt, tz))}</td><td>${h(tr(lang, '回复', 'reply'))}${m.replyTo ? '' : ` <small>${h(tr(lang, '（7 天内未发过短信）', '(nothing sent in 7 days)'))}</small>`}</td><td class="text">${h(m.text)}</td><td>${actionText(m, lang)}</td></tr>`;
+      const smsLabel = `${h(tr(lang, '回复', 'reply'))}${m.replyTo ? '' : ` <small>${h(tr(lang, '（7 天内未发过短信）', '(nothing sent in 7 days)'))}</small>`}`;
+      return `${notice}<tr class="in${m.kind === 'call' ? ' call' : ''}" data-inbox="${m.id}" data-kind="${m.kind}"><td class="time">${h(localTime(m.receivedAt, tz))}</td>${entryCells(m, lang, smsLabel)}<td>${actionText(m, lang)}</td></tr>`;
     }).join('');
-    return `<tbody class="conversation" data-number="${h(key)}"><tr class="conversation-head"><th colspan="4">${h(key)} · ${h(tr(lang, `${replies.length} 条回复`, `${replies.length} repl${replies.length === 1 ? 'y' : 'ies'}`))} · <a href="${h(conversationPath(key))}">${h(tr(lang, '查看对话并回复 →', 'conversation and answer →'))}</a></th></tr>${lines}</tbody>`;
+    const calls = replies.filter((m) => m.kind === 'call').length;
+    const texts = replies.length - calls;
+    const counts = [
+      texts > 0 ? tr(lang, `${texts} 条回复`, `${texts} repl${texts === 1 ? 'y' : 'ies'}`) : '',
+      calls > 0 ? tr(lang, `${calls} 次来电`, `${calls} call${calls === 1 ? '' : 's'}`) : '',
+    ].filter(Boolean).join(' · ');
+    const heading = key === '' ? tr(lang, '未显示号码', 'number withheld') : key;
+    const link = key === '' ? '' : ` · <a href="${h(conversationPath(key))}">${h(tr(lang, '查看对话并回复 →', 'conversation and answer →'))}</a>`;
+    return `<tbody class="conversation" data-number="${h(key)}"><tr class="conversation-head"><th colspan="4">${h(heading)} · ${h(counts)}${link}</th></tr>${lines}</tbody>`;
   }).join('');
 }
 
@@ -64,7 +84,7 @@ function renderConversation(ctx: PageContext, c: Conversation, tz: string, key: 
   const { lang } = ctx;
   const rows = c.entries.map((e) => e.direction === 'out'
     ? `<tr class="out" data-message="${e.message.id}"><td class="time">${h(localTime(e.at, tz))}</td><td><a href="/messages/${e.message.id}">${h(tr(lang, `发出 #${e.message.id}`, `sent #${e.message.id}`))}</a> ${statusBadge(e.message.status, lang)}</td><td class="notice">${h(e.message.body)}</td><td>${h(e.message.kind === 'wdgj' ? e.message.account : tr(lang, '本机', 'the box'))}</td></tr>`
-    : `<tr class="in" data-inbox="${e.reply.id}"><td class="time">${h(localTime(e.at, tz))}</td><td>${h(tr(lang, '收到', 'received'))}</td><td class="text">${h(e.reply.text)}</td><td>${actionText(e.reply, lang)}</td></tr>`).join('');
+    : `<tr class="in${e.reply.kind === 'call' ? ' call' : ''}" data-inbox="${e.reply.id}" data-kind="${e.reply.kind}"><td class="time">${h(localTime(e.at, tz))}</td>${entryCells(e.reply, lang, h(tr(lang, '收到', 'received')))}<td>${actionText(e.reply, lang)}</td></tr>`).join('');
   let answer: string;
   if (c.optedOut) {
     answer = `<p class="warn">${h(tr(lang, '该号码已退订，不能再发短信。如顾客要求恢复，请先在“退订”页面移除该号码。', 'This number opted out and gets no more messages. If the customer asked again, remove it on the Opt-outs page first.'))}</p>`;
@@ -102,7 +122,7 @@ export function registerInbox(app: polka.Polka, deps: WebDeps, helpers: Auth): v
     const shown = rows.slice(0, 50);
     const groups = renderConversations(shown, tz(), lang);
     const body = `<form method="get" action="/inbox" class="row"><input type="search" name="q" value="${h(search)}" placeholder="${h(tr(lang, '按号码或内容搜索', 'search number or text'))}" aria-label="search"><button class="secondary" type="submit">${h(tr(lang, '搜索', 'Search'))}</button></form>
-<p class="muted">${h(tr(lang, '按号码分组；每条回复上方是它回复的短信（7 天内发给该号码的最后一条）。点“查看对话并回复”可以回复顾客。', 'Grouped by number; above each reply is the message it answers (the last one sent to the number within 7 days). Open a conversation to answer.'))}</p>
+<p class="muted">${h(tr(lang, '按号码分组；每条回复上方是它回复的短信（7 天内发给该号码的最后一条）。来电由本机自动挂断并记录在这里。点“查看对话并回复”可以回复顾客。', 'Grouped by number; above each reply is the message it answers (the last one sent to the number within 7 days). Calls are hung up by the box and listed here. Open a conversation to answer.'))}</p>
 <section class="table-wrap"><table id="inbox" class="cards"><thead><tr><th>${h(tr(lang, '时间', 'Time'))}</th><th></th><th>${h(tr(lang, '内容', 'Text'))}</th><th>${h(tr(lang, '处理', 'Action'))}</th></tr></thead>
 ${groups || `<tbody><tr><td colspan="4" class="muted">${h(tr(lang, '没有收到短信', 'no messages received'))}</td></tr></tbody>`}</table></section>
 ${rows.length > 50 ? `<a class="button secondary" href="/inbox?${new URLSearchParams({ ...(search ? { q: search } : {}), before: String(shown[shown.length - 1]!.id) })}">${h(tr(lang, '更早 →', 'Older →'))}</a>` : ''}`;

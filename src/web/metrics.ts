@@ -110,6 +110,11 @@ export function renderMetrics(status: StatusSnapshot, totals: Record<string, num
   const states = MODEM_STATES.includes(status.modem.state) ? MODEM_STATES : [...MODEM_STATES, status.modem.state];
   gauge('smsbox_modem_state', 'The modem driver state: 1 for the current one.', states.map((s) => [`{state="${labelValue(s)}"}`, s === status.modem.state ? 1 : 0]));
   gauge('smsbox_modem_fault', '1 when a fault makes sending impossible.', [['', status.modem.hard_fault ? 1 : 0]]);
+  // Fixed label sets: the driver's values are these and nothing else, so the series stay bounded.
+  gauge('smsbox_modem_sms_path', 'How an SMS leaves the module (cs, sgs, ims, none, unknown): 1 for the current one.',
+    ['cs', 'sgs', 'ims', 'none', 'unknown'].map((p) => [`{path="${p}"}`, p === status.modem.sms_path ? 1 : 0]));
+  gauge('smsbox_modem_rat', 'Access technology (gsm, umts, lte, unknown): 1 for the current one.',
+    ['gsm', 'umts', 'lte', 'unknown'].map((r) => [`{rat="${r}"}`, r === status.modem.rat ? 1 : 0]));
   gauge('smsbox_modem_simulated', '1 in simulator mode (no SMS leaves the box).', [['', status.modem.simulated ? 1 : 0]]);
   gauge('smsbox_window_open', '1 inside the sending window.', [['', status.window.open ? 1 : 0]]);
   // Absent while no balance was ever read: a 0 would look like an empty SIM.

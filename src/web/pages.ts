@@ -189,6 +189,19 @@ function modemStateNames(lang: Lang): Record<string, string> {
   return Object.fromEntries(Object.entries(MODEM_STATES).map(([k, v]) => [k, tr(lang, v[0], v[1])]));
 }
 
+const RAT_NAMES: Record<string, string> = { gsm: '2G (GSM)', umts: '3G (WCDMA)', lte: '4G (LTE)', unknown: '—' };
+
+/** How an SMS leaves the module (ModemState.smsPath), for a person. */
+function smsPathNames(lang: Lang): Record<string, string> {
+  return {
+    cs: tr(lang, 'CS（2G/3G）', 'CS (2G/3G)'),
+    sgs: tr(lang, 'SGs（4G）', 'SGs (LTE)'),
+    ims: tr(lang, 'IMS（4G VoLTE）', 'IMS (LTE, VoLTE)'),
+    none: tr(lang, '无：未开通 VoLTE/IMS，无法发送', 'none: no VoLTE/IMS, nothing can be sent'),
+    unknown: '—',
+  };
+}
+
 const CLOCK_SOURCES: Record<string, [string, string]> = {
   ntp: ['网络时间 (NTP)', 'network time (NTP)'],
   modem: ['短信模块网络时间', "the modem's network time"],
@@ -243,12 +256,15 @@ ${uncertain}${defaults}
 <dt>${h(tr(lang, '今日失败', 'failed today'))}</dt><dd data-k="queue.failed_today">${status.queue.failed_today}</dd>
 <dt>${h(tr(lang, '今日退订拦截', 'suppressed today'))}</dt><dd data-k="queue.suppressed_today">${status.queue.suppressed_today}</dd>
 <dt>${h(tr(lang, '待确认', 'uncertain'))}</dt><dd data-k="queue.uncertain">${status.queue.uncertain}</dd>
+<dt><a href="/inbox">${h(tr(lang, '今日来电（已挂断）', 'calls today (hung up)'))}</a></dt><dd data-k="calls.today">${status.calls.today}</dd>
 </dl></section>
 <section><h2>${h(tr(lang, '短信模块', 'Modem'))}</h2><dl class="kv">
 <dt>${h(tr(lang, '状态', 'State'))}</dt><dd data-k="modem.state" data-map="${h(JSON.stringify(modemStateNames(lang)))}">${h(modemStateNames(lang)[status.modem.state] ?? status.modem.state)}</dd>
 <dt>SIM</dt><dd data-k="modem.registered" data-map="${h(JSON.stringify({ true: tr(lang, '已注册网络', 'registered'), false: tr(lang, '未注册', 'not registered'), null: '—' }))}">${h(status.modem.registered === null ? '—' : status.modem.registered ? tr(lang, '已注册网络', 'registered') : tr(lang, '未注册', 'not registered'))}</dd>
 <dt>${h(tr(lang, '运营商', 'Operator'))}</dt><dd data-k="modem.operator">${h(status.modem.operator ?? '—')}</dd>
 <dt>${h(tr(lang, '信号', 'Signal'))}</dt><dd>${signalBars(status.modem.signal_bars)} <span data-k="modem.signal_csq">${h(status.modem.signal_csq ?? '—')}</span></dd>
+<dt>${h(tr(lang, '网络', 'Network'))}</dt><dd data-k="modem.rat" data-map="${h(JSON.stringify(RAT_NAMES))}">${h(RAT_NAMES[status.modem.rat] ?? status.modem.rat)}</dd>
+<dt>${h(tr(lang, '短信通道', 'SMS path'))}</dt><dd data-k="modem.sms_path" data-map="${h(JSON.stringify(smsPathNames(lang)))}">${h(smsPathNames(lang)[status.modem.sms_path] ?? status.modem.sms_path)}</dd>
 <dt>${h(tr(lang, 'SIM 话费', 'SIM credit'))}</dt><dd id="sim-balance"><span data-k="sim.balance_yuan">${h(status.sim.balance_yuan === null ? '—' : status.sim.balance_yuan.toFixed(2))}</span> ${h(tr(lang, '元', 'yuan'))}${status.sim.low ? ` <span class="status failed">${h(tr(lang, '余额不足，请充值', 'low: top up'))}</span>` : ''}${status.sim.blocked ? ` <span class="status failed">${h(tr(lang, '运营商限制发送', 'restricted by the carrier'))}</span>` : ''}</dd>
 </dl></section>
 <section><h2>${h(tr(lang, '发送时段', 'Sending window'))}</h2>

@@ -116,6 +116,17 @@ test('reader: with no command in flight, late answers and echoes are unclaimed, 
   ]);
 });
 
+test('reader: NO CARRIER during an ordinary command is the caller giving up (a URC), not that command\'s answer', (t) => {
+  t.deepEqual(route(['NO CARRIER', 'MISSED_CALL: 11:53AM +8613800138000', '+CSQ: 5,99', 'OK'], csq), [
+    { type: 'urc', urc: { name: 'NO CARRIER', line: 'NO CARRIER' } },
+    { type: 'urc', urc: { name: 'MISSED_CALL', line: 'MISSED_CALL: 11:53AM +8613800138000' } },
+    { type: 'info', line: '+CSQ: 5,99' },
+    { type: 'final', result: { ok: true }, line: 'OK' },
+  ]);
+  const dial: CommandContext = { command: 'ATD10086;', prefix: null, exclusive: false };
+  t.deepEqual(route(['NO CARRIER'], dial), [{ type: 'final', result: { ok: false, kind: 'error', detail: 'NO CARRIER' }, line: 'NO CARRIER' }]);
+});
+
 test('reader: a +CMT whose second line is not hex does not swallow the final code', (t) => {
   t.deepEqual(route(['+CMT: ,24', 'OK'], csq), [
     { type: 'urc', urc: { name: '+CMT', line: '+CMT: ,24' } },

@@ -255,12 +255,9 @@ test.serial('carrier block: refusals to different numbers stop sending ("carrier
   }
 });
 
-// Needs wip-driver (the own number read with AT+CNUM, read by main.ts's modemIdentity); the
-// virtual HAT (wip-sim, merged) already delivers an SMS sent to its own number back to itself.
-// Until wip-driver is merged this test FAILS (the box does not know its number), and ava reports
-// it as a known failure; once merged ava says it passes unexpectedly: then change test.failing to
-// test.serial. It is not counted as a pass meanwhile.
-test.failing('self-test against the virtual HAT alone (no test playing the network): needs wip-driver merged', async (t) => {
+// The whole chain with nothing played by the test: the driver reads the own number (AT+CNUM),
+// the virtual HAT delivers an SMS sent to its own number back to itself.
+test.serial('self-test against the virtual HAT alone: the own number from AT+CNUM, the SMS back through the HAT\'s loopback', async (t) => {
   t.timeout(30_000);
   const simulator = new VirtualModem({ sendMs: 20, bootMs: 20, initialPower: 'off' });
   // No own number from the test: the box's own wiring (the driver's AT+CNUM, wip-driver) must find it.

@@ -1,9 +1,11 @@
 import test from 'ava';
 import { createSimulatorBinding } from '../../hardware/simulator/binding.js';
 import { VirtualModem, type VirtualModemOptions } from '../../hardware/simulator/virtual-modem.js';
-import { doctorCommand, runDoctor } from '../../src/modem/doctor.js';
+import { doctorCommand, runDoctor, type VirtualHatFactory } from '../../src/modem/doctor.js';
 import { loadHat } from '../../src/modem/hats.js';
 import { openSerialStream } from '../../src/modem/serial.js';
+import { openScripted } from '../at/scripted-modem.js';
+import { scriptedRig } from './scripted-rig.js';
 
 async function doctorOn(options: VirtualModemOptions, prepare: (modem: VirtualModem) => void = () => {}) {
   const virtual = new VirtualModem({ sendMs: 5, ...options });
@@ -92,13 +94,28 @@ test('missing SMS service centre', async (t) => {
   t.regex(text, /no SMS service centre/);
 });
 
+/** The virtual HAT as src/cli.ts hands it to the doctor (the driver never imports the simulator). */
+const virtualHat: VirtualHatFactory = ({ fault }) => {
+  const virtual = new VirtualModem({ sendMs: 10 });
+  if (fault === 'no-sim') virtual.inject({ kind: 'no-sim' });
+  else if (fault !== undefined) throw new Error(`must be no-sim; got "${fault}"`);
+  return { binding: createSimulatorBinding(virtual), dispose: () => virtual.dispose() };
+};
+
 test('smsbox doctor --device simulator: exit 0, and 1 with an injected fault', async (t) => {
   const out: string[] = [];
-  t.is(await doctorCommand(['--device', 'simulator'], (l) => out.push(l)), 0);
+  t.is(await doctorCommand(['--device', 'simulator'], (l) => out.push(l), { virtualHat }), 0);
   t.regex(out.join('\n'), /simulator/);
   const faulty: string[] = [];
-  t.is(await doctorCommand(['--device', 'simulator', '--fault', 'no-sim'], (l) => faulty.push(l)), 1);
+  t.is(await doctorCommand(['--device', 'simulator', '--fault', 'no-sim'], (l) => faulty.push(l), { virtualHat }), 1);
   t.regex(faulty.join('\n'), /No SIM card/);
+  const unknown: string[] = [];
+  t.is(await doctorCommand(['--device', 'simulator', '--fault', 'meteor'], (l) => unknown.push(l), { virtualHat }), 2);
+  t.regex(unknown.join('\n'), /--fault: must be no-sim; got "meteor"/);
+  // Without a virtual HAT from the caller, the driver has none of its own.
+  const none: string[] = [];
+  t.is(await doctorCommand(['--device', 'simulator'], (l) => none.push(l)), 2);
+  t.regex(none.join('\n'), /not available/);
 });
 
 test('smsbox doctor: usage errors and an unknown HAT list the known names', async (t) => {
@@ -114,4 +131,50 @@ test('smsbox doctor on a device that does not exist: cannot open, exit 1', async
   const out: string[] = [];
   t.is(await doctorCommand(['--device', '/dev/does-not-exist-smsbox'], (l) => out.push(l)), 1);
   t.regex(out.join('\n'), /Cannot open the serial port/);
+});
+
+test('doctor on LTE without IMS or SGs: each radio step reported, no SMS path, what to do, exit 1', async (t) => {
+  const r = await scriptedRig({
+    answers: {
+      'AT+CREG?': ['+CREG: 0,0'],
+      'AT+CPSI?': ['+CPSI: LTE,Online,460-11,0x5303,52467969,125,EUTRAN-BAND3,1650,5,5,-84,-693,-386,24'],
+      'AT+CIREG?': ['+CIREG: 0,0'],
+      'AT+CIMI': ['460110123456789'],
+      'AT+CNUM': [],
+    },
+  });
+  const lines: string[] = [];
+  const findings = await runDoctor({
+    openStream: () => openScripted(r.peer),
+    hat: loadHat('sim7600'),
+    device: '/dev/scripted',
+    baud: 115200,
+    out: (line) => lines.push(line),
+    timeoutMs: 500,
+    firstAnswerMs: 1200,
+  });
+  const text = lines.join('\n');
+  t.is(findings.rat, 'lte');
+  t.false(findings.imsRegistered);
+  t.is(findings.smsPath, 'none');
+  t.is(findings.imsi, '460110123456789');
+  t.is(findings.ownNumber, null);
+  t.false(findings.canSend);
+  t.regex(text, /CS not-registered|CS other|CS searching/);
+  t.regex(text, /EPS \(LTE\) home/);
+  t.regex(text, /\[ OK \] 接入制式 4G \(LTE\)/);
+  t.regex(text, /\[WARN\] IMS（VoLTE）未注册/);
+  t.regex(text, /\[FAIL\] 已注册 4G，但没有短信通道/);
+  t.regex(text, /AT\+VOLTESETTING=1/);
+  t.regex(text, /enable VoLTE on this SIM/);
+  t.regex(text, /China Mobile SIM/);
+});
+
+test('doctor on LTE with IMS: sms_path ims, can send', async (t) => {
+  const r = await scriptedRig({ answers: { 'AT+CREG?': ['+CREG: 0,0'], 'AT+CPSI?': ['+CPSI: LTE,Online,460-11,0x1,1,1,EUTRAN-BAND1,100,5,5,-84,-693,-386,24'], 'AT+CIREG?': ['+CIREG: 0,1'] } });
+  const lines: string[] = [];
+  const findings = await runDoctor({ openStream: () => openScripted(r.peer), hat: loadHat('sim7600'), device: '/dev/scripted', baud: 115200, out: (l) => lines.push(l), timeoutMs: 500, firstAnswerMs: 1200 });
+  t.is(findings.smsPath, 'ims');
+  t.true(findings.canSend);
+  t.regex(lines.join('\n'), /SMS path: IMS/);
 });

@@ -39,3 +39,28 @@ test('an unknown name lists the known ones; a bad file names the key', (t) => {
   writeFileSync(join(dir, 'sim7600.toml'), good.replace('[uart]', '[uart\n'));
   t.throws(() => loadHat('sim7600', dir), { message: /sim7600\.toml:\d+/ });
 });
+
+test('radio and call settings: each LTE profile names its RAT and IMS queries and its IMS switch, cited; the 2G one hangs up with ATH', (t) => {
+  const sim7600 = loadHat('sim7600');
+  t.is(sim7600.at.ratCommand, 'AT+CPSI?');
+  t.deepEqual(sim7600.at.imsQueries, ['AT+CIREG?']);
+  t.deepEqual(sim7600.at.imsEnable, ['AT+VOLTESETTING=1']);
+  t.is(sim7600.at.hangUp, 'AT+CHUP');
+  const ec25 = loadHat('ec25');
+  t.is(ec25.at.ratCommand, 'AT+QNWINFO');
+  t.deepEqual(ec25.at.imsQueries, ['AT+CIREG?', 'AT+QCFG="ims"']);
+  t.deepEqual(ec25.at.imsEnable, ['AT+QCFG="ims",1']);
+  const sim868 = loadHat('sim868');
+  t.is(sim868.at.ratCommand, null);
+  t.deepEqual(sim868.at.imsQueries, []);
+  t.deepEqual(sim868.at.imsEnable, []);
+  t.is(sim868.at.hangUp, 'ATH');
+  for (const name of ['sim7600', 'ec25']) {
+    const text = readFileSync(join(hatsDirectory(), `${name}.toml`), 'utf8');
+    t.regex(text, /ims_enable = .*# \[/, `${name}: the IMS switch carries its source`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hats-'));
+  const good = readFileSync(join(hatsDirectory(), 'sim7600.toml'), 'utf8');
+  writeFileSync(join(dir, 'sim7600.toml'), good.replace('hang_up = "AT+CHUP"', 'hang_up = "ATD112;"'));
+  t.throws(() => loadHat('sim7600', dir), { message: /at\.hang_up/ });
+});

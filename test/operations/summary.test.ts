@@ -19,7 +19,7 @@ function send(rig: OpsRig, id: number, at: number, ref: number): void {
   rig.store.finishSent(id, rig.store.beginAttempt(id, 'hat', at)!, at, to, [ref]);
 }
 
-test('the day\'s figures: sent, delivered, failed, opted out, replies, calls (0), credit (unknown), uncertain and queued', async (t) => {
+test('the day\'s figures: sent, delivered, failed, opted out, replies, calls, credit (unknown), uncertain and queued', async (t) => {
   await withOps(async (rig) => {
     const yesterday = await queued(rig, '13800000001', '昨天的');
     send(rig, yesterday, CLOSE - SUMMARY_PERIOD_MS - 1, 1);
@@ -39,14 +39,18 @@ test('the day\'s figures: sent, delivered, failed, opted out, replies, calls (0)
     rig.store.addOptOut('+8613800000008', 'admin', '', CLOSE - SUMMARY_PERIOD_MS - 1000);
     rig.store.addInboundPart({ from: '+8613800000002', text: '收到', timestamp: '', concat: null, pdu: 'A' }, CLOSE - 1000, 60_000);
     rig.store.addInboundPart({ from: '+8613800000003', text: '好', timestamp: '', concat: null, pdu: 'B' }, CLOSE, 60_000);
+    // Two calls in the period, one before it: calls, not replies.
+    rig.store.addCall('+8613800000004', CLOSE - 2000, true);
+    rig.store.addCall('', CLOSE - 1500, true);
+    rig.store.addCall('+8613800000004', CLOSE - SUMMARY_PERIOD_MS - 1, true);
 
     const summary = rig.ops.summary.daily(CLOSE);
-    t.like(summary, { from: CLOSE - SUMMARY_PERIOD_MS, to: CLOSE, sent: 3, delivered: 1, failed: 1, optedOut: 1, replies: 1, calls: 0, credit: null, uncertain: 1, uncertainIds: [ids[4]!], queued: 1 });
+    t.like(summary, { from: CLOSE - SUMMARY_PERIOD_MS, to: CLOSE, sent: 3, delivered: 1, failed: 1, optedOut: 1, replies: 1, calls: 2, credit: null, uncertain: 1, uncertainIds: [ids[4]!], queued: 1 });
 
     const report = rig.ops.summary.dailyReport(CLOSE);
-    t.is(report.zh, `11-24 21:00 至 11-25 21:00：已发送 3 条（未开启送达回执），失败 1 条，退订 1 个，顾客回复 1 条，来电 0 次（本机暂不记录来电），SIM 卡话费余额：未知（尚未查到）；待确认 1 条（#${ids[4]}），不确定是否已发出，请在“短信”页面选择重发或标记失败；仍在排队 1 条。`);
-    t.regex(report.en, /^11-24 21:00 to 11-25 21:00: 3 sent \(delivery reports are off\), 1 failed, 1 opted out, 1 replies, 0 calls \(calls are not recorded yet\), SIM credit: unknown/);
-    t.like(report.data, { sent: 3, delivered: null, failed: 1, opted_out: 1, replies: 1, calls: 0, credit: null, uncertain: 1, queued: 1 });
+    t.is(report.zh, `11-24 21:00 至 11-25 21:00：已发送 3 条（未开启送达回执），失败 1 条，退订 1 个，顾客回复 1 条，来电 2 次（已自动挂断），SIM 卡话费余额：未知（尚未查到）；待确认 1 条（#${ids[4]}），不确定是否已发出，请在“短信”页面选择重发或标记失败；仍在排队 1 条。`);
+    t.regex(report.en, /^11-24 21:00 to 11-25 21:00: 3 sent \(delivery reports are off\), 1 failed, 1 opted out, 1 replies, 2 calls \(hung up\), SIM credit: unknown/);
+    t.like(report.data, { sent: 3, delivered: null, failed: 1, opted_out: 1, replies: 1, calls: 2, credit: null, uncertain: 1, queued: 1 });
   }, (c) => (c.dispatch.statusReports = false));
 });
 

@@ -10,6 +10,7 @@ import { Modem, type ModemEvent } from '../../src/modem/modem.js';
 import { NoPower, type ModemPower } from '../../src/modem/power.js';
 import { openSerialStream } from '../../src/modem/serial.js';
 import { ModemWatchdog, type WatchdogOptions } from '../../src/modem/watchdog.js';
+import { SendFailureRun } from '../../src/status/health.js';
 import { VirtualTime } from '../helpers/virtual-time.js';
 
 /**
@@ -57,8 +58,12 @@ async function rig(options: { wirePwrkey?: boolean; watchdog?: Partial<WatchdogO
     bootMs: options.bootMs ?? 400,
   });
   const events: ModemEvent[] = [];
+  // Counted where the box counts it (src/status), as main.ts wires it.
+  const sendFailures = new SendFailureRun();
+  modem.on('send-result', (result) => sendFailures.record(result));
   const watchdog = new ModemWatchdog({
     modem,
+    sendFailureRun: () => sendFailures.length,
     canPowerCycle: power.canPulse,
     clock: time,
     timers: time,

@@ -17,7 +17,9 @@
  * 2. With a command in flight:
  *    a. the echo of the command (or of the payload written after a `> `
  *       prompt) is dropped;
- *    b. a final result code ends the command;
+ *    b. a final result code ends the command (`NO CARRIER`, `BUSY`… only for
+ *       a dial or answer, `ATD`/`ATA`: during any other command they are the
+ *       caller giving up, a URC);
  *    c. a line that starts with the command's response prefix + `:` is an
  *       information line of the command. The response prefix is the
  *       `expectPrefix` option if given, else the command's own name: the part
@@ -91,6 +93,8 @@ export const KNOWN_URCS: readonly string[] = [
   '+CMTI', '+CMT', '+CDS', '+CDSI', '+CBM', '+CBMI',
   // calls (V.25ter, 27.007): a shop SIM does get called
   'RING', '+CRING', '+CLIP', '+CCWA', '+CUSD',
+  // SIMCom's call-end reports (SIM7600 manual: "VOICE CALL: END: <time>", "MISSED_CALL: <time> <number>")
+  'VOICE CALL', 'MISSED_CALL',
   // boot and readiness (SIMCom, Quectel)
   'RDY', 'START', '*ATREADY', 'SMS Ready', 'SMS DONE', 'Call Ready', 'PB DONE', '+CPIN', '+CFUN', '+SIMCARD',
   '+QIND', '+QUSIM',
@@ -170,10 +174,11 @@ export class AtReader {
       if (inFlight.payload !== undefined && upper === inFlight.payload.toUpperCase()) {
         return emit({ type: 'echo', line });
       }
-      const final = parseFinalResult(line, true);
+      const final = parseFinalResult(line, isCallCommand(inFlight.command));
       if (final) return emit({ type: 'final', result: final, line });
       if (inFlight.prefix && hasPrefix(upper, inFlight.prefix)) return emit({ type: 'info', line });
       if (this.urc(line, upper, emit)) return;
+      if (CALL_FINALS.has(upper)) return emit({ type: 'urc', urc: { name: upper, line } });
       if (inFlight.exclusive) return emit({ type: 'unclaimed', line, reason: 'unexpected' });
       return emit({ type: 'info', line });
     }
@@ -218,6 +223,11 @@ export class AtReader {
     }
     return true;
   }
+}
+
+/** A dial or an answer (`ATD…`, `ATA`): the only commands whose final code may be `NO CARRIER` or `BUSY`. */
+function isCallCommand(command: string): boolean {
+  return /^AT(D|A$)/i.test(command.trim());
 }
 
 function hasPrefix(upperLine: string, upperName: string): boolean {
