@@ -58,6 +58,8 @@ export function writeConfig(file: string, c: BoxConfig): void {
     `[http]\nport = ${c.port}\nhost = "127.0.0.1"\n[[account]]\nuser = "aaaa"\npassword = "${BENCH_PASSWORD}"\n` +
       `[schedule]\nquiet_hours = ""\nmax_per_hour = 0\nmax_per_day = 0\nclock = "system"\n` +
       `[modem]\ndevice = "${c.device ?? 'simulator'}"\nhat = "sim7600"\n` +
+      // No balance SMS of the box's own (issue 17) among the messages a bench counts.
+      `[sim]\ncheck_balance = false\n` +
       (c.sendMs ? `[simulator]\nsend_ms = ${c.sendMs}\n` : '') +
       `[storage]\ndata_dir = "${c.dataDir}"\n${c.extra ?? ''}`,
   );

@@ -24,7 +24,7 @@ const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway 
       打印每一段短信的 PDU（十六进制，接在 AT+CMGS= 之后发送）/ print each segment's PDU as hex, as sent after AT+CMGS=
   smsbox pdu decode HEX
       解码一条 PDU（SMS-DELIVER / SUBMIT / STATUS-REPORT）为 JSON / decode a PDU to JSON
-  smsbox doctor [--device PATH] [--hat NAME] [--baud N]
+  smsbox doctor [--device PATH] [--hat NAME] [--baud N] [--selftest [--own-number N]]
       检查短信模块（接线、SIM 卡、信号、短信中心），说明问题和解决办法 /
       check the modem (wiring, SIM, signal, SMS centre) and say what is wrong and what to do
   smsbox simulate-modem --link PATH [--send-ms N] [--boot-ms N]

@@ -21,13 +21,14 @@ import { setupBoxGpio } from './gpio/setup.js';
 import { StatusLeds } from './leds/status-leds.js';
 import { openSerialStream } from './modem/serial.js';
 import { BoxClock, NetworkTimeFeed, type ClockTrustProbe } from './scheduler/clock-trust.js';
-import { Dispatcher, type DispatchModem } from './scheduler/dispatcher.js';
+import { Dispatcher, WAIT_TEXT, type DispatchModem } from './scheduler/dispatcher.js';
 import { Notifier, defaultBoxIdentity } from './notify/index.js';
 import { planSegments } from './modem/pdu/index.js';
 import { windowCloseCron } from './scheduler/window.js';
 import { alertConditions } from './status/alerts.js';
 import { StatusModel, type StatusSnapshot } from './status/status.js';
 import { storageStatus } from './status/storage.js';
+import { SimService } from './sim/index.js';
 import { Store } from './store/store.js';
 import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
@@ -63,6 +64,13 @@ export interface BoxOptions {
   /** How the box tells whether its clock is set (tests stand in for a Pi without NTP). */
   clockProbe?: ClockTrustProbe;
   /**
+   * The SIM's IMSI (AT+CIMI: the carrier) and the number it holds (AT+CNUM: the
+   * self-test's target); the driver's by default. Tests pass their own.
+   */
+  modemIdentity?: () => { imsi: string | null; ownNumber: string | null };
+  /** The self-test's time limit (tests); SELFTEST_TIMEOUT_MS by default. */
+  selftestTimeoutMs?: number;
+  /**
    * Stops this box, runs `between` on its stopped data, and starts a new one
    * in this process on the same port (runBox provides it). Without it a
    * restore is refused.
@@ -82,6 +90,8 @@ export interface Box {
   readonly dispatcher: Dispatcher;
   /** Alerts and forwards to the owner's channels (`[[notify]]`). */
   readonly notifier: Notifier;
+  /** The SIM above the driver: self-test, credit, carrier block (src/sim). */
+  readonly sim: SimService;
   /** Sends the daily summary now (node-cron calls it when the sending window closes). */
   sendDailySummary(): void;
   /** The virtual HAT, in simulator mode. */
@@ -226,6 +236,56 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     log,
     onQueued: () => dispatcher?.kick(),
     notify: (kind, report) => notifier.event(kind, report),
+    // The self-test coming back, a carrier's balance reply or notice: the box's, no customer's.
+    claim: (row) => sim.claimInbound(row),
+  });
+  // The SIM above the driver (issue 17): self-test, credit and the carrier's restriction.
+  // The SIM's IMSI and number, as the driver read them at init (AT+CIMI, AT+CNUM).
+  const modemIdentity = options.modemIdentity ?? (() => {
+    const { imsi, ownNumber } = modem.status();
+    return { imsi, ownNumber };
+  });
+  const sim: SimService = new SimService({
+    store: store.sim,
+    clock,
+    identity: modemIdentity,
+    settings: () => ({ ownNumber: config.modem.ownNumber, queryTo: config.sim.balanceQueryTo, queryText: config.sim.balanceQueryText, lowBalanceLi: config.sim.lowBalanceLi }),
+    queue: (kind, to, text) => {
+      const plan = planSegments(text);
+      const id = store.queueSystemMessage(kind, to, text, plan.parts.length, plan.encoding, clock.now());
+      // After the caller's transaction commits: the dispatcher reads it then.
+      queueMicrotask(() => dispatcher?.kick());
+      return id;
+    },
+    messageState: (id) => {
+      const message = store.getMessage(id);
+      return message ? { status: message.status, error: message.lastError } : null;
+    },
+    waitingReason: () => {
+      const waiting = dispatcher?.state().waiting;
+      return waiting && waiting !== 'idle' ? WAIT_TEXT[waiting] : null;
+    },
+    onChange: () => statusLeds?.refresh(),
+    onSelftestFinished: (run) => {
+      store.addEvent(clock.now(), run.state === 'ok' ? 'info' : 'warn', `selftest-${run.state}`, run.zh, run.en, { selftestId: run.id });
+      notifier.event('selftest', { zh: run.zh, en: run.en, data: { state: run.state, step: run.step } });
+    },
+    onReading: (reading, low) => {
+      const yuan = (reading.balanceLi! / 1000).toFixed(2);
+      store.addEvent(clock.now(), low ? 'warn' : 'info', 'sim-balance', `SIM 卡话费余额 ${yuan} 元${low ? '，余额不足，请充值' : ''}`, `SIM balance ${yuan} yuan${low ? ': low, top it up' : ''}`, { reply: reading.reply });
+    },
+    onUnreadableReply: (reply) => {
+      store.addEvent(clock.now(), 'warn', 'sim-balance-unreadable', `运营商回复中没有找到余额，请检查 [sim] balance_query_text：${reply.slice(0, 120)}`, `no balance found in the carrier's reply; check [sim] balance_query_text: ${reply.slice(0, 120)}`);
+    },
+    onBlockChange: (state) => {
+      if (state.blocked) {
+        store.addEvent(clock.now(), 'error', 'carrier-blocked', `运营商已限制本卡发短信，暂停发送，每小时试发一条：${state.detail.slice(0, 120)}`, `the carrier restricted this SIM: sending paused, one message tried each hour: ${state.detail.slice(0, 120)}`, { cause: state.cause });
+      } else {
+        store.addEvent(clock.now(), 'info', 'carrier-unblocked', '运营商限制已解除，恢复发送', 'the carrier restriction is over: sending resumed');
+      }
+      dispatcher?.kick();
+    },
+    ...(options.selftestTimeoutMs !== undefined ? { selftestTimeoutMs: options.selftestTimeoutMs } : {}),
   });
   const calls = new CallRecorder({
     store,
@@ -277,6 +337,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       clockSource: () => boxClock?.clockSource() ?? 'config',
       storage: () => storageStatus(dataDir),
       faults: () => statusLeds?.faults() ?? [],
+      sim: () => sim.status(),
     },
     simulated,
   );
@@ -288,8 +349,23 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     log,
     clockTrusted: () => boxClock?.trusted() ?? true,
     isOptedOut: (number) => store.isOptedOut(number),
+    carrierGate: () => sim.carrierGate(),
+    onSendOutcome: (outcome) => sim.reportSend(outcome),
   });
 
+  // The balance is asked once the SIM is on the network (not again within hours: a box that reboots often).
+  let wasRegistered = false;
+  modem.on('status', () => {
+    const registered = modem.status().registered === true;
+    if (registered && !wasRegistered && !closed && config.sim.checkBalance) {
+      try {
+        sim.registered();
+      } catch (err) {
+        log.warn('asking the SIM balance failed', { error: String(err) });
+      }
+    }
+    wasRegistered = registered;
+  });
   modem.on('status', () => {
     status.setModem(modemStatusNow());
     statusLeds?.refresh();
@@ -338,6 +414,11 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     onQueued: () => dispatcher!.kick(),
     applyConfig: (next) => applyConfig(next),
     notifier,
+    sim: {
+      startSelftest: () => sim.selftest.start(),
+      latestSelftest: () => sim.selftest.latest(),
+      askBalance: () => sim.askBalance(),
+    },
     dataDir,
     ...(options.restart ? { restartBox: options.restart } : {}),
     ...(options.hostname ? { hostname: options.hostname } : {}),
@@ -405,7 +486,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     onError: (err) => log.warn('LED update failed', { error: String(err) }),
     // The owner hears of what lights the fault LED: said after every derivation (cheap when unchanged).
     onRefresh: (leds, snapshot) => {
-      const conditions = alertConditions({ faults: leds.faults, starting, progress: snapshot.queue.progress, configError: snapshot.config_error });
+      const conditions = alertConditions({ faults: leds.faults, starting, progress: snapshot.queue.progress, configError: snapshot.config_error, balanceYuan: snapshot.sim.balance_yuan });
       for (const c of conditions) if (c.active !== null) notifier.condition(c.kind, c.active, c);
     },
   });
@@ -418,6 +499,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       statusLeds?.refresh();
       if (!closed) watchdog.start();
     });
+  sim.start();
   dispatcher.start();
   inbound.start();
   notifier.start();
@@ -448,6 +530,23 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     dailyJob = cron.schedule(windowCloseCron(config.schedule.quietHours), sendDailySummary, { timezone: config.schedule.timezone });
   };
   scheduleDailySummary();
+  // The balance once a day, when the sending window opens (09:00 without quiet hours).
+  let balanceJob: ScheduledTask | null = null;
+  const scheduleDailyBalance = () => {
+    void balanceJob?.destroy();
+    const quiet = config.schedule.quietHours;
+    const minute = quiet ? quiet.endMinute : 9 * 60;
+    balanceJob = cron.schedule(`${minute % 60} ${Math.floor(minute / 60)} * * *`, () => {
+      if (!config.sim.checkBalance) return;
+      try {
+        const asked = sim.askBalance();
+        if (!asked.ok) log.info('daily balance query skipped', { reason: asked.en });
+      } catch (err) {
+        log.error('daily balance query failed', { error: String(err) });
+      }
+    }, { timezone: config.schedule.timezone });
+  };
+  scheduleDailyBalance();
   // The nightly backup, beside the running box; the newest 7 are kept (operations/backup.ts).
   const nightlyBackup = async () => {
     const made = await ops.backup.create({ reason: 'nightly' });
@@ -481,6 +580,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     store.syncAccounts(next.accounts, clock.now());
     scheduleWindowEdges();
     scheduleDailySummary();
+    scheduleDailyBalance();
     statusLeds?.refresh();
     dispatcher!.kick();
     store.addEvent(clock.now(), 'info', 'config-applied', '新设置已生效', 'new settings applied');
@@ -495,6 +595,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     modem,
     dispatcher,
     notifier,
+    sim,
     sendDailySummary,
     simulator,
     applyConfig,
@@ -506,7 +607,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       closed = true;
       clearInterval(checkpointTimer);
       networkTime?.stop();
-      for (const job of [...windowJobs, housekeeping, nightlyJob, ...(dailyJob ? [dailyJob] : [])]) await job.destroy();
+      for (const job of [...windowJobs, housekeeping, nightlyJob, ...(dailyJob ? [dailyJob] : []), ...(balanceJob ? [balanceJob] : [])]) await job.destroy();
+      sim.stop();
       // Stop taking connections and answer the requests already arriving (a
       // "1" only after its commit), end the status pages' streams, close each
       // keep-alive connection once its answer is out, cut what is left after

@@ -358,6 +358,7 @@ test('migration 6: a database upgraded with messages in it starts with the right
     store.db.exec('DROP TRIGGER outbox_counts_insert; DROP TRIGGER outbox_counts_update; DROP TABLE outbox_counts; DROP INDEX outbox_queued_account');
     store.db.exec('ALTER TABLE events DROP COLUMN repeats; ALTER TABLE events DROP COLUMN last_at; ALTER TABLE events DROP COLUMN bytes');
     store.db.exec('DROP TABLE notify_jobs; DROP TABLE notify_channels; ALTER TABLE inbox DROP COLUMN reply_to; DROP INDEX inbox_calls; ALTER TABLE inbox DROP COLUMN kind');
+    store.db.exec('DROP TABLE selftests; DROP TABLE sim_balance; DROP TABLE sim_state; DROP INDEX outbox_queued_kind');
     store.db.pragma('user_version = 5');
     store.close();
 

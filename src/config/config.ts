@@ -82,6 +82,19 @@ export interface Config {
     /** BCM pin that presses PWRKEY, overriding the HAT profile; null = the profile's. */
     pwrkeyGpio: number | null;
     statusGpio: number | null;
+    /** The box's own number (E.164) for the self-test when the SIM does not hold it (AT+CNUM); "" = the SIM's. */
+    ownNumber: string;
+  };
+  /** The SIM's credit (issue 17): how to ask the carrier, and when to warn. */
+  sim: {
+    /** Ask the carrier by itself (at registration, daily); false: only when the owner asks (a postpaid SIM). */
+    checkBalance: boolean;
+    /** The carrier's number the balance query goes to; "" = the carrier's default (src/sim/carrier.ts). */
+    balanceQueryTo: string;
+    /** The query's text; "" = the carrier's default. */
+    balanceQueryText: string;
+    /** Below this balance (厘) the status warns and the low-balance alert fires. */
+    lowBalanceLi: number;
   };
   /** BCM pins of the four LEDs; null = not fitted. */
   leds: { power: number | null; network: number | null; activity: number | null; fault: number | null; gpioChip: string };
@@ -129,7 +142,8 @@ export function defaultConfig(): Config {
     },
     inbound: { forwardTo: '', webhook: '', reassemblyTimeoutMinutes: 60, forwardMaxPerHour: 20 },
     calls: { replySms: '' },
-    modem: { device: 'simulator', hat: 'sim7600', pwrkeyGpio: null, statusGpio: null },
+    modem: { device: 'simulator', hat: 'sim7600', pwrkeyGpio: null, statusGpio: null, ownNumber: '' },
+    sim: { checkBalance: true, balanceQueryTo: '', balanceQueryText: '', lowBalanceLi: 10_000 },
     leds: { power: 17, network: 27, activity: 22, fault: 26, gpioChip: '' },
     simulator: { sendMs: 1500 },
     security: { loginFailuresAllowed: 10, loginLockMinutes: 5 },
@@ -217,6 +231,16 @@ const mobileOrEmpty: KeySpec = {
   },
 };
 
+/** A carrier's service number (digits only, e.g. "10086"), or "" for the carrier's default. */
+function serviceNumberOrEmpty(): KeySpec {
+  return {
+    read: (v) =>
+      v === '' || (typeof v === 'string' && /^\d{3,20}$/.test(v.trim()))
+        ? { ok: true, value: typeof v === 'string' ? v.trim() : '' }
+        : { ok: false, zh: '应为运营商的号码（只含数字），例如 "10086"，或 "" 表示按运营商默认', en: 'must be the carrier\'s number (digits only), e.g. "10086", or "" for the carrier\'s default' },
+  };
+}
+
 const urlOrEmpty: KeySpec = {
   read: (v) => {
     if (v === '') return { ok: true, value: '' };
@@ -299,7 +323,8 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
     forward_max_per_hour: integer(0, 10_000),
   },
   calls: { reply_sms: text({ maxLength: 300 }) },
-  modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }), pwrkey_gpio: gpioPin, status_gpio: gpioPin },
+  modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }), pwrkey_gpio: gpioPin, status_gpio: gpioPin, own_number: mobileOrEmpty },
+  sim: { check_balance: boolean, balance_query_to: serviceNumberOrEmpty(), balance_query_text: text({ maxLength: 70 }), low_balance_yuan: yuan },
   leds: { power: gpioPin, network: gpioPin, activity: gpioPin, fault: gpioPin, gpio_chip: text() },
   simulator: { send_ms: integer(0, 600_000) },
   security: { login_failures_allowed: integer(1, 1000), login_lock_minutes: integer(1, 1440) },
@@ -586,6 +611,13 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
       set<string>(v['hat'], (x) => (config.modem.hat = x));
       if (v['pwrkey_gpio'] !== undefined) config.modem.pwrkeyGpio = v['pwrkey_gpio'] as number | null;
       if (v['status_gpio'] !== undefined) config.modem.statusGpio = v['status_gpio'] as number | null;
+      set<string>(v['own_number'], (x) => (config.modem.ownNumber = x));
+      break;
+    case 'sim':
+      set<boolean>(v['check_balance'], (x) => (config.sim.checkBalance = x));
+      set<string>(v['balance_query_to'], (x) => (config.sim.balanceQueryTo = x));
+      set<string>(v['balance_query_text'], (x) => (config.sim.balanceQueryText = x));
+      set<number>(v['low_balance_yuan'], (x) => (config.sim.lowBalanceLi = x));
       break;
     case 'leds':
       for (const led of ['power', 'network', 'activity', 'fault'] as const) {

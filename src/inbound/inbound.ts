@@ -75,6 +75,13 @@ export class InboundProcessor {
       fetch?: typeof fetch;
       /** Tells the owner's channels (issue 18): a reply that is no opt-out, and a new opt-out; after the row is committed. */
       notify?: (kind: 'reply' | 'optout', report: EventReport) => void;
+      /**
+       * Asked first for every message: an inbox action when the message is the
+       * box's own business (its self-test coming back, a carrier's balance reply
+       * or notice: src/sim), which is then only marked with it, never a
+       * customer's reply (no opt-out, forward, reply context or reply event).
+       */
+      claim?: (row: InboxRow) => string | null;
     },
   ) {}
 
@@ -104,6 +111,16 @@ export class InboundProcessor {
   private processOne(row: InboxRow, now: number): void {
     const { store } = this.deps;
     const config = this.deps.config();
+    let claimed: string | null = null;
+    try {
+      claimed = this.deps.claim?.(row) ?? null;
+    } catch (err) {
+      this.deps.log.error('classifying an inbound message failed', { id: row.id, error: String(err) });
+    }
+    if (claimed !== null) {
+      store.markInboundProcessed(row.id, claimed);
+      return;
+    }
     // Only a mobile number can opt out; 10086 or "TAOBAO" are kept as they are and forwarded.
     const mobile = normalizeNumber(row.from, true);
     const kind = row.complete && mobile

@@ -1,3 +1,5 @@
+import { simFaultReasons, type SimHealthView } from '../status/sim.js';
+
 /**
  * What the four LEDs say, derived from the one status model and nothing else.
  * Pure: a status view in, a pattern per LED out. The table, for a shop owner,
@@ -35,6 +37,8 @@ export interface LedStatusView {
   storage?: { full: boolean };
   /** A mistake in the config file: the box runs on the last good copy or the defaults (absent or null: none). */
   config_error?: unknown;
+  /** The SIM's credit and the carrier's restriction (absent: unknown, nothing wrong). */
+  sim?: SimHealthView;
 }
 
 /** What the snapshot does not carry (yet). Every field defaults to "nothing wrong". */
@@ -117,6 +121,8 @@ function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
   if (status.queue.stuck) {
     hard('stuck', '发送停滞：有短信排队，但超过 10 分钟没有发出任何短信', 'Sending is stuck: messages are queued but none has been sent for over 10 minutes');
   }
+  // The carrier's restriction is hard (nothing goes but an hourly try); low credit is a warning.
+  for (const reason of simFaultReasons(status.sim)) reasons.push(reason);
   if (extras.storeFailure) hard('store', `数据库写入失败：${extras.storeFailure}`, `The database cannot be written: ${extras.storeFailure}`);
 
   if (!status.clock.trusted) degraded('clock-not-set', '时间尚未校准，暂不发送', 'The clock is not set yet: messages are held');

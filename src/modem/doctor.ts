@@ -1,3 +1,4 @@
+import { doctorSelftest, type DoctorSelftestOptions } from './doctor-selftest.js';
 import type { Duplex } from 'node:stream';
 import { AtCmeError, AtEngine, AtError, AtTimeoutError, type AtResponse } from './at/index.js';
 import { HatProfileError, loadHat, type HatProfile } from './hats.js';
@@ -34,7 +35,7 @@ export interface DoctorCommandDeps {
   virtualHat?: VirtualHatFactory;
 }
 
-export const DOCTOR_USAGE = `Usage: smsbox doctor [--device PATH] [--hat NAME] [--baud N]
+export const DOCTOR_USAGE = `Usage: smsbox doctor [--device PATH] [--hat NAME] [--baud N] [--selftest [--own-number N]]
 
 Talks to the modem and says, in Chinese and English, what is wrong and what to do.
   --device PATH   the modem's serial port (default: the HAT's, usually /dev/serial0);
@@ -43,7 +44,10 @@ Talks to the modem and says, in Chinese and English, what is wrong and what to d
   --baud N        serial speed (default: the HAT's, usually 115200)
   --fault KIND    with --device simulator: inject a fault first (no-sim, no-network,
                   silence, garbage), to see what the doctor says about it
-Exit code 0 when the modem can send SMS, 1 otherwise.`;
+  --selftest      then send an SMS to the SIM's own number and wait for it to come
+                  back (up to 3 minutes; stop smsbox first: the port is the doctor's)
+  --own-number N  the number to send it to when the SIM does not hold it (AT+CNUM)
+Exit code 0 when the modem can send SMS (and with --selftest, the SMS came back), 1 otherwise.`;
 
 export interface DoctorFindings {
   answered: boolean;
@@ -65,6 +69,8 @@ export interface DoctorFindings {
   smsPath: SmsPath;
   /** True when the modem can send SMS now. */
   canSend: boolean;
+  /** With --selftest: whether the SMS to the own number came back (null: not run). */
+  selftest: 'ok' | 'failed' | null;
 }
 
 export interface DoctorRun {
@@ -77,6 +83,8 @@ export interface DoctorRun {
   timeoutMs?: number;
   /** How long to wait for a first answer (default 6000 ms: a module still booting gets a chance). */
   firstAnswerMs?: number;
+  /** Also send an SMS to the own number and wait for it (issue 17's self-test, over the port itself). */
+  selftest?: DoctorSelftestOptions;
 }
 
 const ok = (out: (line: string) => void, zh: string, en: string): void => out(`[ OK ] ${zh} / ${en}`);
@@ -112,6 +120,7 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
     imsRegistered: null,
     smsPath: 'unknown',
     canSend: false,
+    selftest: null,
   };
   out(`smsbox doctor: ${hat.title} (${hat.name}), ${run.device} @ ${run.baud}`);
 
@@ -253,6 +262,14 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
     findings.canSend = registered && findings.smsc !== null && findings.smsPath !== 'none';
     if (findings.canSend) ok(out, '可以发送短信', 'The modem can send SMS');
     else bad(out, '现在还不能发送短信', 'The modem cannot send SMS yet');
+    if (run.selftest) {
+      if (!findings.canSend) {
+        findings.selftest = 'failed';
+        bad(out, '不能发送短信，跳过自检', 'Cannot send SMS: the self-test is skipped');
+      } else {
+        findings.selftest = await doctorSelftest(engine, run.selftest, out);
+      }
+    }
     return findings;
   } finally {
     engine.dispose();
@@ -330,8 +347,12 @@ export async function doctorCommand(argv: string[], out: (line: string) => void,
       out(DOCTOR_USAGE);
       return 0;
     }
+    if (arg === '--selftest') {
+      args['selftest'] = 'yes';
+      continue;
+    }
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (!['--device', '--hat', '--baud', '--fault'].includes(flag)) {
+    if (!['--device', '--hat', '--baud', '--fault', '--own-number'].includes(flag)) {
       out(`Unknown option ${arg}\n\n${DOCTOR_USAGE}`);
       return 2;
     }
@@ -384,8 +405,9 @@ export async function doctorCommand(argv: string[], out: (line: string) => void,
     openStream = () => openSerialStream({ path: device, baudRate: baud });
   }
   try {
-    const findings = await runDoctor({ openStream, hat, device, baud, out });
-    return findings.canSend ? 0 : 1;
+    const selftest = args['selftest'] ? { ...(args['own-number'] ? { ownNumber: args['own-number'] } : {}) } : undefined;
+    const findings = await runDoctor({ openStream, hat, device, baud, out, ...(selftest ? { selftest } : {}) });
+    return findings.canSend && findings.selftest !== 'failed' ? 0 : 1;
   } finally {
     cleanup();
   }

@@ -19,10 +19,10 @@
  * | `recovered`       | (none)                                | derived: a condition that was announced and is now said `false` gets one `recovered` message, on channels that take `recovered`. |
  * | `stuck`           | `condition('stuck', active, text)`    | the status model's stuck judgement (src/status/stuck.ts: window open, modem ready, messages queued, nothing sent for 10 minutes), as the `stuck` fault reason; over only when the queue moves or empties. |
  * | `config-error`    | `condition('config-error', active, text)` | the same fault reasons' `config-error` entry (from `BoxOptions.configProblem`, the ConfigError of `loadConfigWithFallback`, with file:line from `config_error` of the snapshot); a settings save that passes the parser ends it. |
- * | `low-balance`     | `condition('low-balance', active, text)` | the radio issue's SIM credit check (USSD), when it lands. |
- * | `carrier-blocked` | `condition('carrier-blocked', active, text)` | the radio issue's carrier-block detection (sends refused, the carrier's notice), when it lands. |
+ * | `low-balance`     | `condition('low-balance', active, text)` | the `low-balance` fault reason (src/status/sim.ts: the SIM's balance from the carrier's SMS reply, src/sim, below `[sim] low_balance_yuan`), via alertConditions after every LED refresh; not said while no balance was ever read. |
+ * | `carrier-blocked` | `condition('carrier-blocked', active, text)` | the `carrier-blocked` fault reason (src/sim/block.ts: the carrier's notice, or refusals to several numbers), via alertConditions; never also told as `fault`. |
  * | `call`            | `event('call', text)`                 | the modem's incoming call (RING / +CLIP), via the inbound side, when it lands. |
- * | `selftest`        | `event('selftest', text)`             | the radio issue's self-test result. |
+ * | `selftest`        | `event('selftest', text)`             | main.ts, when a self-test run ends (src/sim/selftest.ts), with `{state, step}`. |
  * | `reply`           | `event('reply', text)`                | the inbound processor (its `notify` dep), for each reply that is not an opt-out, after its commit, with `{from, text, inbox_id, reply_to}`. |
  * | `optout`          | `event('optout', text)`               | the inbound processor, when a reply puts a new number on the opt-out list, with the notice it answered. |
  * | `daily`           | `event('daily', text)`                | a node-cron job at the sending window's close (`windowCloseCron`; midnight without quiet hours), with `Operations.summary.dailyReport()`: the day's counts; calls 0 and the SIM's credit unknown until the radio issue. |

@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { EventLevel, Store } from '../store/store.js';
 import type { NotifierPort } from './notify.js';
+import type { SimPort } from './sim.js';
 
 /** What the operations act on: the store, the time, the live config, and hooks into the running box. */
 export interface OperationsContext {
@@ -19,6 +20,8 @@ export interface OperationsContext {
   applyConfig?: (next: Config) => void;
   /** The running notifier (the channels' listing and 发送测试); none: no channel is listed. */
   notifier?: NotifierPort;
+  /** The running box's SIM service (self-test, balance); none: those actions are refused. */
+  sim?: SimPort;
   /** The data folder (the database, `backups/`); none: no backups. */
   dataDir?: string;
   /**

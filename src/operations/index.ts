@@ -10,6 +10,7 @@ import { Notifications } from './notify.js';
 import { OptOuts } from './optouts.js';
 import { Sending } from './sending.js';
 import { Settings } from './settings.js';
+import { Sim } from './sim.js';
 import { Summary } from './summary.js';
 
 /**
@@ -29,6 +30,7 @@ export class Operations {
   readonly adminLogin: AdminLogin;
   readonly notify: Notifications;
   readonly summary: Summary;
+  readonly sim: Sim;
   readonly backup: Backups;
 
   constructor(context: OperationsContext) {
@@ -43,6 +45,7 @@ export class Operations {
     this.adminLogin = new AdminLogin(context);
     this.notify = new Notifications(context, this.settings);
     this.summary = new Summary(context);
+    this.sim = new Sim(context);
     this.backup = new Backups(context);
   }
 }
@@ -57,6 +60,7 @@ export { done, refuse, type Done, type Outcome, type Refusal } from './outcome.j
 export { EVENT_NAMES, type NewChannel, type NotifierPort } from './notify.js';
 export type { Conversation, ConversationEntry, Answered } from './inbox.js';
 export type { DailySummary } from './summary.js';
+export type { SimPort, SelftestJson } from './sim.js';
 export { BACKUP_REASONS, BACKUPS_KEPT, MAX_RESTORE_UPLOAD_BYTES, backupToFile, listBackups, restoreBackupFile, type BackupFileInfo, type BackupManifest, type BackupReason, type RestoreAccepted } from './backup.js';
 export type { ChannelListing, TestResult } from '../notify/notifier.js';
 export { NOTIFY_CHANNEL_KINDS, NOTIFY_EVENT_KINDS, DEFAULT_NOTIFY_EVENTS, type NotifyChannelKind, type NotifyEventKind } from '../notify/kinds.js';

@@ -14,7 +14,7 @@ export const SUMMARY_PERIOD_MS = 24 * 3600_000;
 export interface DailySummary extends DayCounts {
   from: number;
   to: number;
-  /** The SIM's credit in yuan: unknown (null) until the box can ask the carrier (the radio issue). */
+  /** The SIM's credit in yuan as the carrier last replied (src/sim); null while never read. */
   credit: number | null;
   /** Delivery reports are asked for ([dispatch] status_reports); without them nothing is ever "delivered". */
   statusReports: boolean;
@@ -29,9 +29,14 @@ export class Summary {
       from,
       to: now,
       ...this.ctx.store.dayCounts(from, now),
-      credit: null,
+      credit: this.credit(),
       statusReports: this.ctx.config().dispatch.statusReports,
     };
+  }
+
+  private credit(): number | null {
+    const li = this.ctx.store.sim.lastBalance()?.balanceLi ?? null;
+    return li === null ? null : li / 1000;
   }
 
   /** The summary in the owner's words (zh, en), with the figures as data for our webhook's JSON. */
@@ -48,9 +53,9 @@ export class Summary {
       ? `; ${s.uncertain} uncertain (${s.uncertainIds.map((id) => `#${id}`).join(', ')}${s.uncertain > s.uncertainIds.length ? '…' : ''}): may or may not have gone out, decide on the Messages page`
       : '';
     const zh = `${when(s.from)} 至 ${when(s.to)}：已发送 ${s.sent} 条${delivered}，失败 ${s.failed} 条，退订 ${s.optedOut} 个，顾客回复 ${s.replies} 条，`
-      + `来电 ${s.calls} 次（已自动挂断），SIM 卡话费余额：未知（本机暂不能查询）${uncertain}；仍在排队 ${s.queued} 条。`;
+      + `来电 ${s.calls} 次（已自动挂断），SIM 卡话费余额：${s.credit === null ? '未知（尚未查到）' : `${s.credit.toFixed(2)} 元`}${uncertain}；仍在排队 ${s.queued} 条。`;
     const en = `${when(s.from)} to ${when(s.to)}: ${s.sent} sent${deliveredEn}, ${s.failed} failed, ${s.optedOut} opted out, ${s.replies} replies, `
-      + `${s.calls} calls (hung up), SIM credit: unknown (cannot be asked yet)${uncertainEn}; ${s.queued} still queued.`;
+      + `${s.calls} calls (hung up), SIM credit: ${s.credit === null ? 'unknown (not read yet)' : `${s.credit.toFixed(2)} yuan`}${uncertainEn}; ${s.queued} still queued.`;
     return {
       zh,
       en,

@@ -31,12 +31,13 @@ export interface DispatchModem {
   setKeepLinkOpen?(on: boolean): void;
 }
 
-export type WaitReason = 'idle' | 'clock-not-set' | 'modem-not-ready' | 'window-closed' | 'retry-backoff' | `limit-${LimitName}`;
+export type WaitReason = 'idle' | 'clock-not-set' | 'modem-not-ready' | 'carrier-blocked' | 'window-closed' | 'retry-backoff' | `limit-${LimitName}`;
 
 export const WAIT_TEXT: Record<WaitReason, { zh: string; en: string }> = {
   idle: { zh: '队列已空', en: 'nothing to send' },
   'clock-not-set': { zh: '时间尚未校准（等待网络校时或短信模块的网络时间），暂不发送', en: 'clock not set yet (waiting for NTP or the network time from the modem): holding messages' },
   'modem-not-ready': { zh: '短信模块未就绪', en: 'modem not ready' },
+  'carrier-blocked': { zh: '运营商已限制本卡发短信，每小时试发一条，发出即恢复', en: 'the carrier restricted this SIM: one message is tried each hour, sending resumes once one goes through' },
   'window-closed': { zh: '免打扰时段，等待发送时段开始', en: 'quiet hours: waiting for the sending window' },
   'retry-backoff': { zh: '等待重试', en: 'waiting to retry' },
   'limit-minute': { zh: '已达每分钟发送上限', en: 'per-minute limit reached' },
@@ -66,6 +67,14 @@ export interface DispatcherDeps {
   log: Logger;
   /** Whether the clock can be trusted for the sending window (a Pi has no RTC). */
   clockTrusted: () => boolean;
+  /**
+   * The carrier's restriction (src/sim/block.ts): null while sending is allowed;
+   * else when the next single message may be tried (the outcome of each send
+   * goes to onSendOutcome, which lifts the restriction or sets the next try).
+   */
+  carrierGate?: () => { probeAt: number } | null;
+  /** Every send's outcome, as the dispatcher saw it (the carrier-block detector). */
+  onSendOutcome?: (outcome: { ok: true; to: string } | { ok: false; to: string; uncertain: boolean; code: number | null; reason: string }) => void;
   /** Numbers that opted out since the message was accepted are suppressed at the moment of sending. */
   isOptedOut?: (e164: string) => boolean;
   /** Called after every state change of a message (status page, LEDs). */
@@ -135,6 +144,13 @@ export class Dispatcher {
     if (!modem) {
       const reasons = this.deps.modems.map((m) => m.notReadyReason()).filter((r): r is string => r !== null);
       return this.waitFor({ kind: 'wait', reason: 'modem-not-ready', until: null, detail: reasons.join('; ') || 'no modem' });
+    }
+
+    // Restricted by the carrier: one message an hour, until one goes through.
+    const gate = this.deps.carrierGate?.() ?? null;
+    if (gate && gate.probeAt > now) {
+      this.keepLinkOpen(modem, false);
+      return this.waitFor({ kind: 'wait', reason: 'carrier-blocked', until: gate.probeAt });
     }
 
     const window = windowState(now, config.schedule.quietHours, config.schedule.timezone);
@@ -218,6 +234,7 @@ export class Dispatcher {
           : new ModemSendError({ retryable: false, uncertain: true, reason: `unexpected error: ${String(err)}`, segmentsSent: 0 });
       if (failure.segmentsSent > 0) for (let i = 0; i < failure.segmentsSent; i++) history.push(done);
       const who = displayNumber(message.to);
+      this.reportOutcome({ ok: false, to: message.to, uncertain: failure.uncertain, code: failure.code, reason: failure.reason });
       if (failure.uncertain) {
         store.finishUncertain(message.id, attemptId, done, failure.reason, failure.segmentsSent);
         this.event('warn', 'send-uncertain',
@@ -242,6 +259,8 @@ export class Dispatcher {
     if (sent) {
       const done = clock.now();
       for (let i = 0; i < message.segments; i++) history.push(done);
+      // Before the next message is chosen: a probe that went through lifts a carrier block.
+      this.reportOutcome({ ok: true, to: message.to });
       // "sent" for this message and "sending" for the next in one commit: one disk
       // flush instead of two between segments keeps a backlog at the modem's pace.
       try {
@@ -260,6 +279,14 @@ export class Dispatcher {
     if (!this.prepared) this.current = { ...this.current, sending: null };
     this.changed();
     return { kind: outcome, messageId: message.id };
+  }
+
+  private reportOutcome(outcome: Parameters<NonNullable<DispatcherDeps['onSendOutcome']>>[0]): void {
+    try {
+      this.deps.onSendOutcome?.(outcome);
+    } catch (err) {
+      this.deps.log.error('send outcome listener failed', { error: String(err) });
+    }
   }
 
   private keepLinkOpen(modem: DispatchModem, on: boolean): void {

@@ -11,7 +11,10 @@ import type { QueueProgress } from './stuck.js';
  *   failing database), described by the worst one;
  * - `stuck`: the stuck queue (src/status/stuck.ts), its own kind so a channel
  *   may take one without the other;
- * - `config-error`: the config file's mistake, with its file and line.
+ * - `config-error`: the config file's mistake, with its file and line;
+ * - `carrier-blocked` and `low-balance` (issue 17, src/status/sim.ts): their
+ *   own kinds, so the block is not also told as a `fault`; `low-balance` is
+ *   not said at all while no balance was ever read.
  *
  * `active: null` means "do not say": the box cannot tell yet. A condition's
  * end is only said when it is known to be over, because the storm machine
@@ -22,7 +25,7 @@ import type { QueueProgress } from './stuck.js';
  * closes for the night, nor during the first 10 minutes after a restart).
  */
 
-export type AlertKind = 'fault' | 'stuck' | 'config-error';
+export type AlertKind = 'fault' | 'stuck' | 'config-error' | 'carrier-blocked' | 'low-balance';
 
 export interface AlertCondition {
   kind: AlertKind;
@@ -39,11 +42,13 @@ export interface AlertInput {
   progress: QueueProgress;
   /** The snapshot's `config_error`. */
   configError: { file: string; line: number | null; message: string; message_en: string; using: 'last-good' | 'defaults' } | null;
+  /** The last balance read (null: never read, so `low-balance` is not said either way). */
+  balanceYuan?: number | null;
 }
 
 export function alertConditions(input: AlertInput): AlertCondition[] {
   const { faults, starting } = input;
-  const hard = faults.filter((f) => f.level === 'hard' && f.kind !== 'stuck');
+  const hard = faults.filter((f) => f.level === 'hard' && f.kind !== 'stuck' && f.kind !== 'carrier-blocked');
   const worst = hard[0];
   const others = hard.slice(1);
   const fault: AlertCondition = worst
@@ -74,5 +79,13 @@ export function alertConditions(input: AlertInput): AlertCondition[] {
           data: { file: problem.file, line: problem.line },
         }
       : { kind: 'config-error', active: true, zh: configReason.zh, en: configReason.en };
-  return [fault, stuck, configError];
+  const blockedReason = faults.find((f) => f.kind === 'carrier-blocked');
+  const blocked: AlertCondition = blockedReason
+    ? { kind: 'carrier-blocked', active: true, zh: blockedReason.zh, en: blockedReason.en }
+    : { kind: 'carrier-blocked', active: starting ? null : false, zh: '', en: '' };
+  const lowReason = faults.find((f) => f.kind === 'low-balance');
+  const low: AlertCondition = lowReason
+    ? { kind: 'low-balance', active: true, zh: lowReason.zh, en: lowReason.en, ...(input.balanceYuan !== undefined ? { data: { balance_yuan: input.balanceYuan } } : {}) }
+    : { kind: 'low-balance', active: input.balanceYuan === null || input.balanceYuan === undefined ? null : false, zh: '', en: '' };
+  return [fault, stuck, configError, blocked, low];
 }

@@ -12,6 +12,19 @@ import type { ClockSource } from '../scheduler/clock-trust.js';
 import { judgeQueue, type QueueProgress } from './stuck.js';
 import { modemNotReadyReason, SendFailureRun, type SendOutcome } from './health.js';
 
+/** The SIM's state as src/sim reports it (`/api/status` `sim`; the first four names are fixed by issue 17). */
+export interface SimStatus {
+  carrier: string;
+  balance_yuan: number | null;
+  balance_at: string | null;
+  low: boolean;
+  own_number: string | null;
+  blocked: boolean;
+  blocked_since: string | null;
+  block_cause: 'failures' | 'notice' | 'barred' | null;
+  next_probe_at: string | null;
+}
+
 /**
  * The one status model. LEDs, the web page, /api/status and metrics all read
  * it; health is computed here and nowhere else.
@@ -76,6 +89,8 @@ export class StatusModel {
       storage?: () => StorageStatus;
       /** Why the fault LED is lit, worst first (src/leds decides); the overview's verdict follows it. */
       faults?: () => readonly FaultReason[];
+      /** The SIM's credit and the carrier's restriction (src/sim). */
+      sim?: () => SimStatus;
     },
     simulated: boolean,
   ) {
@@ -140,6 +155,15 @@ export class StatusModel {
     return { progress: judged.progress, lastSentAt };
   }
 
+  private simSnapshot(config: Config) {
+    const sim = this.deps.sim?.() ?? null;
+    const lowMark = config.sim.lowBalanceLi / 1000;
+    if (!sim) {
+      return { carrier: 'unknown', balance_yuan: null, balance_at: null, low: false, low_balance_yuan: lowMark, own_number: null, blocked: false, blocked_since: null, block_cause: null, next_probe_at: null };
+    }
+    return { ...sim, low_balance_yuan: lowMark };
+  }
+
   snapshot() {
     const config = this.deps.config();
     const now = this.deps.clock.now();
@@ -199,6 +223,7 @@ export class StatusModel {
         next_close: window.nextClose === null ? null : new Date(window.nextClose).toISOString(),
       },
       clock: { source: clockSource, trusted: clockSource !== 'none' },
+      sim: this.simSnapshot(config),
       storage: this.deps.storage?.() ?? { free_bytes: null, full: false },
       leds: this.deps.leds?.() ?? {},
       faults: (this.deps.faults?.() ?? []).map((f) => ({ level: f.level, kind: f.kind, message: f.zh, message_en: f.en })),

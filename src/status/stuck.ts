@@ -10,7 +10,8 @@ import type { WaitReason } from '../scheduler/dispatcher.js';
  * What does not count as stuck, because the box knows why nothing goes and
  * says so elsewhere: the window closed, the modem not ready (a fault or the
  * "queued but the modem is not ready" warning), the clock not set, a rate
- * limit (`limit-*`: the owner's own limits), and the owner's SMS forwards
+ * limit (`limit-*`: the owner's own limits), the carrier's restriction
+ * (`carrier-blocked`, its own fault with what to do), and the owner's SMS forwards
  * waiting for their hourly budget (only customers' messages count as queued).
  * A message waiting for its retry after failed sends does count, and so does
  * one whose send never ends: sends that keep failing or hang are what the
@@ -53,7 +54,7 @@ export interface StuckJudgement {
 
 export function judgeQueue(input: StuckInput): StuckJudgement {
   if (!input.queued) return { progress: 'idle', expectedSince: null };
-  const held = !input.windowOpen || !input.modemReady || !input.clockTrusted || (input.waiting !== null && input.waiting.startsWith('limit-'));
+  const held = !input.windowOpen || !input.modemReady || !input.clockTrusted || (input.waiting !== null && (input.waiting.startsWith('limit-') || input.waiting === 'carrier-blocked'));
   if (held) return { progress: 'held', expectedSince: null };
   const expectedSince = input.expectedSince ?? input.now;
   if (input.lastSentAt !== null && input.now - input.lastSentAt < STUCK_AFTER_MS) return { progress: 'moving', expectedSince };

@@ -62,7 +62,7 @@ export class Charts {
       delivered: sent['delivered'] as number,
       failed: count(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed' AND updated_at >= ? AND updated_at < ? AND kind <> 'forward'`, from, to),
       optedOut: count('SELECT COUNT(*) AS n FROM optouts WHERE created_at >= ? AND created_at < ?', from, to),
-      replies: count(`SELECT COUNT(*) AS n FROM inbox WHERE received_at >= ? AND received_at < ? AND kind = 'sms'`, from, to),
+      replies: count(`SELECT COUNT(*) AS n FROM inbox WHERE received_at >= ? AND received_at < ? AND kind = 'sms' AND (action IS NULL OR action NOT IN ('selftest', 'carrier-balance', 'carrier-notice', 'carrier-service'))`, from, to),
       calls: count(`SELECT COUNT(*) AS n FROM inbox INDEXED BY inbox_calls WHERE kind = 'call' AND received_at >= ? AND received_at < ?`, from, to),
       uncertain: count(`SELECT COALESCE(SUM(n), 0) AS n FROM outbox_counts WHERE status = 'uncertain'`),
       uncertainIds,

@@ -276,4 +276,46 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE inbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'sms' CHECK (kind IN ('sms', 'call'));
   CREATE INDEX inbox_calls ON inbox(kind, received_at);
   `,
+  // 11: the SIM's own state (issue 17, src/store/sim.ts): self-test runs, balance
+  // queries with the carrier's answer, and small named values (the carrier block).
+  // The inbox rows these consume are marked in inbox.action (selftest,
+  // carrier-balance, carrier-notice, carrier-service), never a customer's.
+  `
+  CREATE TABLE selftests (
+    id INTEGER PRIMARY KEY,
+    token TEXT NOT NULL,
+    to_number TEXT,
+    state TEXT NOT NULL CHECK (state IN ('running', 'ok', 'failed')),
+    step TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    message_zh TEXT NOT NULL DEFAULT '',
+    message_en TEXT NOT NULL DEFAULT '',
+    outbox_id INTEGER,
+    inbox_id INTEGER
+  );
+  CREATE INDEX selftests_state ON selftests(state, id);
+
+  CREATE TABLE sim_balance (
+    id INTEGER PRIMARY KEY,
+    asked_at INTEGER NOT NULL,
+    carrier TEXT NOT NULL,
+    query_to TEXT NOT NULL,
+    query_text TEXT NOT NULL,
+    outbox_id INTEGER,
+    answered_at INTEGER,
+    -- 厘 (1/1000 yuan), negative when the SIM owes; NULL until read from a reply
+    balance_li INTEGER,
+    reply TEXT,
+    inbox_id INTEGER
+  );
+
+  -- the box's messages that go in quiet hours too (selftest, sim-query): found without walking the queue
+  CREATE INDEX outbox_queued_kind ON outbox(kind, id) WHERE status = 'queued';
+
+  CREATE TABLE sim_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

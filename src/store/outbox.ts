@@ -18,7 +18,15 @@ import type { OptOuts } from './optouts.js';
  * within their own budget) and `answer` (the owner's answer to a customer from
  * the inbox, when no account pays for it).
  */
-export type SystemMessageKind = 'optout-confirmation' | 'forward' | 'answer' | 'call-reply';
+/**
+ * `selftest`: the box's SMS to its own number; `sim-query`: a balance query to
+ * the carrier's service number (src/sim). Neither reaches a person, so both go
+ * in quiet hours too.
+ */
+export type SystemMessageKind = 'optout-confirmation' | 'forward' | 'answer' | 'call-reply' | 'selftest' | 'sim-query';
+
+/** The box's messages that reach no person: sent whatever the hour. */
+const ANY_HOUR_KINDS = `kind IN ('selftest', 'sim-query')`;
 
 export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'failed', 'suppressed', 'uncertain'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -278,6 +286,8 @@ export class Outbox {
       if (!best && forwardsAllowed()) due(`kind = 'forward'`);
     } else {
       // Quiet hours: only the accounts that ignore them (WDGJ messages; the box's own wait).
+      // Few rows of these kinds are ever queued: their own partial index (migration 11), never a walk of the queue.
+      consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_kind WHERE status = 'queued' AND ${ANY_HOUR_KINDS} AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT 1`).get(now));
       for (const account of this.db.stmt(`SELECT id FROM accounts WHERE ignore_quiet_hours = 1`).all() as { id: number }[]) {
         consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_account WHERE status = 'queued' AND account_id = ? AND next_attempt_at IS NULL ORDER BY id LIMIT 1`).get(account.id));
         consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_account WHERE status = 'queued' AND account_id = ? AND next_attempt_at <= ? ORDER BY id LIMIT 1`).get(account.id, now));

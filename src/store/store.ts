@@ -9,6 +9,7 @@ import { Db } from './database.js';
 import { EventLog, type EventLevel, type EventRow } from './events.js';
 import { Inbox, type ForwardJob, type InboxRow, type ReplyContext } from './inbox.js';
 import { NotifyStore } from './notify.js';
+import { SimStore } from './sim.js';
 import { OptOuts, type OptOutRow } from './optouts.js';
 import { Outbox, type SystemMessageKind, type AttemptRow, type MessageRow, type MessageStatus, type SendOutcome, type SendRequest } from './outbox.js';
 
@@ -19,6 +20,7 @@ export type { DayCounts } from './charts.js';
 export type { EventLevel, EventRow } from './events.js';
 export { REPLY_CONTEXT_MS, type ForwardJob, type InboxRow, type ReplyContext } from './inbox.js';
 export type { NotifyStore } from './notify.js';
+export type { BalanceRow, SelftestRow, SelftestState, SimStore } from './sim.js';
 export type { OptOutRow } from './optouts.js';
 export { MESSAGE_STATUSES, requestFingerprint, type SystemMessageKind, type AttemptRow, type MessageRow, type MessageStatus, type SendOutcome, type SendRequest } from './outbox.js';
 
@@ -43,6 +45,8 @@ export class Store {
   private readonly charts: Charts;
   /** The notification queue and channel states, for the notifier (src/notify), which is their one writer. */
   readonly notify: NotifyStore;
+  /** The SIM's own state (self-tests, balance, carrier block), for src/sim, their one writer. */
+  readonly sim: SimStore;
 
   /** What opening did with a restore left by the last run (finished, discarded, or none). */
   restoreOnOpen: RestoreRecovery = { outcome: 'none' };
@@ -56,6 +60,7 @@ export class Store {
     this.events = new EventLog(database.raw);
     this.charts = new Charts(database);
     this.notify = new NotifyStore(database.raw);
+    this.sim = new SimStore(database.raw);
   }
 
   /**

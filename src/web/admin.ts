@@ -1,7 +1,8 @@
 import type polka from 'polka';
 import type { Config } from '../config/config.js';
 import { formatYuan } from '../money.js';
-import { MESSAGE_STATUSES, type AccountRow, type MessageRow, type MessageStatus, type Outcome } from '../operations/index.js';
+import { MESSAGE_STATUSES, type AccountRow, type MessageRow, type MessageStatus, type Outcome, type SelftestJson } from '../operations/index.js';
+import type { StatusSnapshot } from '../status/status.js';
 import { displayNumber } from '../protocol/numbers.js';
 import type { Auth } from './auth.js';
 import { renderBackupSection } from './backup.js';
@@ -284,8 +285,32 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     const session = helpers.requirePage(req, res);
     if (!session) return;
     const ctx = ctxOf(req, res, session);
-    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured(), renderNotifySection(ctx, ops.notify.list(), ops.settings.writable, tz()),
+    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured(), renderSimSection(ctx, deps.status.snapshot().sim, ops.sim.latestSelftest(), tz()) + renderNotifySection(ctx, ops.notify.list(), ops.settings.writable, tz()),
       renderBackupSection(ctx, ops.backup.list(), tz())));
+  });
+
+  // The SIM (issue 17): 发送自检短信 and 查询话费, the same operations as POST /api/selftest and /api/sim/balance.
+  app.post('/selftest', async (req: Req, res: Res) => {
+    const got = await helpers.requireForm(req, res);
+    if (!got) return;
+    const lang = langOf(req, res);
+    const started = ops.sim.startSelftest();
+    if (started.ok) {
+      helpers.flash(got.session, 'ok', started.value.started
+        ? tr(lang, '自检短信已排队发送，约 3 分钟内出结果，请稍后刷新本页', 'self-test SMS queued; the result comes within about 3 minutes: reload this page')
+        : tr(lang, '自检正在进行中', 'a self-test is already running'));
+    } else helpers.flashRefusal(got.session, lang, started);
+    redirect(res, '/settings#sim');
+  });
+
+  app.post('/sim/balance', async (req: Req, res: Res) => {
+    const got = await helpers.requireForm(req, res);
+    if (!got) return;
+    const lang = langOf(req, res);
+    const asked = ops.sim.askBalance();
+    if (asked.ok) helpers.flash(got.session, 'ok', tr(lang, `已发送“${asked.value.text}”到 ${asked.value.to}，收到运营商回复后显示余额`, `"${asked.value.text}" sent to ${asked.value.to}; the balance shows once the carrier replies`));
+    else helpers.flashRefusal(got.session, lang, asked);
+    redirect(res, '/settings#sim');
   });
 
   app.get('/settings/ledger/:user', (req: Req, res: Res) => {
@@ -354,6 +379,33 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
 /** Back to a message's page after a decision on it (the id as it came, only when it is one). */
 function messagePath(id: string | undefined): string {
   return `/messages/${id !== undefined && /^\d{1,15}$/.test(id) ? id : ''}`;
+}
+
+const CARRIER_TEXT: Record<string, [string, string]> = {
+  'china-mobile': ['中国移动', 'China Mobile'],
+  'china-unicom': ['中国联通', 'China Unicom'],
+  'china-telecom': ['中国电信', 'China Telecom'],
+  'china-broadnet': ['中国广电', 'China Broadnet'],
+  unknown: ['未知', 'unknown'],
+};
+
+/** The SIM's carrier, credit and self-test, with the two buttons. */
+function renderSimSection(ctx: PageContext, sim: StatusSnapshot['sim'], selftest: SelftestJson, tz: string): string {
+  const { lang } = ctx;
+  const carrier = CARRIER_TEXT[sim.carrier] ?? [sim.carrier, sim.carrier];
+  const balance = sim.balance_yuan === null
+    ? tr(lang, '尚未查询到', 'not known yet')
+    : `${sim.balance_yuan.toFixed(2)} ${tr(lang, '元', 'yuan')}${sim.balance_at ? ` (${localTime(Date.parse(sim.balance_at), tz)})` : ''}${sim.low ? ` — ${tr(lang, '余额不足，请充值', 'low: top up')}` : ''}`;
+  const stateText: Record<string, [string, string]> = { running: ['进行中', 'running'], ok: ['成功', 'passed'], failed: ['失败', 'failed'] };
+  const test = selftest.state === null
+    ? tr(lang, '尚未自检', 'never run')
+    : `${tr(lang, ...(stateText[selftest.state] ?? [selftest.state, selftest.state]))}: ${lang === 'zh' ? selftest.message : selftest.message_en}`;
+  return `<section id="sim"><h2>${h(tr(lang, 'SIM 卡', 'SIM card'))}</h2>
+<p>${h(tr(lang, '运营商', 'Carrier'))}: <span id="sim-carrier">${h(tr(lang, carrier[0], carrier[1]))}</span> · ${h(tr(lang, '话费余额', 'Balance'))}: <span id="sim-balance">${h(balance)}</span></p>
+<p>${h(tr(lang, '自检', 'Self-test'))}: <span id="selftest-state">${h(test)}</span></p>
+<form class="inline" method="post" action="/selftest">${csrfField(ctx)}<button type="submit">${h(tr(lang, '发送自检短信', 'Send a self-test SMS'))}</button></form>
+<form class="inline" method="post" action="/sim/balance">${csrfField(ctx)}<button type="submit" class="secondary">${h(tr(lang, '查询话费', 'Ask the balance'))}</button></form></section>
+`;
 }
 
 function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[], notifySection: string, backupSection: { html: string; script: string }): string {

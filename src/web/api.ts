@@ -195,6 +195,27 @@ export function registerApi(app: polka.Polka, deps: WebDeps, auth: Pick<Auth, 'r
     sendJson(res, 200, testJson(tested.value));
   });
 
+  // ---- the SIM: self-test and balance (issue 17) -----------------------------
+  app.get('/api/selftest', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    sendJson(res, 200, ops.sim.latestSelftest());
+  });
+
+  // A second start while one runs answers with the running one (200), a new one is 202.
+  app.post('/api/selftest', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const started = ops.sim.startSelftest();
+    if (!started.ok) return sendRefusal(res, started);
+    sendJson(res, started.value.started ? 202 : 200, started.value.selftest);
+  });
+
+  app.post('/api/sim/balance', (req: Req, res: Res) => {
+    if (!requireAdmin(req, res)) return;
+    const asked = ops.sim.askBalance();
+    if (!asked.ok) return sendRefusal(res, asked);
+    sendJson(res, 202, asked.value);
+  });
+
   app.get('/api/optouts', (req: Req, res: Res) => {
     if (!requireAdmin(req, res)) return;
     const query = queryOf(req);

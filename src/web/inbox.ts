@@ -22,6 +22,11 @@ const ACTIONS: Record<string, [string, string]> = {
   incomplete: ['不完整', 'incomplete'],
   'hung-up': ['已自动挂断', 'hung up'],
   missed: ['未能挂断', 'not hung up'],
+  // The box's own business (src/sim), never a customer's reply.
+  selftest: ['本机自检短信（非客户）', 'the box\'s self-test (not a customer)'],
+  'carrier-balance': ['运营商话费回复（非客户）', 'carrier balance reply (not a customer)'],
+  'carrier-notice': ['运营商通知（非客户）', 'carrier notice (not a customer)'],
+  'carrier-service': ['运营商短信（非客户）', 'carrier message (not a customer)'],
 };
 
 /** An inbox entry's second and third cells: a call has no text. */

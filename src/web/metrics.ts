@@ -21,7 +21,8 @@ const ROUTES: [RegExp, string][] = [
   [/^\/settings\/notify\/[0-9a-f]{1,64}\/(test|remove)$/, '/settings/notify/:id/$1'],
   [/^\/inbox\/\d+\/answer$/, '/inbox/:id/answer'],
   [/^\/inbox\/[^/]+$/, '/inbox/:param'],
-  [/^\/api\/(status|status\/stream|messages|accounts|events|inbox|optouts|optouts\.csv|optouts\/import|notify)$/, '/api/$1'],
+  [/^\/api\/(status|status\/stream|messages|accounts|events|inbox|optouts|optouts\.csv|optouts\/import|notify|selftest|sim\/balance)$/, '/api/$1'],
+  [/^\/(selftest|sim\/balance)$/, '/$1'],
   [/^\/api\/inbox\/\d+\/answer$/, '/api/inbox/:id/answer'],
   [/^\/api\/notify\/[0-9a-f]{1,64}\/test$/, '/api/notify/:id/test'],
   [/^\/api\/messages\/\d+$/, '/api/messages/:id'],
@@ -116,6 +117,10 @@ export function renderMetrics(status: StatusSnapshot, totals: Record<string, num
     ['gsm', 'umts', 'lte', 'unknown'].map((r) => [`{rat="${r}"}`, r === status.modem.rat ? 1 : 0]));
   gauge('smsbox_modem_simulated', '1 in simulator mode (no SMS leaves the box).', [['', status.modem.simulated ? 1 : 0]]);
   gauge('smsbox_window_open', '1 inside the sending window.', [['', status.window.open ? 1 : 0]]);
+  // Absent while no balance was ever read: a 0 would look like an empty SIM.
+  if (status.sim.balance_yuan !== null) gauge('smsbox_sim_balance_yuan', 'The SIM\'s credit as the carrier last replied (yuan, negative when owing).', [[`{carrier="${labelValue(status.sim.carrier)}"}`, status.sim.balance_yuan]]);
+  gauge('smsbox_sim_balance_low', '1 when the SIM\'s credit is below [sim] low_balance_yuan.', [['', status.sim.low ? 1 : 0]]);
+  gauge('smsbox_carrier_blocked', '1 while the carrier restricts the SIM (one message an hour is tried).', [['', status.sim.blocked ? 1 : 0]]);
   gauge('smsbox_uptime_seconds', 'Seconds since the box started.', [['', status.uptime_s]]);
   // A loop, not push(...): spreading a long array into arguments overflows the stack.
   for (const line of http.render()) lines.push(line);

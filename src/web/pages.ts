@@ -31,6 +31,11 @@ export type VerdictLevel = 'ok' | 'wait' | 'fault';
 /** What to do about a fault, for the shop owner. */
 function faultFix(fault: string, lang: Lang): string {
   const f = fault.toLowerCase();
+  if (f === 'carrier-blocked') {
+    return tr(lang, '致电运营商说明是发货通知并申请恢复，或等待 1-3 个工作日；恢复后在“设置”中调低每小时/每天上限。本机每小时试发一条，发出即自动恢复。',
+      'Call the carrier, say these are shipping notices and ask them to lift it, or wait 1-3 working days; then lower the hourly/daily limits in Settings. The box tries one message an hour and resumes by itself once one goes through.');
+  }
+  if (f === 'low-balance') return tr(lang, '请给 SIM 卡充值，然后在“设置”页面点“查询话费”。', 'Top up the SIM, then press "Ask the balance" in Settings.');
   if (f === 'stuck') {
     return tr(lang, '请在“短信”页面查看排队短信的错误信息（例如 SIM 卡欠费、被运营商拦截）；若仍发不出去，请拔掉电源 10 秒后重新接上。',
       'Look at the errors of the queued messages on the Messages page (an unpaid SIM, blocked by the carrier); if nothing goes still, unplug the power for 10 seconds and plug it back.');
@@ -260,6 +265,7 @@ ${uncertain}${defaults}
 <dt>${h(tr(lang, '信号', 'Signal'))}</dt><dd>${signalBars(status.modem.signal_bars)} <span data-k="modem.signal_csq">${h(status.modem.signal_csq ?? '—')}</span></dd>
 <dt>${h(tr(lang, '网络', 'Network'))}</dt><dd data-k="modem.rat" data-map="${h(JSON.stringify(RAT_NAMES))}">${h(RAT_NAMES[status.modem.rat] ?? status.modem.rat)}</dd>
 <dt>${h(tr(lang, '短信通道', 'SMS path'))}</dt><dd data-k="modem.sms_path" data-map="${h(JSON.stringify(smsPathNames(lang)))}">${h(smsPathNames(lang)[status.modem.sms_path] ?? status.modem.sms_path)}</dd>
+<dt>${h(tr(lang, 'SIM 话费', 'SIM credit'))}</dt><dd id="sim-balance"><span data-k="sim.balance_yuan">${h(status.sim.balance_yuan === null ? '—' : status.sim.balance_yuan.toFixed(2))}</span> ${h(tr(lang, '元', 'yuan'))}${status.sim.low ? ` <span class="status failed">${h(tr(lang, '余额不足，请充值', 'low: top up'))}</span>` : ''}${status.sim.blocked ? ` <span class="status failed">${h(tr(lang, '运营商限制发送', 'restricted by the carrier'))}</span>` : ''}</dd>
 </dl></section>
 <section><h2>${h(tr(lang, '发送时段', 'Sending window'))}</h2>
 <p id="window">${h(windowLine(status, tz, lang))}</p>

@@ -170,7 +170,7 @@ test.serial('the daily summary goes to the channels that take daily, with the da
     t.is((await box.get('/sms?Msg=smsSnd&User=aaaa&PWD=bbbb&Tel=13800138000&Body=hi')).body, '1');
     box.sendDailySummary();
     const summary = await daily.waitFor((r) => r.json?.event === 'daily');
-    t.regex(summary.json.text, /已发送 0 条.*来电 0 次（已自动挂断），SIM 卡话费余额：未知（本机暂不能查询）；仍在排队 1 条。$/);
+    t.regex(summary.json.text, /已发送 0 条.*来电 0 次（已自动挂断），SIM 卡话费余额：未知（尚未查到）；仍在排队 1 条。$/);
     t.like(summary.json.events[0].data, { sent: 0, queued: 1, calls: 0, credit: null });
     t.is(faults.requests.length, 0, 'a channel without daily hears nothing of it');
   } finally {

@@ -149,6 +149,7 @@ test('migration 9 links the replies of an older database to the messages they an
     s.store.addInboundPart({ from: '13900000000', text: '号码没有 +86', timestamp: '', concat: null, pdu: 'OLD-2' }, T0, 60_000);
     // Back to version 8: no reply_to column (nor migration 10's kind).
     s.store.db.exec('ALTER TABLE inbox DROP COLUMN reply_to; DROP INDEX inbox_calls; ALTER TABLE inbox DROP COLUMN kind');
+    s.store.db.exec('DROP TABLE selftests; DROP TABLE sim_balance; DROP TABLE sim_state; DROP INDEX outbox_queued_kind');
     s.store.db.pragma('user_version = 8');
     const dir = s.store.db.name.replace(/\/smsbox\.db$/, '');
     s.store.close();

@@ -24,6 +24,7 @@ test('migration 8 upgrades a database of version 7 that holds messages', (t) => 
     let store = Store.open(dir);
     store.queueSystemMessage('forward', '+8613800138000', 'kept', 1, 'ucs2', T0);
     store.db.exec('DROP TABLE notify_jobs; DROP TABLE notify_channels; ALTER TABLE inbox DROP COLUMN reply_to; DROP INDEX inbox_calls; ALTER TABLE inbox DROP COLUMN kind');
+    store.db.exec('DROP TABLE selftests; DROP TABLE sim_balance; DROP TABLE sim_state; DROP INDEX outbox_queued_kind');
     store.db.pragma('user_version = 7');
     store.close();
     store = Store.open(dir);

@@ -48,7 +48,7 @@ test('the day\'s figures: sent, delivered, failed, opted out, replies, calls, cr
     t.like(summary, { from: CLOSE - SUMMARY_PERIOD_MS, to: CLOSE, sent: 3, delivered: 1, failed: 1, optedOut: 1, replies: 1, calls: 2, credit: null, uncertain: 1, uncertainIds: [ids[4]!], queued: 1 });
 
     const report = rig.ops.summary.dailyReport(CLOSE);
-    t.is(report.zh, `11-24 21:00 至 11-25 21:00：已发送 3 条（未开启送达回执），失败 1 条，退订 1 个，顾客回复 1 条，来电 2 次（已自动挂断），SIM 卡话费余额：未知（本机暂不能查询）；待确认 1 条（#${ids[4]}），不确定是否已发出，请在“短信”页面选择重发或标记失败；仍在排队 1 条。`);
+    t.is(report.zh, `11-24 21:00 至 11-25 21:00：已发送 3 条（未开启送达回执），失败 1 条，退订 1 个，顾客回复 1 条，来电 2 次（已自动挂断），SIM 卡话费余额：未知（尚未查到）；待确认 1 条（#${ids[4]}），不确定是否已发出，请在“短信”页面选择重发或标记失败；仍在排队 1 条。`);
     t.regex(report.en, /^11-24 21:00 to 11-25 21:00: 3 sent \(delivery reports are off\), 1 failed, 1 opted out, 1 replies, 2 calls \(hung up\), SIM credit: unknown/);
     t.like(report.data, { sent: 3, delivered: null, failed: 1, opted_out: 1, replies: 1, calls: 2, credit: null, uncertain: 1, queued: 1 });
   }, (c) => (c.dispatch.statusReports = false));
@@ -64,4 +64,23 @@ test('with delivery reports on, the summary says how many were delivered', async
     t.notRegex(report.zh, /待确认/, 'nothing uncertain: not mentioned');
     t.is(report.data['delivered'], 1);
   }, (c) => (c.dispatch.statusReports = true));
+});
+
+test('the SIM\'s credit as the carrier last replied; the box\'s own self-test and the carrier\'s messages are no customers\' replies', async (t) => {
+  await withOps(async (rig) => {
+    const query = rig.store.queueSystemMessage('sim-query', '10086', 'CXHF', 1, 'gsm7', CLOSE - 60_000);
+    const asked = rig.store.sim.addBalanceQuery('china-mobile', '10086', 'CXHF', query, CLOSE - 60_000);
+    const reply = rig.store.addInboundPart({ from: '10086', text: '您的话费余额为8.50元', timestamp: '', concat: null, pdu: 'C' }, CLOSE - 50_000, 60_000);
+    rig.store.sim.answerBalance(asked, 8_500, '您的话费余额为8.50元', reply.inboxId, CLOSE - 50_000);
+    rig.store.markInboundProcessed(reply.inboxId, 'carrier-balance');
+    const echo = rig.store.addInboundPart({ from: '+8613800138000', text: '[smsbox 自检] 0a1b2c3d', timestamp: '', concat: null, pdu: 'D' }, CLOSE - 40_000, 60_000);
+    rig.store.markInboundProcessed(echo.inboxId, 'selftest');
+    rig.store.addInboundPart({ from: '+8613800000003', text: '好', timestamp: '', concat: null, pdu: 'E' }, CLOSE - 30_000, 60_000);
+
+    t.like(rig.ops.summary.daily(CLOSE), { credit: 8.5, replies: 1 });
+    const report = rig.ops.summary.dailyReport(CLOSE);
+    t.regex(report.zh, /顾客回复 1 条.*SIM 卡话费余额：8\.50 元/);
+    t.regex(report.en, /SIM credit: 8\.50 yuan/);
+    t.like(report.data, { credit: 8.5, replies: 1 });
+  });
 });

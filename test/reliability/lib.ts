@@ -73,6 +73,8 @@ export function writeBoxConfig(o: BoxConfigOptions): string {
       ...(o.adminPassword ? [`[admin]\npassword = "${o.adminPassword}"`] : []),
       `[schedule]\nquiet_hours = ""\nmax_per_hour = 0\nmax_per_day = 0\nclock = "system"`,
       `[modem]\ndevice = "${o.device ?? 'simulator'}"\nhat = "sim7600"`,
+      // No balance SMS of the box's own (issue 17) among the messages these suites count.
+      `[sim]\ncheck_balance = false`,
       `[storage]\ndata_dir = "${join(o.dir, 'data')}"`,
       ...(o.extra ?? []),
     ].join('\n') + '\n',
