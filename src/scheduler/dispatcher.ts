@@ -235,7 +235,14 @@ export class Dispatcher {
       if (failure.segmentsSent > 0) for (let i = 0; i < failure.segmentsSent; i++) history.push(done);
       const who = displayNumber(message.to);
       this.reportOutcome({ ok: false, to: message.to, uncertain: failure.uncertain, code: failure.code, reason: failure.reason });
-      if (failure.uncertain) {
+      // Under a carrier block (already on, or set by this very failure) a refusal is the SIM's,
+      // not the message's: it waits for the block to lift without spending its attempts,
+      // else the hourly probe would fail one customer's message after another.
+      const carrierBlocked = !failure.uncertain && failure.segmentsSent === 0 && (this.deps.carrierGate?.() ?? null) !== null;
+      if (carrierBlocked) {
+        store.finishRetry(message.id, attemptId, done, done, `carrier block: ${failure.reason}`, 0, false);
+        outcome = 'retry';
+      } else if (failure.uncertain) {
         store.finishUncertain(message.id, attemptId, done, failure.reason, failure.segmentsSent);
         this.event('warn', 'send-uncertain',
           `发给 ${who} 的短信（#${message.id}）不确定是否已发出：${failure.reason}。为避免重复，不会自动重发，请在管理页面选择“重发”或“标记失败”。`,

@@ -375,11 +375,17 @@ export class Outbox {
     })();
   }
 
-  /** sending → queued again, due at `nextAt`. */
-  finishRetry(messageId: number, attemptId: number, now: number, nextAt: number, error: string, segmentsSent: number): void {
+  /**
+   * sending → queued again, due at `nextAt`. `spendAttempt: false` keeps the
+   * attempt in the history but not against the message's max_attempts: the
+   * failure was the SIM's (a carrier block), not the message's.
+   */
+  finishRetry(messageId: number, attemptId: number, now: number, nextAt: number, error: string, segmentsSent: number, spendAttempt = true): void {
     this.db.raw.transaction(() => {
       this.finishAttempt(attemptId, now, 'retry', segmentsSent, error);
-      this.db.stmt(`UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND status = 'sending'`).run(nextAt, error, now, messageId);
+      this.db.stmt(
+        `UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = ?, updated_at = ?${spendAttempt ? '' : ', attempts = attempts - 1'} WHERE id = ? AND status = 'sending'`,
+      ).run(nextAt, error, now, messageId);
     })();
   }
 

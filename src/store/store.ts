@@ -215,9 +215,10 @@ export class Store {
   finishSent(messageId: number, attemptId: number, now: number, to: string, messageRefs: readonly number[]): void {
     this.outbox.finishSent(messageId, attemptId, now, to, messageRefs);
   }
-  finishRetry(messageId: number, attemptId: number, now: number, nextAt: number, error: string, segmentsSent: number): void {
-    this.outbox.finishRetry(messageId, attemptId, now, nextAt, error, segmentsSent);
+  finishRetry(messageId: number, attemptId: number, now: number, nextAt: number, error: string, segmentsSent: number, spendAttempt = true): void {
+    this.outbox.finishRetry(messageId, attemptId, now, nextAt, error, segmentsSent, spendAttempt);
   }
+
   finishFailed(messageId: number, attemptId: number, now: number, error: string, segmentsSent: number): void {
     this.outbox.finishFailed(messageId, attemptId, now, error, segmentsSent);
   }

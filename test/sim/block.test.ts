@@ -98,13 +98,15 @@ class ScriptedModem implements DispatchModem {
   readonly id = 'hat';
   readonly sent: { to: string; at: number }[] = [];
   failWith: number | null = 500;
+  /** What the modem's error classes say about the code (21 "short message transfer rejected" is final for a message). */
+  failRetryable = true;
   constructor(private readonly clock: ManualClock) {}
   notReadyReason() {
     return null;
   }
   send(message: { to: string }) {
     if (this.failWith !== null) {
-      return Promise.reject(new ModemSendError({ retryable: true, uncertain: false, code: this.failWith, reason: `+CMS ERROR: ${this.failWith}`, segmentsSent: 0 }));
+      return Promise.reject(new ModemSendError({ retryable: this.failRetryable, uncertain: false, code: this.failWith, reason: `+CMS ERROR: ${this.failWith}`, segmentsSent: 0 }));
     }
     this.sent.push({ to: message.to, at: this.clock.now() });
     return Promise.resolve({ messageRefs: [this.sent.length] });
@@ -161,6 +163,62 @@ test('blocked: the queue waits as "carrier-blocked", one message goes each hour 
     t.is((await dispatcher.step()).kind, 'sent', 'no more waiting');
     t.is(modem.sent.length, 2);
     t.deepEqual(outcomes.slice(-3), [false, true, true]);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('blocked: a refused probe costs its message no attempt and no refund, however long the block lasts', async (t) => {
+  const dir = tempDir();
+  const clock = new ManualClock(T0);
+  const store = Store.open(dir);
+  try {
+    const config = defaultConfig();
+    config.accounts = [{ user: 'shop', password: 'pw', balanceLi: null, ignoreQuietHours: false }];
+    config.dispatch.maxAttempts = 2;
+    config.schedule.maxPerHour = 0;
+    config.schedule.maxPerDay = 0;
+    store.syncAccounts(config.accounts, T0);
+    const block = new CarrierBlock({ store: store.sim, clock });
+    const modem = new ScriptedModem(clock);
+    // What a restricted SIM answers in the simulator: cause 21, final for an ordinary message.
+    modem.failWith = 21;
+    modem.failRetryable = false;
+    const dispatcher = new Dispatcher({
+      store, modems: [modem], clock, config: () => config, log: silentLogger, clockTrusted: () => true,
+      carrierGate: () => block.gate(),
+      onSendOutcome: (o) => block.report(o),
+    });
+    const accountId = store.getAccount('shop')!.id;
+    const ids: number[] = [];
+    for (let i = 0; i < BLOCK_AFTER_DISTINCT_FAILURES + 3; i++) {
+      const accepted = store.acceptSend({ accountId, recipients: [`+86139000000${String(i).padStart(2, '0')}`], invalidNumbers: [], body: `发货通知 ${i}`, segments: 1, encoding: 'ucs2', priceLiPerSegment: 0, client: 'test', now: T0, duplicateWindowMs: 0 });
+      if (accepted.kind !== 'accepted') throw new Error('not accepted');
+      ids.push(...accepted.messageIds);
+    }
+    // Before the block is known each refusal is the message's own: final, refunded.
+    for (let i = 0; i < BLOCK_AFTER_DISTINCT_FAILURES - 1; i++) t.is((await dispatcher.step()).kind, 'failed');
+    // The refusal that reveals the block is the SIM's: the message waits.
+    t.is((await dispatcher.step()).kind, 'retry');
+    t.true(block.current().blocked);
+    const revealing = ids[BLOCK_AFTER_DISTINCT_FAILURES - 1]!;
+    // Five hours of refused probes, with max_attempts 2: nothing more fails.
+    for (let hour = 1; hour <= 5; hour++) {
+      clock.set(T0 + hour * PROBE_INTERVAL_MS);
+      t.is((await dispatcher.step()).kind, 'retry', `probe ${hour}`);
+      t.like(await dispatcher.step(), { kind: 'wait', reason: 'carrier-blocked' });
+    }
+    for (const id of ids.slice(BLOCK_AFTER_DISTINCT_FAILURES - 1)) {
+      const row = store.getMessage(id)!;
+      t.is(row.status, 'queued', `#${id} still queued`);
+      t.is(row.attempts, 0, `#${id} has spent no attempt`);
+    }
+    // Lifted: the waiting messages all go, the one that revealed the block among them.
+    modem.failWith = null;
+    clock.set(T0 + 6 * PROBE_INTERVAL_MS);
+    for (let i = 0; i < 4; i++) t.is((await dispatcher.step()).kind, 'sent');
+    t.is(store.getMessage(revealing)!.status, 'sent');
   } finally {
     store.close();
     rmSync(dir, { recursive: true, force: true });
