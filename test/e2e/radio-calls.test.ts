@@ -1,21 +1,16 @@
 /**
  * Issue 17 items 1 and 5 end to end: the whole box on the virtual HAT's LTE
- * without IMS, and with a customer calling. They need the virtual HAT of
- * wip-sim (/work/coord/at-contract.md §8: networks, the `no-ims` fault,
- * calls, POST /api/simulator/call, GET /api/simulator/calls). Until that
- * branch is merged the simulator has no calls and these are reported as
- * `todo`, never as passed.
+ * without IMS, and with a customer calling (the simulator's networks, the
+ * `no-ims` fault, POST /api/simulator/call, GET /api/simulator/calls).
  */
 import test from 'ava';
-import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
 import type { Config } from '../../src/config/config.js';
 import { basicAuth, startTestBox, type TestBox, type TestBoxOptions } from '../helpers/box.js';
 import { boxUntil } from '../helpers/box-events.js';
 
 const AUTH = 'User=aaaa&PWD=bbbb';
 const ADMIN = basicAuth('smsbox');
-const simulatorHasCallsAndIms = typeof (VirtualModem.prototype as unknown as Record<string, unknown>)['call'] === 'function';
-const e2e = simulatorHasCallsAndIms ? test.serial : (title: string) => test.todo(`${title} (needs the virtual HAT of wip-sim)`);
+const e2e = test.serial;
 
 function fast(c: Config): void {
   c.schedule.quietHours = null;
