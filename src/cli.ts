@@ -7,7 +7,8 @@ import { startBox } from './main.js';
 import { simulateModemCommand } from '../hardware/simulator/cli.js';
 import { doctorCommand } from './modem/doctor.js';
 import { pduCommand } from './modem/pdu/cli.js';
-import { version } from './paths.js';
+import { displayedVersion as version } from './paths.js';
+import { updateApplyCommand, updatePackCommand } from './update/cli.js';
 
 const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway for 网店管家 (WDGJ) 3.0
 
@@ -26,6 +27,11 @@ const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway 
   smsbox simulate-modem --link PATH [--send-ms N] [--boot-ms N]
       在伪终端 PATH 上运行模拟短信模块（需要 socat），任何 AT 客户端都可以连接 /
       run the virtual HAT on a pseudo-terminal at PATH (needs socat) for any AT client
+  smsbox update-apply [--config FILE] [--data DIR] [--timeout SECONDS]
+      （root，由 smsbox-update.service 运行）安装上传的更新：换槽、重启、检查，失败时自动回滚 /
+      (root, run by smsbox-update.service) install an uploaded update: switch slots, restart, watch, roll back on failure
+  smsbox update-pack --payload APP.tar.gz --key PRIVATE.pem --out FILE --version V --commit C --arch A --node-abi N
+      用发布私钥签名生成更新文件（npm run bundle 使用）/ sign an update bundle with the release key (used by npm run bundle)
   smsbox --help | --version
 
 配置文件说明见 README.md / the config file is described in README.md.
@@ -107,6 +113,10 @@ export async function main(argv: string[]): Promise<number> {
       return simulateModemCommand(rest);
     case 'pdu':
       return pduCommand(rest, (line) => process.stdout.write(`${line}\n`));
+    case 'update-apply':
+      return updateApplyCommand(rest, (line) => process.stdout.write(`${line}\n`));
+    case 'update-pack':
+      return updatePackCommand(rest, (line) => process.stdout.write(`${line}\n`));
     case '--version':
     case '-v':
       process.stdout.write(`${version}\n`);

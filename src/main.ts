@@ -24,6 +24,8 @@ import { alertConditions } from './status/alerts.js';
 import { StatusModel, type StatusSnapshot } from './status/status.js';
 import { storageStatus } from './status/storage.js';
 import { Store } from './store/store.js';
+import { packageRoot } from './paths.js';
+import { UpdateReceiver, type UpdateOptions } from './update/receive.js';
 import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
@@ -57,6 +59,8 @@ export interface BoxOptions {
   simulator?: VirtualModem;
   /** How the box tells whether its clock is set (tests stand in for a Pi without NTP). */
   clockProbe?: ClockTrustProbe;
+  /** Updates from the settings page: the slot, the key, the pre-update backup (README, "Updates"). */
+  update?: UpdateOptions;
 }
 
 export interface Box {
@@ -226,6 +230,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     },
   };
 
+  const update = new UpdateReceiver(dataDir, packageRoot, () => store.schemaVersion, options.update);
+
   let closed = false;
   const status = new StatusModel(
     {
@@ -238,6 +244,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       clockSource: () => boxClock?.clockSource() ?? 'config',
       storage: () => storageStatus(dataDir),
       faults: () => statusLeds?.faults() ?? [],
+      slot: () => update.slot,
     },
     simulated,
   );
@@ -309,6 +316,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     clock,
     config: getConfig,
     log,
+    update,
     ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
   });
 

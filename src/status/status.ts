@@ -3,7 +3,7 @@ import type { Config, ConfigError } from '../config/config.js';
 import { windowState } from '../scheduler/window.js';
 import { startOfLocalDay } from '../scheduler/tz.js';
 import type { Store } from '../store/store.js';
-import { version } from '../paths.js';
+import { displayedVersion } from '../paths.js';
 import { maskName } from '../text.js';
 import type { StorageStatus } from './storage.js';
 import type { FaultReason } from '../leds/patterns.js';
@@ -70,6 +70,8 @@ export class StatusModel {
       storage?: () => StorageStatus;
       /** Why the fault LED is lit, worst first (src/leds decides); the overview's verdict follows it. */
       faults?: () => readonly FaultReason[];
+      /** The A/B slot the app runs from on the appliance (null elsewhere). */
+      slot?: () => string | null;
     },
     simulated: boolean,
   ) {
@@ -132,7 +134,9 @@ export class StatusModel {
     const configProblem = this.deps.configProblem?.() ?? null;
     const progress = this.judgeQueue(now, counts.queued + counts.sending, window.open, waiting, clockSource !== 'none');
     return {
-      version,
+      /** package.json version + commit when known. */
+      version: displayedVersion,
+      slot: this.deps.slot?.() ?? null,
       uptime_s: Math.floor((now - this.startedAt) / 1000),
       time: new Date(now).toISOString(),
       modem: {

@@ -10,6 +10,7 @@ import { escapeHtml as h } from './html.js';
 import { decodeParam, langOf, pathOf, queryOf, redirect, sendHtml, type Req, type Res } from './http.js';
 import { csrfField, layout, localTime, tr, type Lang, type PageContext } from './layout.js';
 import { renderNotifySection } from './notify-settings.js';
+import { renderUpdateSection } from './update.js';
 import { renderRequestsFragment, renderSetup } from './pages.js';
 import type { Session } from './session.js';
 
@@ -283,7 +284,7 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     const session = helpers.requirePage(req, res);
     if (!session) return;
     const ctx = ctxOf(req, res, session);
-    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured(), renderNotifySection(ctx, ops.notify.list(), ops.settings.writable, tz())));
+    sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured(), renderNotifySection(ctx, ops.notify.list(), ops.settings.writable, tz()), renderUpdateSection(ctx, deps.update)));
   });
 
   app.get('/settings/ledger/:user', (req: Req, res: Res) => {
@@ -354,7 +355,7 @@ function messagePath(id: string | undefined): string {
   return `/messages/${id !== undefined && /^\d{1,15}$/.test(id) ? id : ''}`;
 }
 
-function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[], notifySection: string): string {
+function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[], notifySection: string, updateSection: { html: string; script: string }): string {
   const { lang } = ctx;
   const noFile = !config.file;
   const disabled = noFile ? ' disabled' : '';
@@ -390,7 +391,8 @@ function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[]
 <input type="text" name="balance" placeholder="${h(tr(lang, '余额（留空不限）', 'balance (empty = unlimited)'))}" aria-label="balance"${disabled}>
 <label style="margin:0"><input type="checkbox" name="ignore_quiet_hours"${disabled}> ${h(tr(lang, '免打扰时段也发送', 'send in quiet hours too'))}</label>
 <button type="submit"${disabled}>${h(tr(lang, '添加', 'Add'))}</button></form></section>
-${notifySection}`;
-  return layout(ctx, tr(lang, '设置', 'Settings'), body);
+${notifySection}
+${updateSection.html}`;
+  return layout(ctx, tr(lang, '设置', 'Settings'), body, updateSection.script);
 }
 

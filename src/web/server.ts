@@ -6,6 +6,7 @@ import { SendReply } from '../protocol/wdgj.js';
 import type { StatusSnapshot } from '../status/status.js';
 import { registerAdmin } from './admin.js';
 import { registerApi } from './api.js';
+import { registerUpdate } from './update.js';
 import { registerInbox } from './inbox.js';
 import { registerNotifySettings } from './notify-settings.js';
 import { createAuth } from './auth.js';
@@ -179,6 +180,7 @@ export function createWebServer(deps: WebDeps): http.Server {
   app.get('/api/status', (_req: Req, res: Res) => sendJson(res, 200, deps.status.snapshot()));
 
   registerApi(app, deps, auth);
+  registerUpdate(app, deps, auth);
   deps.extraRoutes?.(app, { requireAdmin: auth.requireAdmin });
 
   // The 24-hour signal chart: one sample a minute while the box runs.
