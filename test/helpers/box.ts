@@ -33,6 +33,7 @@ export interface TestBoxOptions {
   simulator?: BoxOptions['simulator'];
   clockProbe?: BoxOptions['clockProbe'];
   configProblem?: BoxOptions['configProblem'];
+  update?: BoxOptions['update'];
 }
 
 export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> {
@@ -52,6 +53,7 @@ export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> 
     ...(opts.simulator ? { simulator: opts.simulator } : {}),
     ...(opts.clockProbe ? { clockProbe: opts.clockProbe } : {}),
     ...(opts.configProblem ? { configProblem: opts.configProblem } : {}),
+    ...(opts.update ? { update: opts.update } : {}),
   });
   return Object.assign(box, {
     dataDir,
