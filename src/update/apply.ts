@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Outcome } from '../operations/outcome.js';
 import { displayVersion, type VerifiedBundle } from './bundle.js';
 import { DB_FILES, appendLog, fsyncFile, readJson, updatePaths, writeFileAtomic, type UpdatePaths, type UpdateResult } from './files.js';
-import { currentSlot, otherSlot, switchTo, type SlotName } from './slots.js';
+import { GOOD_LINK, currentSlot, otherSlot, switchTo, type SlotName } from './slots.js';
 
 /**
  * The root side of an update (`smsbox update-apply`, run by
@@ -210,6 +210,7 @@ export class UpdateApplier {
   private async watch(journal: Journal): Promise<UpdateResult> {
     const healthy = await this.platform.waitHealthy(journal.to_version, this.healthTimeoutMs);
     if (healthy) {
+      switchTo(this.options.slotsRoot, journal.to_slot, GOOD_LINK);
       this.note(journal, `${journal.to_version} answers smsAU and its modem driver started: update done`);
       return this.finish(journal, 'updated', `已更新到 ${journal.to_version}`, `updated to ${journal.to_version}`);
     }

@@ -10,6 +10,12 @@ import { basename, dirname, join } from 'node:path';
 export type SlotName = 'a' | 'b';
 export const SLOTS_ROOT = '/opt/smsbox';
 export const CURRENT_LINK = 'current';
+/**
+ * The slot last proven to work: smsbox-update.service runs the update code
+ * from here, so that a resumed update (after a power cut) is driven by a
+ * version that ran, never by the new one whose start is in doubt.
+ */
+export const GOOD_LINK = 'good';
 
 export function otherSlot(slot: SlotName): SlotName {
   return slot === 'a' ? 'b' : 'a';
@@ -46,12 +52,12 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Points `current` at `slot` in one rename: a power cut leaves the old link or the new one. */
-export function switchTo(root: string, slot: SlotName): void {
+/** Points `current` (or `link`) at `slot` in one rename: a power cut leaves the old link or the new one. */
+export function switchTo(root: string, slot: SlotName, link = CURRENT_LINK): void {
   if (!existsSync(join(root, slot, 'package.json'))) throw new Error(`slot ${slot} in ${root} holds no app`);
-  const next = join(root, `${CURRENT_LINK}.next`);
+  const next = join(root, `${link}.next`);
   rmSync(next, { force: true });
   symlinkSync(slot, next);
-  renameSync(next, join(root, CURRENT_LINK));
+  renameSync(next, join(root, link));
   fsyncDir(root);
 }

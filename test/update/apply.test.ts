@@ -53,6 +53,7 @@ async function fixture(): Promise<Fixture> {
   writeFileSync(join(slots, 'a', '.commit'), 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n');
   writeFileSync(join(slots, 'a', 'dist', 'src', 'cli.js'), '');
   symlinkSync('a', join(slots, 'current'));
+  symlinkSync('a', join(slots, 'good'));
   mkdirSync(data, { recursive: true });
   writeFileSync(join(data, 'smsbox.db'), 'old database');
   writeFileSync(join(data, 'smsbox.db-wal'), 'old wal');
@@ -128,6 +129,7 @@ test('verify → unpack → save → switch → healthy: the new version runs fr
   const done = await f.applier().run();
   t.like(done, { outcome: 'updated', from_version: OLD, to_version: NEW, from_slot: 'a', to_slot: 'b' });
   t.is(current(f), 'b');
+  t.is(readlinkSync(join(f.slots, 'good')), 'b', 'the next update is driven by the version now proven');
   t.is(versionOfSlot(join(f.slots, 'b')), NEW);
   t.is(f.running, NEW);
   t.deepEqual(f.calls.filter((c) => !c.startsWith('log')), ['verify', 'unpack', 'stop', 'start', `health ${NEW}`]);
@@ -179,6 +181,7 @@ test('a new version that does not become healthy is rolled back: old slot, the p
   t.like(done, { outcome: 'rolled-back', from_slot: 'a', to_slot: 'b' });
   t.regex(done!.message_en, /did not answer smsAU or start its modem driver within 90 s/);
   t.is(current(f), 'a');
+  t.is(readlinkSync(join(f.slots, 'good')), 'a');
   t.is(f.running, OLD);
   t.is(db(f), 'old database');
   t.is(readFileSync(join(f.data, 'smsbox.db-wal'), 'utf8'), 'old wal');
