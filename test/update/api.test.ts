@@ -197,3 +197,30 @@ test('/api/status, the overview and the settings page show the version and the s
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an upload cut off half-way leaves nothing behind, and the next upload is taken', async (t) => {
+  const { UpdateReceiver } = await import('../../src/update/receive.js');
+  const { PassThrough } = await import('node:stream');
+  const dir = tempDir();
+  const keys = testKeys();
+  writeFileSync(join(dir, 'key.pub'), keys.publicPem);
+  const data = join(dir, 'data');
+  const receiver = new UpdateReceiver(data, dir, () => 0, { slot: 'a', publicKeyFile: join(dir, 'key.pub'), stateDir: join(dir, 'state') });
+  const { file } = await makeBundle(dir, keys.privateKey);
+  const bytes = readFileSync(file);
+  // The client goes away after half the file: the request stream errors.
+  const cut = Object.assign(new PassThrough(), { headers: { 'content-length': String(bytes.length) } });
+  const receiving = receiver.receive(cut as never);
+  cut.write(bytes.subarray(0, bytes.length >> 1));
+  cut.destroy(new Error('aborted'));
+  await t.throwsAsync(receiving, { message: /aborted/ });
+  const paths = updatePaths(data, join(dir, 'state'));
+  untouched(t, paths);
+  t.is(receiver.admit(bytes.length), null, 'not left busy');
+  const whole = Object.assign(new PassThrough(), { headers: { 'content-length': String(bytes.length) } });
+  const again = receiver.receive(whole as never);
+  whole.end(bytes);
+  t.like(await again, { ok: true });
+  t.true(existsSync(paths.request));
+  rmSync(dir, { recursive: true, force: true });
+});
