@@ -341,6 +341,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       `config error (${error.file}${error.line ? ` line ${error.line}` : ''}): ${error.en} Running on ${using === 'last-good' ? 'the last good config' : 'the built-in defaults'}.`);
   }
   store.addEvent(clock.now(), 'info', 'start', `短信网关已启动，端口 ${port}`, `smsbox started on port ${port}`);
+  startupWrite('announcing the last update', () => update.announceLastResult((level, kind, zh, en, data) => store.addEvent(clock.now(), level, kind, zh, en, data)));
 
   // The HTTP path never waits on the modem: it starts in the background.
   status.setModem(modemStatusNow());

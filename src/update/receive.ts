@@ -1,5 +1,6 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import type http from 'node:http';
+import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { done, refuse, type Outcome, type Refusal } from '../operations/outcome.js';
@@ -72,6 +73,27 @@ export class UpdateReceiver {
   state(): UpdateState {
     const pending = existsSync(this.paths.request) ? readJson<UpdateRequest>(this.paths.request) : null;
     return { available: this.unavailable() === null, slot: this.slot, pending, last: readJson<UpdateResult>(this.paths.result) };
+  }
+
+  /**
+   * The outcome of the last update once, as an event for the overview (the
+   * root side cannot write to the database): called at start, after the root
+   * side restarted the app into the new version or back into the old one.
+   */
+  announceLastResult(addEvent: (level: 'info' | 'error', kind: string, zh: string, en: string, data: unknown) => void): UpdateResult | null {
+    const last = readJson<UpdateResult>(this.paths.result);
+    const marker = join(this.paths.incoming, 'announced');
+    if (!last) return null;
+    let announced = '';
+    try {
+      announced = readFileSync(marker, 'utf8').trim();
+    } catch {
+      // never announced
+    }
+    if (announced === last.id) return null;
+    addEvent(last.outcome === 'updated' ? 'info' : 'error', `update-${last.outcome}`, last.message, last.message_en, last);
+    writeFileAtomic(marker, last.id);
+    return last;
   }
 
   /** Why this box cannot take an update at all; null when it can. */

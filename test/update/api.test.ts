@@ -224,3 +224,29 @@ test('an upload cut off half-way leaves nothing behind, and the next upload is t
   t.true(existsSync(paths.request));
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('the outcome of the last update is an event on the overview, once', async (t) => {
+  const dir = tempDir();
+  const data = join(dir, 'data');
+  const state = join(dir, 'root-state');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(state, { recursive: true });
+  writeFileSync(join(state, 'result.json'), JSON.stringify({
+    id: '20261202T0930-abc123', outcome: 'rolled-back', from_version: '0.1.0+aaaaaaa', to_version: '0.2.0+bbbbbbb', from_slot: 'a', to_slot: 'b',
+    started_at: '2026-12-02T09:30:00Z', finished_at: '2026-12-02T09:32:00Z', seconds: 120,
+    message: '新版本 0.2.0+bbbbbbb 在 90 秒内没有应答 smsAU，已自动恢复到原来的版本', message_en: 'the new version did not answer smsAU within 90 s; went back to the previous version',
+  }));
+  const events = async (box: TestBox) => (JSON.parse((await box.get('/api/events', admin)).body) as { events: Array<{ kind: string; level: string; message: string }> }).events.filter((e) => e.kind.startsWith('update-'));
+  for (const round of [1, 2]) {
+    const box = await startTestBox({ dataDir: data, update: { slot: 'a', stateDir: state, publicKeyFile: join(dir, 'none.pub') } });
+    try {
+      const seen = await events(box);
+      t.is(seen.length, 1, `round ${round}: announced once, not at every start`);
+      t.like(seen[0], { kind: 'update-rolled-back', level: 'error' });
+      t.regex(seen[0]!.message, /自动恢复/);
+    } finally {
+      await box.close();
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
