@@ -51,7 +51,8 @@ export interface ApplyPlatform {
   startApp(): Promise<void>;
   /**
    * Resolves true once the app of version `version` answers smsAU and has
-   * started its modem driver, false when `timeoutMs` passed first.
+   * started its modem driver; false when `timeoutMs` passed first, or earlier
+   * when the app keeps dying at start.
    */
   waitHealthy(version: string | null, timeoutMs: number): Promise<boolean>;
   /** The version of the app in a slot folder ("0.1.0+abcdef1"), null when unreadable. */
@@ -218,8 +219,8 @@ export class UpdateApplier {
     return this.rollBack({
       ...journal,
       reason: {
-        zh: `新版本 ${journal.to_version} 在 ${seconds} 秒内没有应答 smsAU 或没有启动短信模块驱动`,
-        en: `the new version ${journal.to_version} did not answer smsAU or start its modem driver within ${seconds} s`,
+        zh: `新版本 ${journal.to_version} 在 ${seconds} 秒内没有应答 smsAU 或没有启动短信模块驱动（或启动时反复崩溃）`,
+        en: `the new version ${journal.to_version} did not answer smsAU or start its modem driver within ${seconds} s (or kept crashing at start)`,
       },
     });
   }

@@ -75,6 +75,20 @@ export async function probeHealth(options: HealthProbeOptions, version: string |
   }
 }
 
+/** Restarts of smsbox.service by systemd (Restart=on-failure) after which the version on trial is judged failed. */
+export const CRASHES_BEFORE_ROLLBACK = 3;
+
+/** systemd's count of automatic restarts of smsbox.service; 0 when it cannot be read. */
+function serviceRestarts(): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn('systemctl', ['show', '--property=NRestarts', '--value', SERVICE], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('error', () => resolve(0));
+    child.once('exit', () => resolve(Number(out.trim()) || 0));
+  });
+}
+
 export function systemPlatform(options: { config: Config; keyFile?: string; dataDir: string; log: (line: string) => void }): ApplyPlatform {
   const account = options.config.accounts[0] ?? null;
   const probe: HealthProbeOptions = { port: options.config.http.port, account: account ? { user: account.user, password: account.password } : null };
@@ -88,6 +102,9 @@ export function systemPlatform(options: { config: Config; keyFile?: string; data
     startApp: () => run('systemctl', ['start', SERVICE]),
     async waitHealthy(version, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
+      // A version that dies at start is restarted by systemd every 5 s: after
+      // a few such restarts waiting longer cannot help.
+      const restartsAtStart = await serviceRestarts();
       let last = '';
       for (;;) {
         const { healthy, detail } = await probeHealth(probe, version);
@@ -97,6 +114,11 @@ export function systemPlatform(options: { config: Config; keyFile?: string; data
         }
         if (detail !== last) options.log(`health: ${detail}`);
         last = detail;
+        const restarts = (await serviceRestarts()) - restartsAtStart;
+        if (restarts >= CRASHES_BEFORE_ROLLBACK) {
+          options.log(`health: ${SERVICE} died at start ${restarts} times`);
+          return false;
+        }
         if (Date.now() >= deadline) return false;
         await new Promise((resolve) => setTimeout(resolve, Math.min(2000, Math.max(0, deadline - Date.now()))));
       }
