@@ -11,7 +11,8 @@ import { createSimulatorBinding } from '../hardware/simulator/binding.js';
 import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import { doctorCommand, type VirtualHatFactory } from './modem/doctor.js';
 import { pduCommand } from './modem/pdu/cli.js';
-import { version } from './paths.js';
+import { displayedVersion as version } from './paths.js';
+import { updateApplyCommand, updatePackCommand } from './update/cli.js';
 
 const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway for 网店管家 (WDGJ) 3.0
 
@@ -36,6 +37,11 @@ const HELP = `smsbox ${version} — 网店管家 3.0 短信网关 / SMS gateway 
   smsbox restore FILE [--config FILE] [--data DIR]
       检查备份文件并为已停止的网关恢复它，下次启动时生效（运行中的网关请用设置页面或 POST /api/restore）/
       check a backup file and restore it into a stopped box, done at its next start (a running box: the settings page or POST /api/restore)
+  smsbox update-apply [--config FILE] [--data DIR] [--timeout SECONDS]
+      （root，由 smsbox-update.service 运行）安装上传的更新：换槽、重启、检查，失败时自动回滚 /
+      (root, run by smsbox-update.service) install an uploaded update: switch slots, restart, watch, roll back on failure
+  smsbox update-pack --payload APP.tar.gz --key PRIVATE.pem --out FILE --version V --commit C --arch A --node-abi N
+      用发布私钥签名生成更新文件（npm run bundle 使用）/ sign an update bundle with the release key (used by npm run bundle)
   smsbox --help | --version
 
 配置文件说明见 README.md / the config file is described in README.md.
@@ -181,6 +187,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'backup':
     case 'restore':
       return backupCommand(command, rest);
+    case 'update-apply':
+      return updateApplyCommand(rest, (line) => process.stdout.write(`${line}\n`));
+    case 'update-pack':
+      return updatePackCommand(rest, (line) => process.stdout.write(`${line}\n`));
     case '--version':
     case '-v':
       process.stdout.write(`${version}\n`);

@@ -30,6 +30,8 @@ import { StatusModel, type StatusSnapshot } from './status/status.js';
 import { storageStatus } from './status/storage.js';
 import { SimService } from './sim/index.js';
 import { Store } from './store/store.js';
+import { packageRoot } from './paths.js';
+import { UpdateReceiver, type UpdateOptions } from './update/receive.js';
 import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
@@ -78,6 +80,8 @@ export interface BoxOptions {
   restart?: (between: () => Promise<void>) => void;
   /** The host name in backup names (tests); os.hostname() by default. */
   hostname?: string;
+  /** Updates from the settings page: the slot, the key, the pre-update backup (README, "Updates"). */
+  update?: UpdateOptions;
 }
 
 export interface Box {
@@ -325,6 +329,14 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     setKeepLinkOpen: (on) => void modem.setKeepLinkOpen(on),
   };
 
+  // The shop's data is backed up (and kept among the backups) before an update is handed to the root side.
+  const backupBeforeUpdate = async (): Promise<string> => {
+    const made = await ops.backup.create({ reason: 'pre-update' });
+    if (!made.ok) throw new Error(made.message_en);
+    return made.value.name;
+  };
+  const update = new UpdateReceiver(dataDir, packageRoot, () => store.schemaVersion, { backupBeforeUpdate, ...options.update });
+
   let closed = false;
   const status = new StatusModel(
     {
@@ -338,6 +350,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       storage: () => storageStatus(dataDir),
       faults: () => statusLeds?.faults() ?? [],
       sim: () => sim.status(),
+      slot: () => update.slot,
     },
     simulated,
   );
@@ -431,6 +444,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     clock,
     config: getConfig,
     log,
+    update,
     ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
   });
 
@@ -470,6 +484,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   } else if (restored.outcome === 'discarded') {
     store.addEvent(clock.now(), 'warn', 'restore-discarded', '上次恢复备份没有完成（网关在恢复前停止），已放弃，数据保持原样', 'the last restore did not complete (the box stopped before it committed); it was dropped and the data is as it was');
   }
+  startupWrite('announcing the last update', () => update.announceLastResult((level, kind, zh, en, data) => store.addEvent(clock.now(), level, kind, zh, en, data)));
 
   // The HTTP path never waits on the modem: it starts in the background.
   status.setModem(modemStatusNow());

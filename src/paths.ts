@@ -14,3 +14,16 @@ export const packageRoot: string = (() => {
 })();
 
 export const version: string = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** The git commit the app was built from: `.commit` beside package.json (image and update bundles write it); null in a checkout. */
+export const commit: string | null = (() => {
+  try {
+    const text = readFileSync(join(packageRoot, '.commit'), 'utf8').trim();
+    return /^[0-9a-f]{7,40}$/.test(text) ? text : null;
+  } catch {
+    return null;
+  }
+})();
+
+/** The version shown to people and in /api/status: package.json's version, plus the commit when known ("0.1.0+b551dc1"). */
+export const displayedVersion: string = commit ? `${version}+${commit.slice(0, 7)}` : version;

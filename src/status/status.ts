@@ -3,7 +3,7 @@ import type { Config, ConfigError } from '../config/config.js';
 import { windowState } from '../scheduler/window.js';
 import { startOfLocalDay } from '../scheduler/tz.js';
 import type { Store } from '../store/store.js';
-import { version } from '../paths.js';
+import { displayedVersion } from '../paths.js';
 import { maskName } from '../text.js';
 import type { StorageStatus } from './storage.js';
 import type { FaultReason } from '../leds/patterns.js';
@@ -91,6 +91,8 @@ export class StatusModel {
       faults?: () => readonly FaultReason[];
       /** The SIM's credit and the carrier's restriction (src/sim). */
       sim?: () => SimStatus;
+      /** The A/B slot the app runs from on the appliance (null elsewhere). */
+      slot?: () => string | null;
     },
     simulated: boolean,
   ) {
@@ -177,7 +179,9 @@ export class StatusModel {
     const configProblem = this.deps.configProblem?.() ?? null;
     const progress = this.judgeQueue(now, counts.queued + counts.sending, window.open, waiting, clockSource !== 'none');
     return {
-      version,
+      /** package.json version + commit when known. */
+      version: displayedVersion,
+      slot: this.deps.slot?.() ?? null,
       uptime_s: Math.floor((now - this.startedAt) / 1000),
       time: new Date(now).toISOString(),
       modem: {

@@ -17,6 +17,20 @@ export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/**
+ * The database was written by newer software (its schema is past the last
+ * migration this code knows). Opening it would risk damaging data this code
+ * does not understand, so it is refused: after a rolled-back update the
+ * root side restores the pre-update copy instead.
+ */
+export class SchemaTooNewError extends Error {
+  constructor(readonly found: number, readonly known: number) {
+    super(`数据库版本 ${found} 比本软件认识的版本 ${known} 新（数据来自更新的 smsbox），本软件不会打开它：请安装更新的 smsbox，或恢复这个版本做的备份 / ` +
+      `database schema version ${found} is newer than this software (${known}): the data comes from a newer smsbox and this software will not open it; install a newer smsbox or restore a backup made by this version`);
+    this.name = 'SchemaTooNewError';
+  }
+}
+
 export class Db {
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -89,7 +103,7 @@ export class Db {
   private migrate(): void {
     const current = this.schemaVersion;
     if (current > MIGRATIONS.length) {
-      throw new Error(`database schema version ${current} is newer than this software (${MIGRATIONS.length}); install a newer smsbox`);
+      throw new SchemaTooNewError(current, MIGRATIONS.length);
     }
     for (let version = current; version < MIGRATIONS.length; version++) {
       this.raw.transaction(() => {

@@ -12,6 +12,7 @@ import { escapeHtml as h } from './html.js';
 import { decodeParam, langOf, pathOf, queryOf, redirect, sendHtml, type Req, type Res } from './http.js';
 import { csrfField, layout, localTime, tr, type Lang, type PageContext } from './layout.js';
 import { renderNotifySection } from './notify-settings.js';
+import { renderUpdateSection } from './update.js';
 import { renderRequestsFragment, renderSetup } from './pages.js';
 import type { Session } from './session.js';
 
@@ -286,7 +287,7 @@ ${table || `<tr><td colspan="5" class="muted">${h(tr(lang, '退订名单为空',
     if (!session) return;
     const ctx = ctxOf(req, res, session);
     sendHtml(res, 200, renderSettings(ctx, deps.config(), ops.accounts.listConfigured(), renderSimSection(ctx, deps.status.snapshot().sim, ops.sim.latestSelftest(), tz()) + renderNotifySection(ctx, ops.notify.list(), ops.settings.writable, tz()),
-      renderBackupSection(ctx, ops.backup.list(), tz())));
+      renderBackupSection(ctx, ops.backup.list(), tz()), renderUpdateSection(ctx, deps.update)));
   });
 
   // The SIM (issue 17): 发送自检短信 and 查询话费, the same operations as POST /api/selftest and /api/sim/balance.
@@ -408,7 +409,7 @@ function renderSimSection(ctx: PageContext, sim: StatusSnapshot['sim'], selftest
 `;
 }
 
-function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[], notifySection: string, backupSection: { html: string; script: string }): string {
+function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[], notifySection: string, backupSection: { html: string; script: string }, updateSection: { html: string; script: string }): string {
   const { lang } = ctx;
   const noFile = !config.file;
   const disabled = noFile ? ' disabled' : '';
@@ -445,7 +446,8 @@ function renderSettings(ctx: PageContext, config: Config, accounts: AccountRow[]
 <label style="margin:0"><input type="checkbox" name="ignore_quiet_hours"${disabled}> ${h(tr(lang, '免打扰时段也发送', 'send in quiet hours too'))}</label>
 <button type="submit"${disabled}>${h(tr(lang, '添加', 'Add'))}</button></form></section>
 ${notifySection}
-${backupSection.html}`;
-  return layout(ctx, tr(lang, '设置', 'Settings'), body, backupSection.script);
+${backupSection.html}
+${updateSection.html}`;
+  return layout(ctx, tr(lang, '设置', 'Settings'), body, `${backupSection.script};\n${updateSection.script}`);
 }
 

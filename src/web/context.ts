@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { Operations } from '../operations/index.js';
 import type { StatusModel } from '../status/status.js';
+import type { UpdateReceiver } from '../update/receive.js';
 import type { Req, Res } from './http.js';
 import type { WdgjEndpoint } from './wdgj.js';
 
@@ -15,6 +16,8 @@ export interface WebDeps {
   clock: Clock;
   config: () => Config;
   log: Logger;
+  /** Updates from the settings page (README, "Updates"); absent in tests that do not need them. */
+  update?: UpdateReceiver;
   /** Extra routes (the simulator's API in simulator mode). */
   extraRoutes?: (app: polka.Polka, helpers: { requireAdmin: (req: Req, res: Res) => boolean }) => void;
 }

@@ -279,7 +279,7 @@ ${events ? `<section><h2>${h(tr(lang, '最近事件', 'Latest events'))}</h2><di
     `<tr><td class="time">${h(localTime(e.at, tz))}</td><td><span class="status ${e.level === 'error' ? 'failed' : e.level === 'warn' ? 'uncertain' : ''}">${h(e.level)}</span></td><td class="text">${h(lang === 'zh' ? e.zh : e.en)}</td></tr>`).join('')}</table></div></section>` : ''}
 <section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2>${requestsTable(recent, tz, lang, 10, loggedIn)}
 <p><a href="/setup">${h(tr(lang, '在管家助理中设置 →', 'Set up 管家助理 →'))}</a></p></section>
-<p><small>${h(tr(lang, '版本', 'Version'))} ${h(status.version)} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
+<p><small>${h(tr(lang, '版本', 'Version'))} <span id="version">${h(status.version)}</span>${status.slot ? ` (${h(tr(lang, '槽', 'slot'))} <span id="slot">${h(status.slot)}</span>)` : ''} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
   return layout(context, tr(lang, '概览', 'Overview'), body, overviewScript(lang));
 }
 

@@ -7,6 +7,7 @@ import type { StatusSnapshot } from '../status/status.js';
 import { registerAdmin } from './admin.js';
 import { registerApi } from './api.js';
 import { registerBackup } from './backup.js';
+import { registerUpdate } from './update.js';
 import { registerInbox } from './inbox.js';
 import { registerNotifySettings } from './notify-settings.js';
 import { createAuth } from './auth.js';
@@ -183,6 +184,7 @@ export function createWebServer(deps: WebDeps): http.Server {
 
   registerApi(app, deps, auth);
   registerBackup(app, deps, auth);
+  registerUpdate(app, deps, auth);
   deps.extraRoutes?.(app, { requireAdmin: auth.requireAdmin });
 
   // The 24-hour signal chart: one sample a minute while the box runs.

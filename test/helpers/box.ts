@@ -35,6 +35,7 @@ export interface TestBoxOptions {
   configProblem?: BoxOptions['configProblem'];
   modemIdentity?: BoxOptions['modemIdentity'];
   selftestTimeoutMs?: BoxOptions['selftestTimeoutMs'];
+  update?: BoxOptions['update'];
 }
 
 export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> {
@@ -59,6 +60,7 @@ export async function startTestBox(opts: TestBoxOptions = {}): Promise<TestBox> 
     ...(opts.configProblem ? { configProblem: opts.configProblem } : {}),
     ...(opts.modemIdentity ? { modemIdentity: opts.modemIdentity } : {}),
     ...(opts.selftestTimeoutMs !== undefined ? { selftestTimeoutMs: opts.selftestTimeoutMs } : {}),
+    ...(opts.update ? { update: opts.update } : {}),
   });
   return Object.assign(box, {
     dataDir,

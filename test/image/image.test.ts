@@ -183,7 +183,50 @@ test('SD-card care: journal in RAM and capped, noatime, no swap', (t) => {
     .map((line) => line.split(/\s+/));
   t.false(mounts.some((m) => m[2] === 'swap'));
   for (const m of mounts) t.true(m[3]!.split(',').includes('noatime'), `${m[1]} mounted noatime`);
-  t.deepEqual(mounts.map((m) => m[1]).sort(), ['/', '/boot/firmware']);
+  t.deepEqual(mounts.map((m) => m[1]).sort(), ['/', '/boot/firmware', '/var/lib/smsbox', '/var/lib/smsbox-data']);
+});
+
+test('the data partition: by label, ext4, bound onto the data folder; the box does not start without it', (t) => {
+  const mounts = read('rootfs/etc/fstab')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.split(/\s+/));
+  const data = mounts.find((m) => m[1] === '/var/lib/smsbox-data')!;
+  t.is(data[0], 'LABEL=smsbox-data');
+  t.is(data[2], 'ext4');
+  // A missing card partition must not hang the boot (SSH stays reachable)...
+  t.true(data[3]!.split(',').includes('nofail'));
+  const bind = mounts.find((m) => m[1] === '/var/lib/smsbox')!;
+  t.is(bind[0], '/var/lib/smsbox-data/smsbox');
+  t.true(bind[3]!.split(',').includes('bind'));
+  // ...but then the app must not start an empty database on the root file system.
+  const u = unit(read('rootfs/etc/systemd/system/smsbox.service'));
+  t.true(words(u.get('Unit')!.get('RequiresMountsFor')).includes('/var/lib/smsbox-data'));
+  t.true(words(u.get('Unit')!.get('RequiresMountsFor')).includes('/var/lib/smsbox'));
+  // The first boot grows the data partition, not the root one.
+  const firstboot = read('rootfs/usr/local/sbin/smsbox-firstboot');
+  t.regex(firstboot, /findmnt -n -o SOURCE "\$DATA"/);
+  t.regex(firstboot, /^DATA=\/var\/lib\/smsbox-data$/m);
+});
+
+test('updates: the app runs from /opt/smsbox/current; a root unit started by a path unit applies an update with the code of the good slot', (t) => {
+  const app = unit(read('rootfs/etc/systemd/system/smsbox.service'));
+  t.is(words(app.get('Service')!.get('ExecStart'))[1], '/opt/smsbox/current/dist/src/cli.js');
+  const path = unit(read('rootfs/etc/systemd/system/smsbox-update.path'));
+  t.deepEqual(path.get('Path')!.get('PathExists'), ['/var/lib/smsbox/update/request.json']);
+  t.deepEqual(path.get('Path')!.get('Unit'), ['smsbox-update.service']);
+  const update = unit(read('rootfs/etc/systemd/system/smsbox-update.service'));
+  const s = update.get('Service')!;
+  t.is(s.get('User'), undefined, 'root: it writes /opt/smsbox and controls smsbox.service');
+  const exec = words(s.get('ExecStart'));
+  t.deepEqual(exec.slice(0, 3), ['/usr/bin/node', '/opt/smsbox/good/dist/src/cli.js', 'update-apply']);
+  t.true(s.get('Environment')!.includes('SMSBOX_UPDATE_HEALTH_TIMEOUT_S=90'));
+  // Run at boot too: an update a power cut interrupted is finished or rolled back.
+  t.deepEqual(update.get('Install')!.get('WantedBy'), ['multi-user.target']);
+  const build = read('build');
+  t.regex(build, /smsbox-update\.path smsbox-update\.service/);
+  t.regex(build, /update-key\.pub" "\$ROOTFS\/usr\/share\/smsbox\/update-key\.pub"/);
+  t.regex(build, /mkfs\.ext4 -q -L smsbox-data/);
 });
 
 // --- network.toml → runtime network files (image/rootfs/usr/local/lib/smsbox/netconfig.mjs) ---
