@@ -33,6 +33,16 @@ export const PROBE_INTERVAL_MS = 3_600_000;
 /** +CMS ERROR causes (3GPP TS 24.011 table 8.4) that mean the subscriber is barred. */
 export const BARRING_CMS_CODES: readonly number[] = [8, 10];
 
+/**
+ * +CMS ERROR causes that never count toward a run: they name the recipient
+ * (1 unassigned number, 28 unidentified subscriber, 30 unknown subscriber,
+ * TP-FCS 0xC3 invalid SME address) or a passing state of the network (38
+ * network out of order, 41 temporary failure, 42 congestion, 47 resources
+ * unavailable; 3GPP TS 24.011 table 8.4, TS 23.040 §9.2.3.22). A restricted
+ * SIM is refused whoever it sends to, with none of these.
+ */
+export const NOT_ABOUT_THE_SIM_CMS_CODES: readonly number[] = [1, 28, 30, 0xc3, 38, 41, 42, 47];
+
 const STATE_KEY = 'carrier-block';
 
 export interface BlockState {
@@ -114,6 +124,7 @@ export class CarrierBlock {
       this.block('barred', outcome.reason, now);
       return;
     }
+    if (outcome.code !== null && NOT_ABOUT_THE_SIM_CMS_CODES.includes(outcome.code)) return;
     this.failedRecipients.add(outcome.to);
     if (this.failedRecipients.size >= BLOCK_AFTER_DISTINCT_FAILURES) {
       this.block('failures', `${this.failedRecipients.size} recipients in a row: ${outcome.reason}`, now);

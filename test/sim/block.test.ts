@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/log.js';
 import { ModemSendError } from '../../src/modem/errors.js';
 import { packageRoot } from '../../src/paths.js';
 import { Dispatcher, type DispatchModem } from '../../src/scheduler/dispatcher.js';
-import { BLOCK_AFTER_DISTINCT_FAILURES, CarrierBlock, isRestrictionNotice, PROBE_INTERVAL_MS, type BlockState } from '../../src/sim/block.js';
+import { BLOCK_AFTER_DISTINCT_FAILURES, CarrierBlock, NOT_ABOUT_THE_SIM_CMS_CODES, isRestrictionNotice, PROBE_INTERVAL_MS, type BlockState } from '../../src/sim/block.js';
 import { Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/box.js';
 
@@ -58,6 +58,19 @@ test('a success between refusals starts the run again; "may have been sent" neve
     for (let i = 1; i < BLOCK_AFTER_DISTINCT_FAILURES; i++) block.report(refused(`+861370000000${i}`));
     block.report({ ok: false, to: '+8613600000000', uncertain: true, code: null, reason: 'timeout' });
     t.is(block.gate(), null);
+  });
+});
+
+test('refusals that name the recipient or a busy network never add up to a block, whoever they go to', (t) => {
+  withBlock(({ block }) => {
+    let n = 0;
+    for (const code of NOT_ABOUT_THE_SIM_CMS_CODES) {
+      for (let i = 0; i < BLOCK_AFTER_DISTINCT_FAILURES; i++) block.report(refused(`+86137${String(n++).padStart(8, '0')}`, code));
+    }
+    t.is(block.gate(), null);
+    // The same run with a cause that does speak of the SIM (21, short message transfer rejected) is a block.
+    for (let i = 0; i < BLOCK_AFTER_DISTINCT_FAILURES; i++) block.report(refused(`+86136${String(i).padStart(8, '0')}`, 21));
+    t.like(block.current(), { blocked: true, cause: 'failures' });
   });
 });
 
