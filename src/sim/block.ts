@@ -38,10 +38,11 @@ export const BARRING_CMS_CODES: readonly number[] = [8, 10];
  * (1 unassigned number, 28 unidentified subscriber, 30 unknown subscriber,
  * TP-FCS 0xC3 invalid SME address) or a passing state of the network (38
  * network out of order, 41 temporary failure, 42 congestion, 47 resources
- * unavailable; 3GPP TS 24.011 table 8.4, TS 23.040 §9.2.3.22). A restricted
- * SIM is refused whoever it sends to, with none of these.
+ * unavailable; 3GPP TS 24.011 table 8.4, TS 23.040 §9.2.3.22; 331 no network
+ * service, 332 network timeout, 3GPP TS 27.005 §3.2.5). A restricted SIM is
+ * refused whoever it sends to, with none of these.
  */
-export const NOT_ABOUT_THE_SIM_CMS_CODES: readonly number[] = [1, 28, 30, 0xc3, 38, 41, 42, 47];
+export const NOT_ABOUT_THE_SIM_CMS_CODES: readonly number[] = [1, 28, 30, 0xc3, 38, 41, 42, 47, 331, 332];
 
 const STATE_KEY = 'carrier-block';
 

@@ -276,11 +276,20 @@ async function runChaos(): Promise<ChaosResult> {
     // pty): the owner's part is played here, after 15 s of "not responding", at most 3 times.
     let notRespondingSince: number | null = null;
     const ownerPowerCycles: string[] = [];
+    // Runs of refused sends among the injected faults can read as a carrier block, after
+    // which the box sends one message an hour. The carrier's part is played here: its
+    // restoration notice, which the box must take as the end of the block.
+    const carrierRestorations: string[] = [];
     const drained = await until('a box to answer and its queue to drain', async () => {
       if (!box.up) return false;
       const reply = await call({ port, from: '127.0.0.1', path: '/api/status' });
-      const status = JSON.parse(reply.body) as { queue: { queued: number; sending: number }; modem: { state: string } };
+      const status = JSON.parse(reply.body) as { queue: { queued: number; sending: number; waiting?: string | null }; modem: { state: string } };
       lastQueue = status.queue;
+      if (status.queue.waiting === 'carrier-blocked' && carrierRestorations.length < 3) {
+        carrierRestorations.push(`+${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
+        actions.note('carrier', 'restoration notice (the box took the faults for a carrier block)');
+        sim.send({ carrier_notice: { from: '10086', text: '【中国移动】尊敬的客户，您的短信功能已恢复正常，感谢您的理解与支持。' } });
+      }
       notRespondingSince = status.modem.state === 'not-responding' ? (notRespondingSince ?? Date.now()) : null;
       if (notRespondingSince !== null && Date.now() - notRespondingSince > 15_000 && ownerPowerCycles.length < 3) {
         ownerPowerCycles.push(`+${((Date.now() - startedAt) / 1000).toFixed(0)} s (queue ${JSON.stringify(status.queue)})`);
@@ -371,6 +380,7 @@ async function runChaos(): Promise<ChaosResult> {
     log.push(
       `chaos ${((chaosEndedAt - startedAt) / 1000).toFixed(0)} s, then the queue ${drained ? `drained in ${(drainMs / 1000).toFixed(0)} s` : `did not drain in ${DRAIN_TIMEOUT_MS / 1000} s: ${JSON.stringify(lastQueue)}`}`,
       `smsSnd: ${ctx.sends.length} tagged requests, ${accepted.length} answered "1"; answers ${[...answers].map(([a, n]) => `${JSON.stringify(a)}×${n}`).join(' ')}`,
+      `carrier restoration notices after the chaos (the box had taken refused sends for a carrier block): ${carrierRestorations.length ? carrierRestorations.join(', ') : 'none'}`,
       `HAT power cycles made for the box after the chaos (its modem stopped responding; it cannot press PWRKEY on a pty): ${ownerPowerCycles.length ? ownerPowerCycles.join(', ') : 'none'}`,
       `outbox ${outbox.length} rows, ${transmitted.length} SMS on the air, ${uncertainAttempts.size} messages with an uncertain attempt, ${ctx.resendRequested.size} resends asked by the admin`,
       `box processes ${box.pids.length}: planned SIGKILLs ${box.plannedKills} (${powerCycles} with a HAT power cycle), unplanned exits ${box.unplanned.length}, final SIGTERM exit ${finalExit}`,
