@@ -10,25 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, fstatSync, mkdtempSync, openSync, readdirSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tmpfsTest } from '../helpers/tmpfs.js';
 import { startTestBox, basicAuth, type TestBox } from '../helpers/box.js';
-import { underCi } from '../helpers/tools.js';
 
-function canMountTmpfs(): boolean {
-  const dir = mkdtempSync(join(tmpdir(), 'smsbox-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmdirSync(dir);
-  }
-}
-
-const mountable = canMountTmpfs();
-const fullDiskTest = mountable || underCi() ? test.serial : test.skip;
-if (!mountable) console.log(`backup full-disk test: cannot mount a tmpfs here (needs root)${underCi() ? '; CI is set, so it fails' : ', skipped'}`);
+const { fullDiskTest, mountable } = tmpfsTest('backup full-disk test');
 
 /** Fills the file system, then gives back `leave` bytes. */
 function fill(dir: string, leave: number): string {

@@ -12,24 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { deriveLeds } from '../../src/leds/patterns.js';
+import { tmpfsTest } from '../helpers/tmpfs.js';
 import { startTestBox, type TestBox } from '../helpers/box.js';
 
-function canMountTmpfs(): boolean {
-  const dir = mkdtempSync(join(tmpdir(), 'smsbox-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
-    execFileSync('umount', [dir], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmdirSync(dir);
-  }
-}
-
-const mountable = canMountTmpfs();
-const fullDiskTest = mountable || process.env['CI'] ? test.serial : test.skip;
-if (!mountable) console.log(`full-disk test: cannot mount a tmpfs here (needs root)${process.env['CI'] ? '; CI is set, so it fails' : ', skipped'}`);
+const { fullDiskTest, mountable } = tmpfsTest('full-disk test');
 
 /** Writes a filler file until the file system refuses another byte. */
 function fill(dir: string): string {
