@@ -184,6 +184,13 @@ test('SD-card care: journal in RAM and capped, noatime, no swap', (t) => {
   t.false(mounts.some((m) => m[2] === 'swap'));
   for (const m of mounts) t.true(m[3]!.split(',').includes('noatime'), `${m[1]} mounted noatime`);
   t.deepEqual(mounts.map((m) => m[1]).sort(), ['/', '/boot/firmware', '/var/lib/smsbox', '/var/lib/smsbox-data']);
+  // The partitions found by udev after the initramfs (all but root) give a slow
+  // boot time: a boot partition that timed out stopped the boot in emergency mode.
+  for (const m of mounts.filter((m) => m[0]!.startsWith('LABEL=') && m[1] !== '/')) {
+    const timeout = m[3]!.split(',').find((o) => o.startsWith('x-systemd.device-timeout=')) ?? 'none';
+    const span = /^x-systemd\.device-timeout=(\d+)(s|min)$/.exec(timeout);
+    t.true(Number(span?.[1]) * (span?.[2] === 'min' ? 60 : 1) >= 180, `${m[1]}: ${timeout} leaves a slow boot 3 minutes`);
+  }
 });
 
 test('the data partition: by label, ext4, bound onto the data folder; the box does not start without it', (t) => {
