@@ -1,4 +1,4 @@
-import five, { type Board, type Led, type Pin } from 'johnny-five';
+import type { Board, Led, Pin } from 'johnny-five';
 import { GpioError, type GpioPlugin } from './io-plugin.js';
 
 /**
@@ -27,6 +27,11 @@ export interface OpenBoardOptions {
 export async function openBoard(io: GpioPlugin, options: OpenBoardOptions = {}): Promise<GpioBoard> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const onError = options.onError ?? (() => {});
+  const started = Date.now();
+  await pluginReady(io, timeoutMs);
+  // johnny-five costs about 15 MiB of memory: loaded only once there are pins to
+  // drive, so a box without GPIO (a PC, a USB modem) never carries it.
+  const { default: five } = await import('johnny-five');
   const board = new five.Board({ io, repl: false, debug: false, sigint: false, timeout: timeoutMs });
   board.on('error', (error: unknown) => onError(error instanceof Error ? error : new GpioError(String((error as { message?: string })?.message ?? error))));
   io.on('gpio-error', onError);
@@ -35,7 +40,7 @@ export async function openBoard(io: GpioPlugin, options: OpenBoardOptions = {}):
     const timer = setTimeout(() => {
       cleanup();
       reject(new GpioError(`${io.name} did not become ready within ${timeoutMs} ms`));
-    }, timeoutMs);
+    }, Math.max(0, timeoutMs - (Date.now() - started)));
     const failed = (error: Error): void => {
       cleanup();
       reject(error);
@@ -65,4 +70,30 @@ export async function openBoard(io: GpioPlugin, options: OpenBoardOptions = {}):
     },
     close: () => io.close(),
   };
+}
+
+/** The plugin's own "ready" (johnny-five takes a plugin that is ready already), or its error. */
+function pluginReady(io: GpioPlugin, timeoutMs: number): Promise<void> {
+  if (io.isReady) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new GpioError(`${io.name} did not become ready within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const ready = (): void => {
+      cleanup();
+      resolve();
+    };
+    const failed = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      io.off('ready', ready);
+      io.off('gpio-error', failed);
+    };
+    io.once('ready', ready);
+    io.once('gpio-error', failed);
+  });
 }
