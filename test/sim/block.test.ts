@@ -126,20 +126,27 @@ class ScriptedModem implements DispatchModem {
   }
 }
 
-test('blocked: the queue waits as "carrier-blocked", one message goes each hour until one goes through, then all go', async (t) => {
+/** A store, a carrier-block detector and a scripted modem on a clock the test moves; pacing off, so each step is the gate's decision alone. */
+async function withGate(maxAttempts: number, run: (s: { store: Store; clock: ManualClock; block: CarrierBlock; modem: ScriptedModem; config: ReturnType<typeof defaultConfig> }) => Promise<void>) {
   const dir = tempDir();
   const clock = new ManualClock(T0);
   const store = Store.open(dir);
   try {
     const config = defaultConfig();
     config.accounts = [{ user: 'shop', password: 'pw', balanceLi: null, ignoreQuietHours: false }];
-    config.dispatch.maxAttempts = 100;
-    // No pacing: each step is the gate's decision alone.
+    config.dispatch.maxAttempts = maxAttempts;
     config.schedule.maxPerHour = 0;
     config.schedule.maxPerDay = 0;
     store.syncAccounts(config.accounts, T0);
-    const block = new CarrierBlock({ store: store.sim, clock });
-    const modem = new ScriptedModem(clock);
+    await run({ store, clock, block: new CarrierBlock({ store: store.sim, clock }), modem: new ScriptedModem(clock), config });
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('blocked: the queue waits as "carrier-blocked", one message goes each hour until one goes through, then all go', async (t) => {
+  await withGate(100, async ({ store, clock, block, modem, config }) => {
     const outcomes: boolean[] = [];
     const dispatcher = new Dispatcher({
       store, modems: [modem], clock, config: () => config, log: silentLogger, clockTrusted: () => true,
@@ -176,25 +183,11 @@ test('blocked: the queue waits as "carrier-blocked", one message goes each hour 
     t.is((await dispatcher.step()).kind, 'sent', 'no more waiting');
     t.is(modem.sent.length, 2);
     t.deepEqual(outcomes.slice(-3), [false, true, true]);
-  } finally {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('blocked: a refused probe costs its message no attempt and no refund, however long the block lasts', async (t) => {
-  const dir = tempDir();
-  const clock = new ManualClock(T0);
-  const store = Store.open(dir);
-  try {
-    const config = defaultConfig();
-    config.accounts = [{ user: 'shop', password: 'pw', balanceLi: null, ignoreQuietHours: false }];
-    config.dispatch.maxAttempts = 2;
-    config.schedule.maxPerHour = 0;
-    config.schedule.maxPerDay = 0;
-    store.syncAccounts(config.accounts, T0);
-    const block = new CarrierBlock({ store: store.sim, clock });
-    const modem = new ScriptedModem(clock);
+  await withGate(2, async ({ store, clock, block, modem, config }) => {
     // What a restricted SIM answers in the simulator: cause 21, final for an ordinary message.
     modem.failWith = 21;
     modem.failRetryable = false;
@@ -232,8 +225,5 @@ test('blocked: a refused probe costs its message no attempt and no refund, howev
     clock.set(T0 + 6 * PROBE_INTERVAL_MS);
     for (let i = 0; i < 4; i++) t.is((await dispatcher.step()).kind, 'sent');
     t.is(store.getMessage(revealing)!.status, 'sent');
-  } finally {
-    store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
