@@ -323,7 +323,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   };
 
   const hatModem: DispatchModem = {
-    id: 'hat',
+    id: config.modem.name,
     notReadyReason: () => status.modemNotReadyReason(),
     send: (message) => modem.send(message),
     setKeepLinkOpen: (on) => void modem.setKeepLinkOpen(on),
