@@ -181,10 +181,18 @@ export class Dispatcher {
     return this.lanes.map((l) => ({ modem: l.modem.id, state: l.state }));
   }
 
-  /** Segments this SIM sent in the last 24 h (its day budget's use). */
-  sentLastDay(modemId: string): number {
+  /** One SIM's limits, what they count (segments in the last hour and 24 h) and its lane's state. */
+  usage(modemId: string): { limits: Limits; segmentsLastHour: number; segmentsLastDay: number; lane: DispatchState } | null {
     const lane = this.lanes.find((l) => l.modem.id === modemId);
-    return lane ? this.history(lane, this.deps.clock.now()).length : 0;
+    if (!lane) return null;
+    const now = this.deps.clock.now();
+    const history = this.history(lane, now);
+    return {
+      limits: this.limits(lane),
+      segmentsLastHour: history.filter((at) => at > now - 3_600_000).length,
+      segmentsLastDay: history.length,
+      lane: lane.state,
+    };
   }
 
   private history(lane: Lane, now: number): number[] {
