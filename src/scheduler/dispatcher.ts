@@ -240,10 +240,10 @@ export class Dispatcher {
    * send it now (fewest sent in 24 h, then config order, on a tie); null
    * when none can now.
    */
-  private ownerOf(message: MessageRow, now: number, deciding: Lane): Lane | null {
+  private ownerOf(message: MessageRow, now: number, deciding: Lane): { lane: Lane | null; sticky: boolean } {
     const sticky = this.deps.store.stickyModem(message.to);
     const stickyLane = sticky === null ? undefined : this.lanes.find((l) => l.modem.id === sticky);
-    if (stickyLane && this.canSendToday(stickyLane, message, now)) return stickyLane;
+    if (stickyLane && this.canSendToday(stickyLane, message, now)) return { lane: stickyLane, sticky: true };
     let best: Lane | null = null;
     for (const lane of this.lanes) {
       if (!this.canSendNow(lane, message, now, deciding)) continue;
@@ -255,12 +255,19 @@ export class Dispatcher {
       const bestLeft = this.dayBudgetLeft(best, now);
       if (left > bestLeft || (left === bestLeft && this.history(lane, now).length < this.history(best, now).length)) best = lane;
     }
-    return best;
+    return { lane: best, sticky: false };
   }
 
   /** One decision of the first modem's lane: send at most one message, or say what it waits for and until when. */
   async step(): Promise<StepResult> {
     return this.laneStep(this.lanes[0]!);
+  }
+
+  /** One decision of the named modem's lane (tests drive a pool lane by lane). */
+  async stepModem(modemId: string): Promise<StepResult> {
+    const lane = this.lanes.find((l) => l.modem.id === modemId);
+    if (!lane) throw new RangeError(`no modem named ${modemId}`);
+    return this.laneStep(lane);
   }
 
   private async laneStep(lane: Lane): Promise<StepResult> {
@@ -314,17 +321,20 @@ export class Dispatcher {
 
     let held: { notBefore: number; reason: LimitName } | null = null;
     for (const message of candidates) {
-      const owner = this.ownerOf(message, now, lane);
+      const { lane: owner, sticky } = this.ownerOf(message, now, lane);
       if (owner === lane) {
         const limit = nextAllowed(history, message.segments, now, limits);
         if (limit.notBefore <= now) return this.prepare(message, lane, history, now);
         // Its customer's SIM is this one, and its limits hold it: it waits here.
         if (!held || limit.notBefore < held.notBefore) held = { notBefore: limit.notBefore, reason: limit.reason! };
-      } else if (owner === null && this.canSendToday(lane, message, now)) {
-        // No SIM can take it now; this one may once its limits allow.
+        continue;
+      }
+      if (!sticky && this.canSendToday(lane, message, now)) {
+        // This SIM could take it but for its own limits: say so (another SIM may send it first).
         const limit = nextAllowed(history, message.segments, now, limits);
         if (limit.notBefore > now && (!held || limit.notBefore < held.notBefore)) held = { notBefore: limit.notBefore, reason: limit.reason! };
-      } else if (owner !== null && owner.wake !== null && this.canSendNow(owner, message, now, lane)) {
+      }
+      if (owner !== null && owner.wake !== null && this.canSendNow(owner, message, now, lane)) {
         // Another SIM sends it now: a sleeping lane must hear that it has work.
         this.kickLane(owner);
       }
