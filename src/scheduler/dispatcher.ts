@@ -299,7 +299,7 @@ export class Dispatcher {
     }
 
     const window = windowState(now, config.schedule.quietHours, config.schedule.timezone);
-    const candidates = store.dueMessages(now, window.open, () => opts.forwards && this.forwardsAllowed(now), this.lanes.length === 1 ? 1 : POOL_LOOKAHEAD);
+    const candidates = store.dueIds(now, window.open, () => opts.forwards && this.forwardsAllowed(now), this.lanes.length === 1 ? 1 : POOL_LOOKAHEAD);
     if (candidates.length === 0) {
       this.keepLinkOpen(modem, false);
       const retryAt = store.nextRetryAt(now);
@@ -313,14 +313,18 @@ export class Dispatcher {
     const history = this.history(lane, now);
     const limits = this.limits(lane);
     if (this.lanes.length === 1) {
-      const message = candidates[0]!;
+      const message = store.dueMessage(candidates[0]!);
+      if (!message) return { kind: 'skipped', messageId: candidates[0]! };
       const limit = nextAllowed(history, message.segments, now, limits);
       if (limit.notBefore > now) return this.waitFor(lane, { kind: 'wait', reason: `limit-${limit.reason!}`, until: limit.notBefore });
       return this.prepare(message, lane, history, now);
     }
 
     let held: { notBefore: number; reason: LimitName } | null = null;
-    for (const message of candidates) {
+    for (const id of candidates) {
+      // Loaded one by one: the first is nearly always this lane's to send.
+      const message = store.dueMessage(id);
+      if (!message) continue;
       const { lane: owner, sticky } = this.ownerOf(message, now, lane);
       if (owner === lane) {
         const limit = nextAllowed(history, message.segments, now, limits);

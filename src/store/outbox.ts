@@ -273,16 +273,23 @@ export class Outbox {
    * flood of customer replies never delays a shipping notice.
    */
   nextDue(now: number, windowOpen: boolean, forwardsAllowed: () => boolean = () => true): MessageRow | null {
-    return this.dueMessages(now, windowOpen, forwardsAllowed, 1)[0] ?? null;
+    const [id] = this.dueIds(now, windowOpen, forwardsAllowed, 1);
+    return id === undefined ? null : this.dueMessage(id);
+  }
+
+  /** A message as the dispatcher sends it (with its account's name). */
+  dueMessage(id: number): MessageRow | null {
+    const row = this.db.stmt(`SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?`).get(id);
+    return row ? toMessage(row as Row) : null;
   }
 
   /**
-   * The first `limit` messages due now, oldest first. Forwards to the owner
+   * The ids of the first `limit` messages due now, oldest first (index only). Forwards to the owner
    * come after every customer's message (and only when their budget allows).
    * A pool of SIMs looks past the first: a message waiting for its customer's
    * SIM must not hold up the others.
    */
-  dueMessages(now: number, windowOpen: boolean, forwardsAllowed: () => boolean, limit: number): MessageRow[] {
+  dueIds(now: number, windowOpen: boolean, forwardsAllowed: () => boolean, limit: number): number[] {
     const ids = new Set<number>();
     const collect = (sources: (() => unknown[])[]) => {
       const found = sources.flatMap((read) => (read() as { id: number }[]).map((r) => r.id)).sort((a, b) => a - b);
@@ -312,8 +319,7 @@ export class Outbox {
       }
       collect(sources);
     }
-    const select = this.db.stmt(`SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?`);
-    return [...ids].map((id) => toMessage(select.get(id) as Row));
+    return [...ids];
   }
 
   /** Whether a message of the box's own `kind` was queued for `to` since `since` (a caller's reply: once a day). */

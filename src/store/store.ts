@@ -187,8 +187,11 @@ export class Store {
   nextDue(now: number, windowOpen: boolean, forwardsAllowed?: () => boolean): MessageRow | null {
     return this.outbox.nextDue(now, windowOpen, forwardsAllowed);
   }
-  dueMessages(now: number, windowOpen: boolean, forwardsAllowed: () => boolean, limit: number): MessageRow[] {
-    return this.outbox.dueMessages(now, windowOpen, forwardsAllowed, limit);
+  dueIds(now: number, windowOpen: boolean, forwardsAllowed: () => boolean, limit: number): number[] {
+    return this.outbox.dueIds(now, windowOpen, forwardsAllowed, limit);
+  }
+  dueMessage(id: number): MessageRow | null {
+    return this.outbox.dueMessage(id);
   }
   stickyModem(number: string): string | null {
     return this.outbox.stickyModem(number);
