@@ -68,6 +68,8 @@ test('replies come in on every SIM: an opt-out to one SIM holds for all, and an 
     await boxUntil(box, 'both replies processed', () => box.store.countOptOuts() === 1 && box.store.listInbox({ limit: 10 }).length === 2 && box.store.pendingInbound(Date.now(), 0).length === 0);
     const inbox = box.store.listInbox({ limit: 10 });
     t.deepEqual(inbox.map((m) => [m.from, m.modem]).sort(), [['+8613900000001', 'sim2'], ['+8613900000002', 'spare']]);
+    const api = (await (await fetch(`${box.url}/api/inbox`, { headers: ADMIN })).json()) as Record<string, any>;
+    t.deepEqual(api['messages'].map((m: any) => m.modem).sort(), ['sim2', 'spare'], '/api/inbox names the SIM');
 
     // Opted out at sim2: a send to that number from any SIM is suppressed.
     t.is(await smsSnd(box, '13900000001', '双十二优惠'), '1');
