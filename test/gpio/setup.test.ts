@@ -30,6 +30,23 @@ test('simulator mode with a profile that names no PWRKEY pin still switches the 
   simulator.dispose();
 });
 
+test('simulator mode with a USB profile: the virtual modem is on from the start, as on the bus, and the box has no power control over it', async (t) => {
+  const simulator = new VirtualModem({ initialPower: 'off', bootMs: 10 });
+  const box = await setupBoxGpio({ hat: loadHat('ec25-usb'), simulator });
+  t.false(box.power.canPulse);
+  t.true(simulator.isPoweredOn());
+  await t.throwsAsync(box.power.pulsePwrkey(600), { message: /no power control \(USB\)/ });
+  await box.close();
+  simulator.dispose();
+});
+
+test('a Pi without GPIO and a USB modem: the power says USB, not "GPIO is unavailable"', async (t) => {
+  const fake = fakeGpiod({ missing: ['gpioset', 'gpiodetect'] });
+  const box = await setupBoxGpio({ hat: loadHat('sim7600-usb'), simulator: null, gpiod: { spawn: fake.spawn }, readyTimeoutMs: 1000 });
+  await t.throwsAsync(box.power.pulsePwrkey(600), { message: /no power control \(USB\)/ });
+  await box.close();
+});
+
 test('a Pi without the gpiod tools still starts: no LEDs, NoPower, a warning', async (t) => {
   const warnings: string[] = [];
   const log = { debug() {}, info() {}, warn: (msg: string) => void warnings.push(msg), error() {} };
