@@ -445,7 +445,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     config: getConfig,
     log,
     update,
-    ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
+    ...(simulator ? { extraRoutes: simulatorRoutes([{ name: 'sim1', modem: simulator }]) } : {}),
   });
 
   const host = options.host ?? config.http.host;

@@ -29,7 +29,7 @@ const ROUTES: [RegExp, string][] = [
   [/^\/api\/messages\/\d+\/(resend|fail)$/, '/api/messages/:id/$1'],
   [/^\/api\/accounts\/[^/]+\/(ledger|topup)$/, '/api/accounts/:param/$1'],
   [/^\/api\/optouts\/[^/]+$/, '/api/optouts/:id'],
-  [/^\/api\/simulator\/(sent|inbound|fault|scenario|carrier-notice|call|call\/end|calls)$/, '/api/simulator/$1'],
+  [/^\/api\/simulator\/(sent|inbound|fault|scenario|carrier-notice|call|call\/end|calls|modems)$/, '/api/simulator/$1'],
 ];
 
 export function routeLabel(path: string, wdgj: boolean): string {
