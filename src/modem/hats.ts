@@ -252,3 +252,23 @@ export type SimulatedModule = (typeof SIMULATED_MODULES)[number];
 export function simulatorModuleFor(hat: Pick<HatProfile, 'moduleId'>): SimulatedModule | null {
   return (SIMULATED_MODULES as readonly string[]).includes(hat.moduleId) ? (hat.moduleId as SimulatedModule) : null;
 }
+
+const transports = new Map<string, HatProfile['transport'] | null>();
+
+/**
+ * How the named profile reaches its module, read once per name (the status
+ * page asks on every render); null for a name no profile has. Names come from
+ * the config, never from a client.
+ */
+export function hatTransport(name: string): HatProfile['transport'] | null {
+  let transport = transports.get(name);
+  if (transport === undefined) {
+    try {
+      transport = loadHat(name).transport;
+    } catch {
+      transport = null;
+    }
+    transports.set(name, transport);
+  }
+  return transport;
+}
