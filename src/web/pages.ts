@@ -7,6 +7,7 @@ import { DEFAULT_MODEM_NAME, modemCards, type ModemCard, type ModemCardsSource, 
 import { hatTransport } from '../modem/hats.js';
 import { USB_NO_POWER_TEXT } from '../modem/power.js';
 import { maskName } from '../text.js';
+import { networkSeverity, type LedModemView } from '../leds/patterns.js';
 import { escapeHtml as h } from './html.js';
 import { layout, localTime, signalBars, tr, type Lang, type PageContext } from './layout.js';
 import { lineChart } from './charts.js';
@@ -73,6 +74,13 @@ export function verdictOf(status: StatusSnapshot, lang: Lang): Verdict {
   return verdict;
 }
 
+/** The modem the verdict speaks of: the only one, or the best of a pool (the LEDs' order, reversed). */
+function bestModem(status: StatusSnapshot): LedModemView {
+  const modems = (status as StatusSnapshot & { modems?: readonly LedModemView[] }).modems;
+  if (!modems || modems.length < 2) return status.modem;
+  return modems.reduce((best, m) => (networkSeverity(m) > networkSeverity(best) ? m : best));
+}
+
 /** The verdict of the modem, queue, window and disk states alone. */
 function stateVerdict(status: StatusSnapshot, lang: Lang): Verdict {
   const waiting = status.queue.waiting;
@@ -85,17 +93,20 @@ function stateVerdict(status: StatusSnapshot, lang: Lang): Verdict {
         `The card has almost no free space${free}; new messages may be refused (管家助理 gets 3). Call support to free space; the box carries on by itself once there is room, no restart needed.`),
     };
   }
-  if (status.modem.hard_fault) {
+  // With several SIMs the verdict follows the best of them: while one sends, another's fault is
+  // something to see to (the fault list names it), not a box that cannot send.
+  const modem = bestModem(status);
+  if (modem.hard_fault) {
     // The modem gives "中文 / English", each already saying what to do.
-    const [zh, en] = status.modem.hard_fault.split(' / ');
-    const text = (lang === 'zh' ? zh : en) ?? status.modem.hard_fault;
+    const [zh, en] = modem.hard_fault.split(' / ');
+    const text = (lang === 'zh' ? zh : en) ?? modem.hard_fault;
     return { level: 'fault', text: `${tr(lang, '故障', 'Fault')}: ${text}`, detail: /[：:]/.test(text) ? '' : faultFix(text, lang) };
   }
   const detail = waiting && waiting !== 'idle'
     ? `${(lang === 'zh' ? status.queue.waiting_text : status.queue.waiting_text_en) ?? ''}${status.queue.waiting_detail ? `: ${status.queue.waiting_detail}` : ''}`
     : '';
   if (waiting === 'clock-not-set') return { level: 'wait', text: tr(lang, '等待时间校准，短信先排队', 'Waiting for the clock to be set; messages are queued meanwhile'), detail };
-  const state = status.modem.state;
+  const state = modem.state;
   if (state === 'searching') {
     return { level: 'wait', text: tr(lang, '正在搜索网络，短信先排队', 'Searching for the network; messages are queued meanwhile'), detail: tr(lang, '若持续几分钟：检查天线是否拧紧、SIM 卡是否欠费。', 'If this lasts minutes: check the antenna is screwed on and the SIM line is paid.') };
   }
