@@ -98,3 +98,17 @@ export async function setupBoxGpio(options: BoxGpioOptions): Promise<BoxGpio> {
     },
   };
 }
+
+/**
+ * The power of a modem of the pool other than the first (whose power comes
+ * with the board, setupBoxGpio): a virtual HAT is switched through its own
+ * seam, except a USB one, which is on from the start and has no power control,
+ * like the real one; a real modem gets its PWRKEY pin, or NoPower with the
+ * reason (a USB modem: "no power control (USB)").
+ */
+export function poolModemPower(hat: HatProfile, simulator: VirtualModem | null, gpio: GpioBoard | null, powerPins: PowerPinOverrides = {}): ModemPower {
+  if (!simulator) return modemPowerFor(gpio, hat, powerPins);
+  if (hatHasPowerControl(hat)) return simulatorPower(simulator);
+  if (!simulator.isPoweredOn()) simulator.powerOn();
+  return NoPower.usb();
+}

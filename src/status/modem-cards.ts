@@ -25,6 +25,10 @@ export interface ModemCard {
   power_control: boolean;
   sent_today: number;
   sent_last_hour: number;
+  /** Segments in the last 24 h (what max_per_day counts), where the snapshot gives it. */
+  sent_last_day?: number;
+  /** When this SIM's lane sends next (ISO), where the snapshot gives it. */
+  next_send_at?: string | null;
   /** Messages this SIM may still send today; null when it has no day cap. */
   day_budget_left: number | null;
   limits: { max_per_minute: number; max_per_hour: number; max_per_day: number };

@@ -21,8 +21,8 @@ function card(name: string, patch: Partial<ModemCard> = {}): ModemCard {
 }
 
 function withModems(base: StatusSnapshot, modems: ModemCard[]): StatusSnapshot {
-  const s = structuredClone(base) as StatusSnapshot & { modems: ModemCard[] };
-  s.modems = modems;
+  const s = structuredClone(base);
+  (s as unknown as { modems: ModemCard[] }).modems = modems;
   return s;
 }
 
@@ -93,7 +93,8 @@ test('a snapshot without modems: one card, as before plus the name, from modem, 
     const s = structuredClone(box.status.snapshot());
     Object.assign(s.modem, { state: 'ready', registered: true, operator: 'CHN-UNICOM', signal_bars: 3, signal_csq: 15, sms_path: 'cs' });
     Object.assign(s.queue, { sent_today: 12 });
-    t.false('modems' in s, 'the snapshot of this branch has no modems yet');
+    // An older snapshot (a box with the one modem of old): no modems.
+    delete (s as { modems?: unknown }).modems;
     const config = defaultConfig();
     const cards = overviewCards(s, config);
     t.is(cards.length, 1);
