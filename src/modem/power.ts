@@ -38,8 +38,8 @@ export class NoPower implements ModemPower {
     text?: NoPowerText,
   ) {
     this.text = text ?? {
-      zh: '本机无法控制模块电源（PWRKEY 未接）：请手动开机（按 PWR 键或用跳线帽短接 PWR 与 3V3）',
-      en: `This box cannot press the modem's PWRKEY (${reason}): switch the modem on by hand (PWR button or the PWR–3V3 jumper)`,
+      zh: '本机无法控制模块电源：需要重启时请拔掉电源再接上；要开机请按 PWR 键或用跳线帽短接 PWR 与 3V3',
+      en: `This box cannot press the modem's PWRKEY (${reason}): when it needs a restart, unplug the box and plug it back in; to switch it on, press PWR or put the jumper on PWR–3V3`,
     };
   }
 
