@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import cron, { type ScheduledTask } from 'node-cron';
 import { createSimulatorBinding } from '../hardware/simulator/binding.js';
-import { MODULE_PROFILES, VirtualModem, type ModuleProfileName } from '../hardware/simulator/virtual-modem.js';
+import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
 import { loadConfig, modemConfigs, modemLimits, type Config, type ConfigError, type ModemConfig } from './config/config.js';
 import { EventEmitter } from 'node:events';
@@ -14,12 +14,11 @@ import { factoryAdminBlocked } from './operations/credentials.js';
 import { Operations } from './operations/index.js';
 import { removeLeftovers } from './operations/backup.js';
 import { createLogger, type Logger } from './log.js';
-import { loadHat, type HatProfile } from './modem/hats.js';
+import { loadHat, simulatorModuleFor, type HatProfile } from './modem/hats.js';
 import { Modem, type ModemState } from './modem/modem.js';
 import { ModemWatchdog } from './modem/watchdog.js';
-import { setupBoxGpio } from './gpio/setup.js';
-import { modemPowerFor } from './gpio/power.js';
-import { simulatorPower, type ModemPower } from './modem/power.js';
+import { poolModemPower, setupBoxGpio } from './gpio/setup.js';
+import { noPowerText, type ModemPower } from './modem/power.js';
 import { StatusLeds } from './leds/status-leds.js';
 import { openSerialStream } from './modem/serial.js';
 import { BoxClock, NetworkTimeFeed, type ClockTrustProbe } from './scheduler/clock-trust.js';
@@ -214,7 +213,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     // Switched off at first, like a real HAT: the box powers it on through the (virtual) PWRKEY.
     // The virtual HAT plays the module the config names, so its answers match the profile the driver uses.
     const hat = hats[index]!;
-    const moduleProfile = (MODULE_PROFILES as readonly string[]).includes(hat.name) ? (hat.name as ModuleProfileName) : undefined;
+    // A USB profile plays its UART twin (sim7600-usb → sim7600).
+    const moduleProfile = simulatorModuleFor(hat) ?? undefined;
     return new VirtualModem({
       sendMs: config.simulator.sendMs,
       bootMs: options.simulatorBootMs ?? 3000,
@@ -253,8 +253,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   // another virtual HAT is switched through its own seam, a real one through its pins, a USB modem not at all.
   const powers = modemList.map((m, index): ModemPower => {
     if (index === 0) return boxGpio.power;
-    const simulator = simulators[index];
-    return simulator ? simulatorPower(simulator) : modemPowerFor(boxGpio.gpio, hats[index]!, powerPins(m));
+    return poolModemPower(hats[index]!, simulators[index] ?? null, boxGpio.gpio, powerPins(m));
   });
 
   let dispatcher: Dispatcher | null = null;
@@ -365,7 +364,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       ...(timings.resyncQuietMs !== undefined ? { resyncQuietMs: timings.resyncQuietMs } : {}),
     });
     // First AT+CFUN off/on, then power cycles through PWRKEY with backoff, then a hard fault.
-    const watchdog = new ModemWatchdog({ modem, canPowerCycle: powers[index]!.canPulse, clock, log, sendFailureRun: () => status.sendFailureRun(m.name) });
+    const noPower = noPowerText(powers[index]!);
+    const watchdog = new ModemWatchdog({ modem, canPowerCycle: powers[index]!.canPulse, ...(noPower ? { noPowerText: noPower } : {}), clock, log, sendFailureRun: () => status.sendFailureRun(m.name) });
     return { name: m.name, config: m, hat, modem, watchdog, power: powers[index]!, simulator: simulators[index] ?? null };
   });
   const modem = units[0]!.modem;
@@ -513,7 +513,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     config: getConfig,
     log,
     update,
-    ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
+    ...(simulator ? { extraRoutes: simulatorRoutes(units.flatMap((unit) => (unit.simulator ? [{ name: unit.name, modem: unit.simulator }] : []))) } : {}),
   });
 
   const host = options.host ?? config.http.host;
