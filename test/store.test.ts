@@ -9,6 +9,7 @@ import { MIGRATIONS } from '../src/store/migrations.js';
 import { SchemaTooNewError } from '../src/store/database.js';
 import { tempDir } from './helpers/box.js';
 import { withStore } from './helpers/store.js';
+import { rollBackSchema } from './helpers/schema.js';
 
 const T0 = Date.parse('2026-11-25T10:00:00+08:00');
 const account = (over: Partial<AccountConfig> = {}): AccountConfig => ({ user: 'shop', password: 'pw', balanceLi: 1_000, ignoreQuietHours: false, ...over });
@@ -361,12 +362,7 @@ test('migration 6: a database upgraded with messages in it starts with the right
     const first = store.nextDue(T0, true)!;
     store.finishSent(first.id, store.beginAttempt(first.id, 'hat', T0)!, T0, first.to, [1]);
     // Back to what version 5 had: no counts, no triggers, no per-account index.
-    store.db.exec('DROP TRIGGER outbox_counts_insert; DROP TRIGGER outbox_counts_update; DROP TABLE outbox_counts; DROP INDEX outbox_queued_account');
-    store.db.exec('ALTER TABLE events DROP COLUMN repeats; ALTER TABLE events DROP COLUMN last_at; ALTER TABLE events DROP COLUMN bytes');
-    store.db.exec('DROP TABLE notify_jobs; DROP TABLE notify_channels; ALTER TABLE inbox DROP COLUMN reply_to; DROP INDEX inbox_calls; ALTER TABLE inbox DROP COLUMN kind');
-    store.db.exec('DROP TABLE selftests; DROP TABLE sim_balance; DROP TABLE sim_state; DROP INDEX outbox_queued_kind');
-    store.db.exec('DROP TABLE number_modem; ALTER TABLE inbox DROP COLUMN modem');
-    store.db.pragma('user_version = 5');
+    rollBackSchema(store, 5);
     store.close();
 
     store = Store.open(dir);
@@ -394,8 +390,7 @@ test('migration 12: the one modem\'s send history carries over to sim1, and each
       store.finishSent(due.id, store.beginAttempt(due.id, 'hat', at)!, at, due.to, [1]);
     }
     // Back to version 11: the modem was 'hat', no number_modem, no inbox.modem.
-    store.db.exec('DROP TABLE number_modem; ALTER TABLE inbox DROP COLUMN modem');
-    store.db.pragma('user_version = 11');
+    rollBackSchema(store, 11);
     store.close();
 
     store = Store.open(dir);

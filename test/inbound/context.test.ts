@@ -15,6 +15,7 @@ import { MIGRATIONS } from '../../src/store/migrations.js';
 import { REPLY_CONTEXT_MS, Store } from '../../src/store/store.js';
 import { tempDir } from '../helpers/box.js';
 import { fakeRobot } from '../helpers/robots.js';
+import { rollBackSchema } from '../helpers/schema.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00+08:00');
 const CUSTOMER = '+8613900000000';
@@ -147,10 +148,8 @@ test('migration 9 links the replies of an older database to the messages they an
     const notice = s.sent(CUSTOMER, '旧的通知', T0 - 60_000);
     s.store.addInboundPart({ from: CUSTOMER, text: '旧的回复', timestamp: '', concat: null, pdu: 'OLD-1' }, T0, 60_000);
     s.store.addInboundPart({ from: '13900000000', text: '号码没有 +86', timestamp: '', concat: null, pdu: 'OLD-2' }, T0, 60_000);
-    // Back to version 8: no reply_to column (nor migration 10's kind).
-    s.store.db.exec('ALTER TABLE inbox DROP COLUMN reply_to; DROP INDEX inbox_calls; ALTER TABLE inbox DROP COLUMN kind');
-    s.store.db.exec('DROP TABLE selftests; DROP TABLE sim_balance; DROP TABLE sim_state; DROP INDEX outbox_queued_kind');
-    s.store.db.pragma('user_version = 8');
+    // Back to version 8: no reply_to column.
+    rollBackSchema(s.store, 8);
     const dir = s.store.db.name.replace(/\/smsbox\.db$/, '');
     s.store.close();
     s.store = Store.open(dir);

@@ -6,6 +6,7 @@ import { MIGRATIONS } from '../../src/store/migrations.js';
 import { NotifyStore } from '../../src/store/notify.js';
 import { Store } from '../../src/store/store.js';
 import { T0 } from '../helpers/notify.js';
+import { rollBackSchema } from '../helpers/schema.js';
 
 function withStores(run: (store: Store, notify: NotifyStore, dir: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'smsbox-notify-store-'));
@@ -23,9 +24,7 @@ test('migration 8 upgrades a database of version 7 that holds messages', (t) => 
   try {
     let store = Store.open(dir);
     store.queueSystemMessage('forward', '+8613800138000', 'kept', 1, 'ucs2', T0);
-    store.db.exec('DROP TABLE notify_jobs; DROP TABLE notify_channels; ALTER TABLE inbox DROP COLUMN reply_to; DROP INDEX inbox_calls; ALTER TABLE inbox DROP COLUMN kind');
-    store.db.exec('DROP TABLE selftests; DROP TABLE sim_balance; DROP TABLE sim_state; DROP INDEX outbox_queued_kind');
-    store.db.pragma('user_version = 7');
+    rollBackSchema(store, 7);
     store.close();
     store = Store.open(dir);
     try {
