@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import type http from 'node:http';
 import { join } from 'node:path';
@@ -170,9 +171,13 @@ export class UpdateReceiver {
           } else callback(null, chunk);
         },
       });
+      const out = createWriteStream(this.paths.partial);
       try {
-        await pipeline(body, counter, createWriteStream(this.paths.partial));
+        await pipeline(body, counter, out);
       } catch (err) {
+        // A client gone before the file was even opened: the open still completes (and creates
+        // the file) after pipeline gave up; remove it only once the stream has closed.
+        if (!out.closed) await once(out, 'close');
         rmSync(this.paths.partial, { force: true });
         if (over) return size > this.maxBytes ? this.tooLarge() : this.diskFull(size);
         throw err;
