@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import type http from 'node:http';
 import { join } from 'node:path';
@@ -177,7 +176,7 @@ export class UpdateReceiver {
       } catch (err) {
         // A client gone before the file was even opened: the open still completes (and creates
         // the file) after pipeline gave up; remove it only once the stream has closed.
-        if (!out.closed) await once(out, 'close');
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         rmSync(this.paths.partial, { force: true });
         if (over) return size > this.maxBytes ? this.tooLarge() : this.diskFull(size);
         throw err;
