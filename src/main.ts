@@ -35,6 +35,7 @@ import { UpdateReceiver, type UpdateOptions } from './update/receive.js';
 import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
+import { SystemdNotifier } from './system/systemd.js';
 
 /** Wires the parts of the box together; nothing else lives here. */
 
@@ -82,6 +83,11 @@ export interface BoxOptions {
   hostname?: string;
   /** Updates from the settings page: the slot, the key, the pre-update backup (README, "Updates"). */
   update?: UpdateOptions;
+  /**
+   * Talks to systemd (READY=1, STOPPING=1, the watchdog's pings): runBox makes
+   * one from the environment, which does nothing without NOTIFY_SOCKET.
+   */
+  systemd?: SystemdNotifier;
 }
 
 export interface Box {
@@ -706,6 +712,13 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
     });
   };
   box = await startBox({ ...options, restart });
+  // The box answers HTTP now (the modem comes up in the background): systemd's
+  // start is complete, and the pings begin. They go on through an in-process
+  // restart (a restore): its stop and start run on this loop too, so a restart
+  // that hangs the loop is caught like any other hang.
+  const systemd = options.systemd ?? new SystemdNotifier({ log });
+  systemd.ready();
+  systemd.startWatchdog();
   Object.defineProperties(host, {
     box: { get: () => box },
     port: { get: () => box.port },
@@ -716,8 +729,11 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
   };
   host.close = async () => {
     closed = true;
+    systemd.stopping();
     await host.settled();
     await box.close();
+    systemd.stopWatchdog();
+    await systemd.idle();
   };
   return host;
 }
