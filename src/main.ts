@@ -36,6 +36,7 @@ import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
 import { SystemdNotifier } from './system/systemd.js';
+import { RunRecord } from './system/last-run.js';
 
 /** Wires the parts of the box together; nothing else lives here. */
 
@@ -88,6 +89,13 @@ export interface BoxOptions {
    * one from the environment, which does nothing without NOTIFY_SOCKET.
    */
   systemd?: SystemdNotifier;
+  /**
+   * This process's run record (how the previous run ended, its log): runBox
+   * keeps one across in-process restarts; absent, status says null.
+   */
+  runRecord?: RunRecord;
+  /** Where runBox's run record reads the previous run's log (tests); journalctl by default. */
+  journal?: import('./system/last-run.js').JournalReader | null;
 }
 
 export interface Box {
@@ -357,6 +365,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       faults: () => statusLeds?.faults() ?? [],
       sim: () => sim.status(),
       slot: () => update.slot,
+      lastRun: () => options.runRecord?.summary() ?? null,
     },
     simulated,
   );
@@ -451,6 +460,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     config: getConfig,
     log,
     update,
+    lastRunLog: () => options.runRecord?.logTail() ?? null,
     ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
   });
 
@@ -711,7 +721,26 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
       host.emit('error-restart', err);
     });
   };
+  // Read before the box starts: a run that ended without a stop left `running`.
+  const runRecord = options.runRecord ?? new RunRecord({ dataDir: options.dataDir ?? options.config.storage.dataDir, log, ...(options.journal !== undefined ? { journal: options.journal } : {}) });
+  const previous = runRecord.begin();
+  options = { ...options, runRecord };
   box = await startBox({ ...options, restart });
+  if (previous.ended === 'crash') {
+    const started = previous.started_at ? ` (started ${previous.started_at})` : '';
+    if (previous.same_boot === false) {
+      box.store.addEvent(Date.now(), 'info', 'last-run-unclean',
+        '上次运行没有正常关机：断电、拔掉电源或系统死机后重新启动。已接收的短信都在队列里；若有正在发送的短信，请看“待确认”。',
+        `the previous run ended without a shutdown${started}: a power cut, the plug pulled or a system hang. Accepted messages are all queued; any being sent then are listed as uncertain.`);
+    } else {
+      box.store.addEvent(Date.now(), 'error', 'last-run-crash',
+        '上次运行异常结束（程序崩溃或卡死后被自动重启）。管理员可在概览页面查看当时的日志；若反复出现，请联系技术支持。',
+        `the previous run ended abnormally${started}: the program crashed or hung and was restarted. An admin sees its last log lines on the overview; if it recurs, call support.`);
+    }
+    log.warn('the previous run did not stop cleanly', { started_at: previous.started_at, same_boot: previous.same_boot });
+    // In the background: the HTTP side never waits on journalctl.
+    void runRecord.readLogTail();
+  }
   // The box answers HTTP now (the modem comes up in the background): systemd's
   // start is complete, and the pings begin. They go on through an in-process
   // restart (a restore): its stop and start run on this loop too, so a restart
@@ -732,6 +761,7 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
     systemd.stopping();
     await host.settled();
     await box.close();
+    runRecord.stopped();
     systemd.stopWatchdog();
     await systemd.idle();
   };

@@ -220,6 +220,8 @@ export function renderHome(
   signal: { at: number; csq: number | null }[] = [],
   /** The latest events, for a logged-in owner; null hides the panel. */
   events: readonly EventRow[] | null = null,
+  /** The end of the previous run's log, for a logged-in owner (when that run did not stop cleanly). */
+  lastRunLog: readonly string[] | null = null,
 ): string {
   const context: PageContext = { lang, csrf: ctx?.csrf ?? null, path: '/', flash: ctx?.flash ?? null, simulated: status.modem.simulated, configError: status.config_error };
   const tz = config.schedule.timezone;
@@ -248,7 +250,7 @@ export function renderHome(
   });
   const body = `
 <div class="verdict ${verdict.level}" id="verdict"><span data-v="text">${h(verdict.text)}</span><small data-v="detail">${h(verdict.detail)}</small></div>
-${uncertain}${defaults}
+${uncertain}${defaults}${lastRunNotice(status, tz, lang, lastRunLog)}
 <div class="grid">
 <section><h2>${h(tr(lang, '队列', 'Queue'))}</h2><dl class="kv">
 <dt>${h(tr(lang, '排队中', 'queued'))}</dt><dd class="big" data-k="queue.queued">${status.queue.queued}</dd>
@@ -281,6 +283,24 @@ ${events ? `<section><h2>${h(tr(lang, '最近事件', 'Latest events'))}</h2><di
 <p><a href="/setup">${h(tr(lang, '在管家助理中设置 →', 'Set up 管家助理 →'))}</a></p></section>
 <p><small>${h(tr(lang, '版本', 'Version'))} <span id="version">${h(status.version)}</span>${status.slot ? ` (${h(tr(lang, '槽', 'slot'))} <span id="slot">${h(status.slot)}</span>)` : ''} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
   return layout(context, tr(lang, '概览', 'Overview'), body, overviewScript(lang));
+}
+
+/**
+ * How the previous run ended, when not by a stop: a crash or watchdog restart
+ * of the program (a warning), or a power cut / system hang (a note: shops pull
+ * the plug). The log's end only for a logged-in owner.
+ */
+function lastRunNotice(status: StatusSnapshot, tz: string, lang: Lang, log: readonly string[] | null): string {
+  const last = status.last_run;
+  if (!last || last.ended !== 'crash') return '';
+  const since = last.started_at ? tr(lang, `（那次运行从 ${localTime(Date.parse(last.started_at), tz)} 开始）`, ` (that run started ${localTime(Date.parse(last.started_at), tz)})`) : '';
+  const text = last.same_boot === false
+    ? tr(lang, `上次没有正常关机就断电或重启了${since}。已接收的短信都在队列里。`, `The box lost power or restarted without a shutdown last time${since}. Accepted messages are all queued.`)
+    : tr(lang, `上次运行异常结束（程序崩溃或卡死，已自动重启）${since}。若反复出现，请联系技术支持。`, `The previous run ended abnormally (the program crashed or hung and was restarted)${since}. If it recurs, call support.`);
+  const logHtml = log && log.length > 0
+    ? `<details><summary>${h(tr(lang, `当时的最后 ${log.length} 行日志`, `its last ${log.length} log lines`))}</summary><pre id="last-run-log">${h(log.join('\n'))}</pre></details>`
+    : '';
+  return `<div id="last-run" class="${last.same_boot === false ? 'muted' : 'warn'}"><p>${h(text)}</p>${logHtml}</div>`;
 }
 
 /** Live updates: the page listens to /api/status/stream and fills the marked fields. */
