@@ -37,6 +37,7 @@ import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
 import { SystemdNotifier } from './system/systemd.js';
 import { RunRecord } from './system/last-run.js';
+import { HostNameWatcher } from './system/host-name.js';
 
 /** Wires the parts of the box together; nothing else lives here. */
 
@@ -94,6 +95,11 @@ export interface BoxOptions {
    * keeps one across in-process restarts; absent, status says null.
    */
   runRecord?: RunRecord;
+  /**
+   * The name avahi announced (status, setup page, console): runBox keeps one
+   * asking avahi in the background; without it, the host name plus `.local`.
+   */
+  hostName?: HostNameWatcher;
   /** Where runBox's run record reads the previous run's log (tests); journalctl by default. */
   journal?: import('./system/last-run.js').JournalReader | null;
 }
@@ -159,6 +165,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     }
   }
   const simulated = config.modem.device === 'simulator';
+  const hostName = options.hostName ?? new HostNameWatcher({ lookup: null, log });
   const boxClock = options.clock ? null : new BoxClock(config.schedule.clock, options.clockProbe);
   const clock: Clock = options.clock ?? boxClock!;
   removeLeftovers(dataDir);
@@ -238,7 +245,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     store: store.notify,
     clock,
     config: getConfig,
-    box: () => defaultBoxIdentity(listeningPort),
+    box: () => defaultBoxIdentity(listeningPort, undefined, hostName.name().name),
     queueSms: (to, text) => {
       const plan = planSegments(text);
       return store.queueSystemMessage('forward', to, text, plan.parts.length, plan.encoding, clock.now());
@@ -366,6 +373,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       sim: () => sim.status(),
       slot: () => update.slot,
       lastRun: () => options.runRecord?.summary() ?? null,
+      host: () => hostName.info(listeningPort),
     },
     simulated,
   );
@@ -673,6 +681,10 @@ export async function startBox(options: BoxOptions): Promise<Box> {
  */
 export interface BoxHost extends EventEmitter {
   readonly box: Box;
+  /** The name avahi announced and the 管家助理 URLs (asked in the background; the host name until avahi answers). */
+  readonly hostName: HostNameWatcher;
+  /** Resolves once avahi answered or did not (a few seconds at most): for the console's first line. */
+  readonly hostNameKnown: Promise<void>;
   readonly port: number;
   readonly url: string;
   /** Resolves when no restart is under way. */
@@ -724,7 +736,8 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
   // Read before the box starts: a run that ended without a stop left `running`.
   const runRecord = options.runRecord ?? new RunRecord({ dataDir: options.dataDir ?? options.config.storage.dataDir, log, ...(options.journal !== undefined ? { journal: options.journal } : {}) });
   const previous = runRecord.begin();
-  options = { ...options, runRecord };
+  const hostName = options.hostName ?? new HostNameWatcher({ log });
+  options = { ...options, runRecord, hostName };
   box = await startBox({ ...options, restart });
   if (previous.ended === 'crash') {
     const started = previous.started_at ? ` (started ${previous.started_at})` : '';
@@ -748,8 +761,12 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
   const systemd = options.systemd ?? new SystemdNotifier({ log });
   systemd.ready();
   systemd.startWatchdog();
+  // After the start: the box never waits for avahi (which may still be starting at boot).
+  const hostNameKnown = hostName.start();
   Object.defineProperties(host, {
     box: { get: () => box },
+    hostName: { value: hostName },
+    hostNameKnown: { value: hostNameKnown },
     port: { get: () => box.port },
     url: { get: () => box.url },
   });
@@ -762,6 +779,7 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
     await host.settled();
     await box.close();
     runRecord.stopped();
+    hostName.stop();
     systemd.stopWatchdog();
     await systemd.idle();
   };

@@ -1,4 +1,4 @@
-import { networkInterfaces, hostname } from 'node:os';
+import { fallbackName, hostUrls, lanIpv4s, type HostInfo } from '../system/host-name.js';
 import type { Config } from '../config/config.js';
 import { DEFAULT_ADMIN_PASSWORD, DEMO_ACCOUNT } from '../config/config.js';
 import { accountsWithFactoryPassword, FACTORY_ACCOUNT_TEXT, hasRealModem, type EventRow } from '../operations/index.js';
@@ -9,22 +9,6 @@ import { layout, localTime, signalBars, tr, type Lang, type PageContext } from '
 import { lineChart } from './charts.js';
 
 export type { Lang };
-
-/** Every IPv4 LAN address of the box: the URLs the shop can paste into 管家助理. */
-export function lanUrls(port: number): string[] {
-  const urls: string[] = [];
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const a of addresses ?? []) {
-      if (a.family === 'IPv4' && !a.internal) urls.push(`http://${a.address}${port === 80 ? '' : `:${port}`}/sms`);
-    }
-  }
-  return urls.length ? urls : [`http://127.0.0.1:${port}/sms`];
-}
-
-/** The box's mDNS name URL (avahi announces `<hostname>.local`). */
-export function mdnsUrl(port: number): string {
-  return `http://${hostname().split('.')[0]}.local${port === 80 ? '' : `:${port}`}/sms`;
-}
 
 export type VerdictLevel = 'ok' | 'wait' | 'fault';
 
@@ -281,7 +265,7 @@ ${events ? `<section><h2>${h(tr(lang, '最近事件', 'Latest events'))}</h2><di
     `<tr><td class="time">${h(localTime(e.at, tz))}</td><td><span class="status ${e.level === 'error' ? 'failed' : e.level === 'warn' ? 'uncertain' : ''}">${h(e.level)}</span></td><td class="text">${h(lang === 'zh' ? e.zh : e.en)}</td></tr>`).join('')}</table></div></section>` : ''}
 <section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2>${requestsTable(recent, tz, lang, 10, loggedIn)}
 <p><a href="/setup">${h(tr(lang, '在管家助理中设置 →', 'Set up 管家助理 →'))}</a></p></section>
-<p><small>${h(tr(lang, '版本', 'Version'))} <span id="version">${h(status.version)}</span>${status.slot ? ` (${h(tr(lang, '槽', 'slot'))} <span id="slot">${h(status.slot)}</span>)` : ''} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
+<p><small>${status.host ? `${h(tr(lang, '本机名称', 'Name'))} <span id="host-name" data-k="host.name">${h(status.host.name)}</span> · ` : ''}${h(tr(lang, '版本', 'Version'))} <span id="version">${h(status.version)}</span>${status.slot ? ` (${h(tr(lang, '槽', 'slot'))} <span id="slot">${h(status.slot)}</span>)` : ''} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
   return layout(context, tr(lang, '概览', 'Overview'), body, overviewScript(lang));
 }
 
@@ -332,10 +316,11 @@ export function windowText(status: StatusSnapshot, config: Config, lang: Lang): 
 }
 
 /** Setup for 管家助理: the URLs to paste, the accounts, the steps and the live request log. */
-export function renderSetup(ctx: PageContext, config: Config, recent: readonly WdgjRequestRecord[]): string {
+export function renderSetup(ctx: PageContext, config: Config, recent: readonly WdgjRequestRecord[], host: Pick<HostInfo, 'urls'> | null = null): string {
   const loggedIn = ctx.csrf !== null;
   const { lang } = ctx;
-  const urls = [...lanUrls(config.http.port), mdnsUrl(config.http.port)];
+  // The name avahi announced and the addresses, for the port the box listens on.
+  const urls = host?.urls ?? hostUrls(fallbackName(), config.http.port, lanIpv4s());
   const copy = tr(lang, '复制', 'Copy');
   const urlList = urls.map((u) => `<li class="row"><code>${h(u)}</code> <button type="button" class="secondary" data-copy="${h(u)}">${h(copy)}</button></li>`).join('');
   const accounts = ctx.csrf
