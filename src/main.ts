@@ -36,7 +36,7 @@ import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
 import { SystemdNotifier } from './system/systemd.js';
-import { RunRecord } from './system/last-run.js';
+import { RunRecord, type JournalReader, type PreviousRun } from './system/last-run.js';
 import { HostNameWatcher } from './system/host-name.js';
 
 /** Wires the parts of the box together; nothing else lives here. */
@@ -101,7 +101,7 @@ export interface BoxOptions {
    */
   hostName?: HostNameWatcher;
   /** Where runBox's run record reads the previous run's log (tests); journalctl by default. */
-  journal?: import('./system/last-run.js').JournalReader | null;
+  journal?: JournalReader | null;
 }
 
 export interface Box {
@@ -673,6 +673,26 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   };
 }
 
+/** The event for a previous run that ended without a stop: the program's end, or the system's (a power cut). */
+function announcePreviousCrash(box: Box, previous: PreviousRun, log: Logger): void {
+  const started = previous.started_at ? ` (started ${previous.started_at})` : '';
+  log.warn('the previous run did not stop cleanly', { started_at: previous.started_at, same_boot: previous.same_boot });
+  try {
+    if (previous.same_boot === false) {
+      box.store.addEvent(Date.now(), 'info', 'last-run-unclean',
+        '上次运行没有正常关机：断电、拔掉电源或系统死机后重新启动。已接收的短信都在队列里；若有正在发送的短信，请看“待确认”。',
+        `the previous run ended without a shutdown${started}: a power cut, the plug pulled or a system hang. Accepted messages are all queued; any being sent then are listed as uncertain.`);
+    } else {
+      box.store.addEvent(Date.now(), 'error', 'last-run-crash',
+        '上次运行异常结束（程序崩溃或卡死后被自动重启）。管理员可在概览页面查看当时的日志；若反复出现，请联系技术支持。',
+        `the previous run ended abnormally${started}: the program crashed or hung and was restarted. An admin sees its last log lines on the overview; if it recurs, call support.`);
+    }
+  } catch (err) {
+    // A full disk: the status page still says it (last_run).
+    log.error('recording the previous run\'s end failed', { error: String(err) });
+  }
+}
+
 /**
  * A box that can restart itself in this process, on the same port (a
  * restore): `box` is the one running now. `restarted` is emitted with the new
@@ -740,17 +760,7 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
   options = { ...options, runRecord, hostName };
   box = await startBox({ ...options, restart });
   if (previous.ended === 'crash') {
-    const started = previous.started_at ? ` (started ${previous.started_at})` : '';
-    if (previous.same_boot === false) {
-      box.store.addEvent(Date.now(), 'info', 'last-run-unclean',
-        '上次运行没有正常关机：断电、拔掉电源或系统死机后重新启动。已接收的短信都在队列里；若有正在发送的短信，请看“待确认”。',
-        `the previous run ended without a shutdown${started}: a power cut, the plug pulled or a system hang. Accepted messages are all queued; any being sent then are listed as uncertain.`);
-    } else {
-      box.store.addEvent(Date.now(), 'error', 'last-run-crash',
-        '上次运行异常结束（程序崩溃或卡死后被自动重启）。管理员可在概览页面查看当时的日志；若反复出现，请联系技术支持。',
-        `the previous run ended abnormally${started}: the program crashed or hung and was restarted. An admin sees its last log lines on the overview; if it recurs, call support.`);
-    }
-    log.warn('the previous run did not stop cleanly', { started_at: previous.started_at, same_boot: previous.same_boot });
+    announcePreviousCrash(box, previous, log);
     // In the background: the HTTP side never waits on journalctl.
     void runRecord.readLogTail();
   }
