@@ -718,6 +718,8 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
   let box: Box;
   let restarting: Promise<void> | null = null;
   let closed = false;
+  // Says nothing until the first box answers (below).
+  const systemd = options.systemd ?? new SystemdNotifier({ log });
   const restart = (between: () => Promise<void>) => {
     if (restarting || closed) return;
     restarting = (async () => {
@@ -726,6 +728,7 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
       const old = box;
       const started = Date.now();
       log.warn('restarting the box in this process', { port: old.port });
+      systemd.status('restarting in this process (a restore)');
       await old.close();
       let failure: (Error & { zh?: string; en?: string }) | null = null;
       try {
@@ -744,6 +747,7 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
       }
       if (failure) host.emit('restart-failed', failure);
       log.info('box restarted', { ms: Date.now() - started, port: box.port });
+      systemd.status(`answering HTTP on port ${box.port}`);
       host.emit('restarted', box);
     })().finally(() => {
       restarting = null;
@@ -768,8 +772,8 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
   // start is complete, and the pings begin. They go on through an in-process
   // restart (a restore): its stop and start run on this loop too, so a restart
   // that hangs the loop is caught like any other hang.
-  const systemd = options.systemd ?? new SystemdNotifier({ log });
   systemd.ready();
+  systemd.status(`answering HTTP on port ${box.port}`);
   systemd.startWatchdog();
   // After the start: the box never waits for avahi (which may still be starting at boot).
   const hostNameKnown = hostName.start();

@@ -100,9 +100,14 @@ export class SystemdNotifier {
   /** Starts the pings (when systemd asked for them). The timer is on the event loop: a blocked loop stops them. */
   startWatchdog(): void {
     if (this.pingIntervalMs === null || this.timer) return;
-    this.timer = setInterval(() => this.notify('WATCHDOG=1'), this.pingIntervalMs);
+    this.timer = setInterval(() => this.ping(), this.pingIntervalMs);
     // The pings never keep a stopping process alive.
     this.timer.unref();
+    this.ping();
+  }
+
+  /** One WATCHDOG=1 (what the timer sends); gathered into the next systemd-notify while one is running. */
+  ping(): void {
     this.notify('WATCHDOG=1');
   }
 

@@ -67,20 +67,20 @@ test('one systemd-notify at a time: what is asked meanwhile goes out together in
 
 test('a hung systemd-notify piles up no children: pings wait for it and go out as one', async (t) => {
   const sender = heldSender();
-  const notifier = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '2000' }, pid: 1, send: sender.send, log: quietLog() });
-  t.is(notifier.pingIntervalMs, 1);
-  notifier.startWatchdog();
+  const notifier = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '30000000' }, pid: 1, send: sender.send, log: quietLog() });
+  t.is(notifier.pingIntervalMs, 15_000);
+  notifier.ping();
   t.deepEqual(sender.calls[0]!.assignments, ['WATCHDOG=1']);
-  // Many intervals pass while the first is held: still one child.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Ten pings' worth of intervals while the first is held: still one child.
+  for (let i = 0; i < 10; i++) notifier.ping();
   t.is(sender.calls.length, 1);
   const next = waitFor(sender.events, 'call');
   sender.calls[0]!.finish();
   await next;
   t.deepEqual(sender.calls[1]!.assignments, ['WATCHDOG=1'], 'the pings missed meanwhile are one ping');
-  notifier.stopWatchdog();
   sender.calls[1]!.finish();
   await notifier.idle();
+  t.is(sender.calls.length, 2);
 });
 
 test('a failing systemd-notify is logged once, and once when it works again', async (t) => {
@@ -147,6 +147,7 @@ testWithTools([SYSTEMD_NOTIFY, PYTHON3], { serial: true })('the real box says RE
     await received.waitFor(/^READY=1$/m, 'READY=1');
     const port = (await output.waitFor(/http:\/\/127\.0\.0\.1:(\d+)\//, 'the console line with the port'))[1];
     t.is((await fetch(`http://127.0.0.1:${port}/api/status`)).status, 200, 'READY=1 came once the box answers HTTP');
+    t.is((await received.waitFor(/^STATUS=answering HTTP on port (\d+)$/m, 'the status line systemctl shows'))[1], port);
 
     await waitForPings(3, 'three pings');
 
