@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import cron, { type ScheduledTask } from 'node-cron';
 import { createSimulatorBinding } from '../hardware/simulator/binding.js';
-import { MODULE_PROFILES, VirtualModem, type ModuleProfileName } from '../hardware/simulator/virtual-modem.js';
+import { VirtualModem } from '../hardware/simulator/virtual-modem.js';
 import type { Clock } from './clock.js';
-import { loadConfig, type Config, type ConfigError } from './config/config.js';
+import { loadConfig, modemConfigs, modemLimits, type Config, type ConfigError, type ModemConfig } from './config/config.js';
 import { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,10 +14,11 @@ import { factoryAdminBlocked } from './operations/credentials.js';
 import { Operations } from './operations/index.js';
 import { removeLeftovers } from './operations/backup.js';
 import { createLogger, type Logger } from './log.js';
-import { loadHat } from './modem/hats.js';
+import { loadHat, simulatorModuleFor, type HatProfile } from './modem/hats.js';
 import { Modem, type ModemState } from './modem/modem.js';
 import { ModemWatchdog } from './modem/watchdog.js';
-import { setupBoxGpio } from './gpio/setup.js';
+import { poolModemPower, setupBoxGpio } from './gpio/setup.js';
+import { noPowerText, type ModemPower } from './modem/power.js';
 import { StatusLeds } from './leds/status-leds.js';
 import { openSerialStream } from './modem/serial.js';
 import { BoxClock, NetworkTimeFeed, type ClockTrustProbe } from './scheduler/clock-trust.js';
@@ -104,13 +105,28 @@ export interface BoxOptions {
   journal?: JournalReader | null;
 }
 
+/** One modem of the pool with its SIM: the driver, its watchdog and its power (issue 19). */
+export interface ModemUnit {
+  readonly name: string;
+  readonly config: ModemConfig;
+  readonly hat: HatProfile;
+  readonly modem: Modem;
+  readonly watchdog: ModemWatchdog;
+  readonly power: ModemPower;
+  /** Its virtual HAT, in simulator mode. */
+  readonly simulator: VirtualModem | null;
+}
+
 export interface Box {
   readonly port: number;
   readonly url: string;
   readonly store: Store;
   readonly status: StatusModel;
   readonly server: http.Server;
+  /** The first modem's driver. */
   readonly modem: Modem;
+  /** Every modem of the pool, the first one first. */
+  readonly modems: readonly ModemUnit[];
   readonly dispatcher: Dispatcher;
   /** Alerts and forwards to the owner's channels (`[[notify]]`). */
   readonly notifier: Notifier;
@@ -118,7 +134,7 @@ export interface Box {
   readonly sim: SimService;
   /** Sends the daily summary now (node-cron calls it when the sending window closes). */
   sendDailySummary(): void;
-  /** The virtual HAT, in simulator mode. */
+  /** The first modem's virtual HAT, in simulator mode. */
   readonly simulator: VirtualModem | null;
   /** Replaces the config while running: accounts, schedule, limits, opt-out rules apply at once. */
   applyConfig(next: Config): void;
@@ -134,6 +150,20 @@ export interface Box {
 /** The status model's view of the modem driver's state. */
 function modemStatusFields(s: ModemState) {
   return { state: s.state, hardFault: s.hardFault, registered: s.registered, operator: s.operator, signalCsq: s.csq, signalBars: s.bars, rat: s.rat, smsPath: s.smsPath };
+}
+
+/** The config's PWRKEY / STATUS pins of one modem, overriding its HAT profile's. */
+function powerPins(m: ModemConfig) {
+  return {
+    ...(m.pwrkeyGpio !== null ? { pwrkeyGpio: m.pwrkeyGpio } : {}),
+    ...(m.statusGpio !== null ? { statusGpio: m.statusGpio } : {}),
+  };
+}
+
+/** A virtual SIM after the first: its own number and IMSI (China Mobile), so the pool's SIMs differ as real ones do. */
+function virtualSimIdentity(index: number): { ownNumber: string; imsi: string } {
+  // The first virtual SIM is +8613912345678 / 460001234567890; the others end in 9, 0, 1 … and 1, 2, 3 …
+  return { ownNumber: `+861391234567${(8 + index) % 10}`, imsi: `46000123456789${index}` };
 }
 
 export async function startBox(options: BoxOptions): Promise<Box> {
@@ -164,7 +194,9 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       }
     }
   }
-  const simulated = config.modem.device === 'simulator';
+  const modemList = modemConfigs(config);
+  // Simulator mode: no modem is real, so no SMS leaves the box.
+  const simulated = modemList.every((m) => m.device === 'simulator');
   const hostName = options.hostName ?? new HostNameWatcher({ lookup: null, log });
   const boxClock = options.clock ? null : new BoxClock(config.schedule.clock, options.clockProbe);
   const clock: Clock = options.clock ?? boxClock!;
@@ -194,26 +226,37 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     }
   });
 
-  // The modem: the virtual HAT in simulator mode, else the UART.
-  const hat = loadHat(config.modem.hat);
-  let simulator: VirtualModem | null = null;
-  let openStream: () => Promise<import('node:stream').Duplex>;
-  if (simulated) {
+  // The modems: virtual HATs in simulator mode, else the UART and USB serial ports.
+  const hats = modemList.map((m) => loadHat(m.hat));
+  const simulators = modemList.map((m, index): VirtualModem | null => {
+    if (m.device !== 'simulator') return null;
+    if (index === 0 && options.simulator) return options.simulator;
     // Switched off at first, like a real HAT: the box powers it on through the (virtual) PWRKEY.
     // The virtual HAT plays the module the config names, so its answers match the profile the driver uses.
-    const moduleProfile = (MODULE_PROFILES as readonly string[]).includes(hat.name) ? (hat.name as ModuleProfileName) : undefined;
-    simulator = options.simulator ?? new VirtualModem({
+    const hat = hats[index]!;
+    // A USB profile plays its UART twin (sim7600-usb → sim7600).
+    const moduleProfile = simulatorModuleFor(hat) ?? undefined;
+    return new VirtualModem({
       sendMs: config.simulator.sendMs,
       bootMs: options.simulatorBootMs ?? 3000,
       initialPower: 'off',
       ...(moduleProfile ? { profile: moduleProfile } : {}),
+      // Each virtual SIM of a pool has a number and an IMSI of its own.
+      ...(index > 0 ? virtualSimIdentity(index) : {}),
+      ...(m.ownNumber ? { ownNumber: m.ownNumber } : {}),
     });
-    const binding = createSimulatorBinding(simulator);
-    openStream = () => openSerialStream({ path: 'simulator', baudRate: hat.uart.baud, binding });
-  } else {
-    const device = config.modem.device;
-    openStream = () => openSerialStream({ path: device, baudRate: hat.uart.baud });
-  }
+  });
+  const openStreams = modemList.map((m, index) => {
+    const simulator = simulators[index];
+    const baudRate = hats[index]!.uart.baud;
+    if (simulator) {
+      const binding = createSimulatorBinding(simulator);
+      return () => openSerialStream({ path: 'simulator', baudRate, binding });
+    }
+    return () => openSerialStream({ path: m.device, baudRate });
+  });
+  const hat = hats[0]!;
+  const simulator = simulators[0] ?? null;
   // GPIO through johnny-five: the virtual board wired to the virtual HAT, or the Pi's pins.
   // A machine without GPIO still runs the box: no LEDs, no power control, a warning.
   const ledPins = Object.fromEntries(
@@ -223,14 +266,16 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     hat,
     simulator,
     ledPins,
-    powerPins: {
-      ...(config.modem.pwrkeyGpio !== null ? { pwrkeyGpio: config.modem.pwrkeyGpio } : {}),
-      ...(config.modem.statusGpio !== null ? { statusGpio: config.modem.statusGpio } : {}),
-    },
+    powerPins: powerPins(config.modem),
     ...(config.leds.gpioChip ? { gpiod: { chip: config.leds.gpioChip } } : {}),
     log,
   });
-  const power = boxGpio.power;
+  // The first modem's power comes with the board (PWRKEY wired to the virtual HAT in simulator mode);
+  // another virtual HAT is switched through its own seam, a real one through its pins, a USB modem not at all.
+  const powers = modemList.map((m, index): ModemPower => {
+    if (index === 0) return boxGpio.power;
+    return poolModemPower(hats[index]!, simulators[index] ?? null, boxGpio.gpio, powerPins(m));
+  });
 
   let dispatcher: Dispatcher | null = null;
   let statusLeds: StatusLeds<StatusSnapshot> | null = null;
@@ -266,8 +311,9 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   });
   // The SIM above the driver (issue 17): self-test, credit and the carrier's restriction.
   // The SIM's IMSI and number, as the driver read them at init (AT+CIMI, AT+CNUM).
+  // The SIM above the driver watches the first modem's SIM (its credit, self-test and the carrier's restriction).
   const modemIdentity = options.modemIdentity ?? (() => {
-    const { imsi, ownNumber } = modem.status();
+    const { imsi, ownNumber } = units[0]!.modem.status();
     return { imsi, ownNumber };
   });
   const sim: SimService = new SimService({
@@ -321,34 +367,45 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     notify: (kind, report) => notifier.event(kind, report),
   });
   const timings = options.modemTimings ?? {};
-  const modem = new Modem({
-    openStream,
-    hat: timings.bootMs === undefined ? hat : { ...hat, power: { ...hat.power, bootMs: timings.bootMs } },
-    power,
-    clock,
-    log,
-    onInbound: async (part) => {
-      await inbound.receive(part);
-      statusLeds?.flash();
-    },
-    ...(timings.pollIntervalMs !== undefined ? { pollIntervalMs: timings.pollIntervalMs } : {}),
-    ...(timings.commandTimeoutMs !== undefined ? { commandTimeoutMs: timings.commandTimeoutMs } : {}),
-    ...(timings.resyncQuietMs !== undefined ? { resyncQuietMs: timings.resyncQuietMs } : {}),
+  const pooled = modemList.length > 1;
+  const units: ModemUnit[] = modemList.map((m, index) => {
+    const hat = hats[index]!;
+    const modem = new Modem({
+      openStream: openStreams[index]!,
+      hat: timings.bootMs === undefined ? hat : { ...hat, power: { ...hat.power, bootMs: timings.bootMs } },
+      power: powers[index]!,
+      clock,
+      log,
+      onInbound: async (part) => {
+        await inbound.receive(part, m.name);
+        statusLeds?.flash();
+      },
+      ...(timings.pollIntervalMs !== undefined ? { pollIntervalMs: timings.pollIntervalMs } : {}),
+      ...(timings.commandTimeoutMs !== undefined ? { commandTimeoutMs: timings.commandTimeoutMs } : {}),
+      ...(timings.resyncQuietMs !== undefined ? { resyncQuietMs: timings.resyncQuietMs } : {}),
+    });
+    // First AT+CFUN off/on, then power cycles through PWRKEY with backoff, then a hard fault.
+    const noPower = noPowerText(powers[index]!);
+    const watchdog = new ModemWatchdog({ modem, canPowerCycle: powers[index]!.canPulse, ...(noPower ? { noPowerText: noPower } : {}), clock, log, sendFailureRun: () => status.sendFailureRun(m.name) });
+    return { name: m.name, config: m, hat, modem, watchdog, power: powers[index]!, simulator: simulators[index] ?? null };
   });
-
-  // First AT+CFUN off/on, then power cycles through PWRKEY with backoff, then a hard fault.
-  const watchdog = new ModemWatchdog({ modem, canPowerCycle: power.canPulse, clock, log, sendFailureRun: () => status.sendFailureRun() });
-  const modemStatusNow = () => {
-    const fields = modemStatusFields(modem.status());
-    return { ...fields, hardFault: fields.hardFault ?? watchdog.hardFault() };
+  const modem = units[0]!.modem;
+  const modemStatusNow = (unit: ModemUnit) => {
+    const fields = modemStatusFields(unit.modem.status());
+    return { ...fields, hardFault: fields.hardFault ?? unit.watchdog.hardFault() };
   };
+  // With a pool, what a modem says is told with its name.
+  const named = (unit: ModemUnit, zh: string, en: string) => (pooled ? { zh: `[${unit.name}] ${zh}`, en: `[${unit.name}] ${en}` } : { zh, en });
 
-  const hatModem: DispatchModem = {
-    id: 'hat',
-    notReadyReason: () => status.modemNotReadyReason(),
-    send: (message) => modem.send(message),
-    setKeepLinkOpen: (on) => void modem.setKeepLinkOpen(on),
-  };
+  const dispatchModems: DispatchModem[] = units.map((unit, index) => ({
+    id: unit.name,
+    notReadyReason: () => status.modemNotReadyReason(unit.name),
+    send: (message) => unit.modem.send(message),
+    setKeepLinkOpen: (on) => void unit.modem.setKeepLinkOpen(on),
+    limits: () => modemLimits(config, unit.config),
+    // The carrier's restriction and the credit are watched on the first SIM (src/sim).
+    ...(index === 0 ? { carrierGate: () => sim.carrierGate(), onSendOutcome: (outcome) => sim.reportSend(outcome) } : { carrierGate: () => null, onSendOutcome: () => {} }),
+  }));
 
   // The shop's data is backed up (and kept among the backups) before an update is handed to the root side.
   const backupBeforeUpdate = async (): Promise<string> => {
@@ -374,19 +431,19 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       slot: () => update.slot,
       lastRun: () => options.runRecord?.summary() ?? null,
       host: () => hostName.info(listeningPort),
+      usage: (name) => dispatcher?.usage(name) ?? null,
     },
     simulated,
+    units.map((unit) => ({ name: unit.name, device: unit.config.device, hat: unit.hat.name, powerControl: unit.power.canPulse, simulated: unit.simulator !== null })),
   );
   dispatcher = new Dispatcher({
     store,
-    modems: [hatModem],
+    modems: dispatchModems,
     clock,
     config: getConfig,
     log,
     clockTrusted: () => boxClock?.trusted() ?? true,
     isOptedOut: (number) => store.isOptedOut(number),
-    carrierGate: () => sim.carrierGate(),
-    onSendOutcome: (outcome) => sim.reportSend(outcome),
   });
 
   // The balance is asked once the SIM is on the network (not again within hours: a box that reboots often).
@@ -402,26 +459,37 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     }
     wasRegistered = registered;
   });
-  modem.on('status', () => {
-    status.setModem(modemStatusNow());
-    statusLeds?.refresh();
-    dispatcher!.kick();
-  });
-  watchdog.on('event', (e) => store.addEvent(clock.now(), e.level, `watchdog-${e.kind}`, e.zh, e.en));
-  watchdog.on('hard-fault', () => {
-    status.setModem(modemStatusNow());
-    statusLeds?.refresh();
-  });
-  modem.on('event', (e) => store.addEvent(clock.now(), e.level, `modem-${e.kind}`, e.zh, e.en));
-  // Before the watchdog starts listening: it reads the run this keeps.
-  modem.on('send-result', (result) => {
-    status.recordSendResult(result);
-    if (result.ok) statusLeds?.flash();
-  });
-  modem.on('call', (call) => void calls.record(call));
-  modem.on('status-report', (r) => {
-    store.applyStatusReport(r.recipient, r.messageRef, r.status, r.delivered, r.final, clock.now());
-  });
+  for (const unit of units) {
+    unit.modem.on('status', () => {
+      status.setModem(modemStatusNow(unit), unit.name);
+      statusLeds?.refresh();
+      dispatcher!.kick();
+    });
+    unit.watchdog.on('event', (e) => {
+      const text = named(unit, e.zh, e.en);
+      store.addEvent(clock.now(), e.level, `watchdog-${e.kind}`, text.zh, text.en, pooled ? { modem: unit.name } : undefined);
+    });
+    unit.watchdog.on('hard-fault', () => {
+      status.setModem(modemStatusNow(unit), unit.name);
+      statusLeds?.refresh();
+      // Its sticky customers' messages go to the other SIMs now.
+      dispatcher!.kick();
+    });
+    unit.modem.on('event', (e) => {
+      const text = named(unit, e.zh, e.en);
+      store.addEvent(clock.now(), e.level, `modem-${e.kind}`, text.zh, text.en, pooled ? { modem: unit.name } : undefined);
+    });
+    // Before the watchdog starts listening: it reads the run this keeps.
+    unit.modem.on('send-result', (result) => {
+      status.recordSendResult(result, unit.name);
+      if (result.ok) statusLeds?.flash();
+    });
+    unit.modem.on('call', (call) => void calls.record(call, unit.name));
+    unit.modem.on('status-report', (r) => {
+      // References are the modem's own: a report is matched among this SIM's messages only.
+      store.applyStatusReport(r.recipient, r.messageRef, r.status, r.delivered, r.final, clock.now(), pooled ? unit.name : undefined);
+    });
+  }
   // A Pi without NTP sets its clock from the modem's network time (src/scheduler/clock-trust.ts).
   const networkTime = boxClock
     ? new NetworkTimeFeed({
@@ -469,7 +537,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     log,
     update,
     lastRunLog: () => options.runRecord?.logTail() ?? null,
-    ...(simulator ? { extraRoutes: simulatorRoutes(simulator) } : {}),
+    ...(simulator ? { extraRoutes: simulatorRoutes(units.flatMap((unit) => (unit.simulator ? [{ name: unit.name, modem: unit.simulator }] : []))) } : {}),
   });
 
   const host = options.host ?? config.http.host;
@@ -510,8 +578,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   }
   startupWrite('announcing the last update', () => update.announceLastResult((level, kind, zh, en, data) => store.addEvent(clock.now(), level, kind, zh, en, data)));
 
-  // The HTTP path never waits on the modem: it starts in the background.
-  status.setModem(modemStatusNow());
+  // The HTTP path never waits on the modems: they start in the background.
+  for (const unit of units) status.setModem(modemStatusNow(unit), unit.name);
   statusLeds = new StatusLeds({
     driver: boxGpio.leds,
     status: () => status.snapshot(),
@@ -520,7 +588,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       // On the simulator the factory password is how the box is tried out; with a real modem it must go.
       defaultAdminPassword: factoryAdminBlocked(config),
       consecutiveSendFailures: status.sendFailureRun(),
-      watchdogFault: watchdog.hardFault(),
+      watchdogFault: units.map((u) => u.watchdog.hardFault()).find((f) => f !== null) ?? null,
     }),
     onError: (err) => log.warn('LED update failed', { error: String(err) }),
     // The owner hears of what lights the fault LED: said after every derivation (cheap when unchanged).
@@ -530,14 +598,20 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     },
   });
   statusLeds.start();
-  void modem
-    .start()
-    .catch((err: unknown) => log.error('modem start failed', { error: String(err) }))
-    .finally(() => {
-      starting = false;
-      statusLeds?.refresh();
-      if (!closed) watchdog.start();
-    });
+  // The box is "starting" until every modem has had its first start.
+  void Promise.all(
+    units.map((unit) =>
+      unit.modem
+        .start()
+        .catch((err: unknown) => log.error('modem start failed', { modem: unit.name, error: String(err) }))
+        .finally(() => {
+          if (!closed) unit.watchdog.start();
+        }),
+    ),
+  ).finally(() => {
+    starting = false;
+    statusLeds?.refresh();
+  });
   sim.start();
   dispatcher.start();
   inbound.start();
@@ -632,6 +706,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     status,
     server,
     modem,
+    modems: units,
     dispatcher,
     notifier,
     sim,
@@ -661,13 +736,17 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       clearTimeout(cutOff);
       await dispatcher!.stop();
       await inbound.stop();
-      await watchdog.stop();
-      await modem.stop({ powerDown: !simulated }).catch((err: unknown) => log.warn('modem stop failed', { error: String(err) }));
+      await Promise.all(units.map((unit) => unit.watchdog.stop()));
+      await Promise.all(
+        units.map((unit) =>
+          unit.modem.stop({ powerDown: unit.simulator === null }).catch((err: unknown) => log.warn('modem stop failed', { modem: unit.name, error: String(err) })),
+        ),
+      );
       statusLeds?.off();
       // Nothing feeds the notifier any more; a delivery under way ends (or times out) before the database closes.
       await notifier.stop();
       await boxGpio.close();
-      if (!options.simulator) simulator?.dispose();
+      for (const [index, virtual] of simulators.entries()) if (!(index === 0 && options.simulator)) virtual?.dispose();
       store.close();
     },
   };

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, defaultConfig, loadConfig, parseConfig } from '../src/config/config.js';
+import { ConfigError, defaultConfig, loadConfig, modemConfigs, modemLimits, parseConfig } from '../src/config/config.js';
 import { packageRoot } from '../src/paths.js';
 
 const parseError = (source: string): ConfigError => {
@@ -126,4 +126,45 @@ test('LED and PWRKEY pins: -1 means none or the profile, the UART and duplicates
   const duplicate = parseError('[leds]\npower = 17\n\n[modem]\npwrkey_gpio = 17\n');
   t.is(duplicate.line, 5);
   t.regex(duplicate.en, /GPIO 17, already used by \[leds\] power/);
+});
+
+test('[[modem]] blocks make a pool of SIMs, each with its own name, device and limits; [modem] still means one', (t) => {
+  const one = parseConfig('[modem]\ndevice = "/dev/serial0"\nhat = "sim7600"\n', 'x.toml');
+  t.like(one.modem, { name: 'sim1', device: '/dev/serial0', maxPerHour: null });
+  t.deepEqual(one.extraModems, []);
+  t.deepEqual(modemConfigs(one).map((m) => m.name), ['sim1']);
+
+  const pool = parseConfig(
+    [
+      '[schedule]', 'max_per_hour = 180', 'max_per_day = 900', '',
+      '[[modem]]', 'device = "/dev/serial0"', 'hat = "sim7600"', 'pwrkey_gpio = 6', '',
+      '[[modem]]', 'name = "usb-a"', 'device = "/dev/serial/by-id/usb-SimTech__Incorporated_SimTech__Incorporated_0123456789ABCDEF-if02-port0"',
+      'hat = "sim7600"', 'own_number = "13912345679"', 'max_per_hour = 100', 'max_per_day = 500', '',
+      '[[modem]]', 'device = "simulator"', 'max_per_minute = 5', '',
+    ].join('\n'),
+    'x.toml',
+  );
+  t.deepEqual(modemConfigs(pool).map((m) => m.name), ['sim1', 'usb-a', 'sim3'], 'unnamed blocks are sim<N> by position');
+  t.is(pool.modem, modemConfigs(pool)[0]!, 'the first block is config.modem');
+  t.like(pool.extraModems[0], { ownNumber: '+8613912345679', maxPerHour: 100, maxPerDay: 500, maxPerMinute: null });
+  t.deepEqual(modemLimits(pool, pool.extraModems[0]!), { maxPerMinute: 0, maxPerHour: 100, maxPerDay: 500 });
+  t.deepEqual(modemLimits(pool, pool.modem), { maxPerMinute: 0, maxPerHour: 180, maxPerDay: 900 }, 'without its own, a SIM has [schedule]\'s');
+  t.deepEqual(modemLimits(pool, pool.extraModems[1]!), { maxPerMinute: 5, maxPerHour: 180, maxPerDay: 900 });
+});
+
+test('[[modem]] mistakes name the block: a name twice, a serial port twice, a pin twice, a bad name, too many', (t) => {
+  const twiceName = parseError('[[modem]]\nname = "a"\n\n[[modem]]\nname = "a"\n');
+  t.is(twiceName.line, 5);
+  t.regex(twiceName.en, /name "a" is used twice/);
+  const twicePort = parseError('[[modem]]\ndevice = "/dev/ttyUSB2"\n\n[[modem]]\ndevice = "/dev/ttyUSB2"\n');
+  t.is(twicePort.line, 5);
+  t.regex(twicePort.zh, /一个串口只能接一个短信模块/);
+  // Several virtual HATs are fine.
+  t.is(modemConfigs(parseConfig('[[modem]]\ndevice = "simulator"\n[[modem]]\ndevice = "simulator"\n', 'x.toml')).length, 2);
+  const pin = parseError('[[modem]]\npwrkey_gpio = 6\n\n[[modem]]\npwrkey_gpio = 6\n');
+  t.is(pin.line, 5);
+  t.regex(pin.en, /GPIO 6, already used by \[\[modem\]\] sim1 pwrkey_gpio/);
+  t.regex(parseError('[[modem]]\nname = "SIM 1"\n').en, /lowercase letters, digits/);
+  t.regex(parseError('[[modem]]\nbaud = 9600\n').en, /\[modem\] has no key "baud"/);
+  t.regex(parseError('[[modem]]\n'.repeat(9)).en, /at most 8 \[\[modem\]\] blocks/);
 });

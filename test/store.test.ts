@@ -365,6 +365,7 @@ test('migration 6: a database upgraded with messages in it starts with the right
     store.db.exec('ALTER TABLE events DROP COLUMN repeats; ALTER TABLE events DROP COLUMN last_at; ALTER TABLE events DROP COLUMN bytes');
     store.db.exec('DROP TABLE notify_jobs; DROP TABLE notify_channels; ALTER TABLE inbox DROP COLUMN reply_to; DROP INDEX inbox_calls; ALTER TABLE inbox DROP COLUMN kind');
     store.db.exec('DROP TABLE selftests; DROP TABLE sim_balance; DROP TABLE sim_state; DROP INDEX outbox_queued_kind');
+    store.db.exec('DROP TABLE number_modem; ALTER TABLE inbox DROP COLUMN modem');
     store.db.pragma('user_version = 5');
     store.close();
 
@@ -378,6 +379,60 @@ test('migration 6: a database upgraded with messages in it starts with the right
       store.close();
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('migration 12: the one modem\'s send history carries over to sim1, and each number stays with the SIM that last sent to it', (t) => {
+  const dir = tempDir();
+  try {
+    let store = Store.open(dir);
+    store.syncAccounts([account({ balanceLi: null })], T0);
+    send(store, { recipients: ['+8613800000001', '+8613800000002'] });
+    for (const at of [T0, T0 + 1000]) {
+      const due = store.nextDue(at, true)!;
+      store.finishSent(due.id, store.beginAttempt(due.id, 'hat', at)!, at, due.to, [1]);
+    }
+    // Back to version 11: the modem was 'hat', no number_modem, no inbox.modem.
+    store.db.exec('DROP TABLE number_modem; ALTER TABLE inbox DROP COLUMN modem');
+    store.db.pragma('user_version = 11');
+    store.close();
+
+    store = Store.open(dir);
+    try {
+      t.is(store.schemaVersion, MIGRATIONS.length);
+      t.deepEqual(store.sendHistory('sim1', T0 - 1), [T0, T0 + 1000], 'the rate limits remember what the HAT sent');
+      t.deepEqual(store.sendHistory('hat', T0 - 1), []);
+      t.is(store.stickyModem('+8613800000001'), 'sim1');
+      t.is(store.stickyModem('+8613800000002'), 'sim1');
+      t.is(store.stickyModem('+8613800000003'), null);
+    } finally {
+      store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a number sticks to the SIM that last sent to it or heard from it', (t) => {
+  const dir = tempDir();
+  const store = Store.open(dir);
+  try {
+    store.syncAccounts([account({ balanceLi: null })], T0);
+    send(store, { recipients: ['+8613800000001'] });
+    const due = store.nextDue(T0, true)!;
+    store.finishSent(due.id, store.beginAttempt(due.id, 'sim2', T0)!, T0, due.to, [7]);
+    t.is(store.stickyModem('+8613800000001'), 'sim2');
+    t.is(store.sentByModemSince('sim2', T0), 1);
+    t.is(store.sentByModemSince('sim1', T0), 0);
+    store.noteContact('+8613800000001', 'sim3', T0 + 5);
+    t.is(store.stickyModem('+8613800000001'), 'sim3', 'the customer wrote to sim3: answers go from there');
+    // A status report is matched to the SIM whose reference it carries.
+    t.is(store.applyStatusReport('+8613800000001', 7, 0, true, true, T0 + 10, 'sim1'), null, 'sim1 never sent reference 7');
+    t.is(store.applyStatusReport('+8613800000001', 7, 0, true, true, T0 + 10, 'sim2'), due.id);
+    t.is(store.getMessage(due.id)!.status, 'delivered');
+  } finally {
+    store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

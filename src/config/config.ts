@@ -76,15 +76,10 @@ export interface Config {
     /** Sent back to a caller (once per number per day, inside the window, uncharged); "" = off. */
     replySms: string;
   };
-  modem: {
-    device: string;
-    hat: string;
-    /** BCM pin that presses PWRKEY, overriding the HAT profile; null = the profile's. */
-    pwrkeyGpio: number | null;
-    statusGpio: number | null;
-    /** The box's own number (E.164) for the self-test when the SIM does not hold it (AT+CNUM); "" = the SIM's. */
-    ownNumber: string;
-  };
+  /** The first (or only) modem: a `[modem]` table, or the first `[[modem]]` block. */
+  modem: ModemConfig;
+  /** The `[[modem]]` blocks after the first (a pool of SIMs, issue 19); empty with one modem. */
+  extraModems: ModemConfig[];
   /** The SIM's credit (issue 17): how to ask the carrier, and when to warn. */
   sim: {
     /** Ask the carrier by itself (at registration, daily); false: only when the owner asks (a postpaid SIM). */
@@ -103,6 +98,44 @@ export interface Config {
   storage: { dataDir: string };
   /** Alert and forwarding channels (`[[notify]]` blocks); none by default. */
   notify: NotifyChannelConfig[];
+}
+
+/** One modem and its SIM (`[modem]`, or one `[[modem]]` block). */
+export interface ModemConfig {
+  /** Names the SIM on the pages, in events, metrics and the simulator's routes; sim1, sim2 … by default. */
+  name: string;
+  device: string;
+  hat: string;
+  /** BCM pin that presses PWRKEY, overriding the HAT profile; null = the profile's. */
+  pwrkeyGpio: number | null;
+  statusGpio: number | null;
+  /** The box's own number (E.164) for the self-test when the SIM does not hold it (AT+CNUM); "" = the SIM's. */
+  ownNumber: string;
+  /** This SIM's limits, overriding `[schedule]`; null = `[schedule]`'s. */
+  maxPerMinute: number | null;
+  maxPerHour: number | null;
+  maxPerDay: number | null;
+}
+
+/** Every modem of the box, the first one first. */
+export function modemConfigs(config: Pick<Config, 'modem' | 'extraModems'>): ModemConfig[] {
+  return [config.modem, ...config.extraModems];
+}
+
+/** A SIM's own limits, or `[schedule]`'s where it has none. */
+export function modemLimits(config: Config, modem: ModemConfig): { maxPerMinute: number; maxPerHour: number; maxPerDay: number } {
+  return {
+    maxPerMinute: modem.maxPerMinute ?? config.schedule.maxPerMinute,
+    maxPerHour: modem.maxPerHour ?? config.schedule.maxPerHour,
+    maxPerDay: modem.maxPerDay ?? config.schedule.maxPerDay,
+  };
+}
+
+/** The most modems one box drives: the Pi's UART plus USB modems on a powered hub. */
+export const MAX_MODEMS = 8;
+
+export function defaultModemConfig(index = 0): ModemConfig {
+  return { name: `sim${index + 1}`, device: 'simulator', hat: 'sim7600', pwrkeyGpio: null, statusGpio: null, ownNumber: '', maxPerMinute: null, maxPerHour: null, maxPerDay: null };
 }
 
 export const DEFAULT_ADMIN_PASSWORD = 'smsbox';
@@ -142,7 +175,8 @@ export function defaultConfig(): Config {
     },
     inbound: { forwardTo: '', webhook: '', reassemblyTimeoutMinutes: 60, forwardMaxPerHour: 20 },
     calls: { replySms: '' },
-    modem: { device: 'simulator', hat: 'sim7600', pwrkeyGpio: null, statusGpio: null, ownNumber: '' },
+    modem: defaultModemConfig(),
+    extraModems: [],
     sim: { checkBalance: true, balanceQueryTo: '', balanceQueryText: '', lowBalanceLi: 10_000 },
     leds: { power: 17, network: 27, activity: 22, fault: 26, gpioChip: '' },
     simulator: { sendMs: 1500 },
@@ -323,7 +357,6 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
     forward_max_per_hour: integer(0, 10_000),
   },
   calls: { reply_sms: text({ maxLength: 300 }) },
-  modem: { device: text({ nonEmpty: true }), hat: text({ nonEmpty: true }), pwrkey_gpio: gpioPin, status_gpio: gpioPin, own_number: mobileOrEmpty },
   sim: { check_balance: boolean, balance_query_to: serviceNumberOrEmpty(), balance_query_text: text({ maxLength: 70 }), low_balance_yuan: yuan },
   leds: { power: gpioPin, network: gpioPin, activity: gpioPin, fault: gpioPin, gpio_chip: text() },
   simulator: { send_ms: integer(0, 600_000) },
@@ -341,6 +374,25 @@ const ACCOUNT_KEYS: Record<string, KeySpec> = {
   password: text({ nonEmpty: true, maxLength: 200 }),
   balance: yuan,
   ignore_quiet_hours: boolean,
+};
+
+const MODEM_NAME = /^[a-z0-9][a-z0-9_-]{0,15}$/;
+
+const MODEM_KEYS: Record<string, KeySpec> = {
+  name: {
+    read: (v) =>
+      typeof v === 'string' && MODEM_NAME.test(v)
+        ? { ok: true, value: v }
+        : { ok: false, zh: '应为 1-16 个小写字母、数字、- 或 _，例如 "sim2"', en: 'must be 1-16 lowercase letters, digits, - or _, e.g. "sim2"' },
+  },
+  device: text({ nonEmpty: true }),
+  hat: text({ nonEmpty: true }),
+  pwrkey_gpio: gpioPin,
+  status_gpio: gpioPin,
+  own_number: mobileOrEmpty,
+  max_per_minute: integer(0, 100_000),
+  max_per_hour: integer(0, 1_000_000),
+  max_per_day: integer(0, 10_000_000),
 };
 
 const NOTIFY_KEYS: Record<string, KeySpec> = {
@@ -431,10 +483,10 @@ export function parseConfig(source: string, file: string): Config {
   };
 
   for (const [name, value] of Object.entries(doc)) {
-    if (name === 'account' || name === 'notify') continue;
+    if (name === 'account' || name === 'notify' || name === 'modem') continue;
     const spec = SECTIONS[name];
     if (!spec) {
-      fail(name, null, `未知的配置段 [${name}]，可用的有：${[...Object.keys(SECTIONS), 'account', 'notify'].join('、')}`, `unknown section [${name}]; known: ${[...Object.keys(SECTIONS), 'account', 'notify'].join(', ')}`);
+      fail(name, null, `未知的配置段 [${name}]，可用的有：${[...Object.keys(SECTIONS), 'modem', 'account', 'notify'].join('、')}`, `unknown section [${name}]; known: ${[...Object.keys(SECTIONS), 'modem', 'account', 'notify'].join(', ')}`);
     }
     if (!isTable(value)) fail(null, name, `${name} 应为配置段 [${name}]`, `${name} must be a section [${name}]`);
     const values = readSection(value as Table, spec!, name, fail);
@@ -467,20 +519,69 @@ export function parseConfig(source: string, file: string): Config {
     });
   }
   if ('notify' in doc) config.notify = readNotifyBlocks(doc['notify'], fail);
+  if ('modem' in doc) {
+    const [first, ...rest] = readModemBlocks(doc['modem'], fail);
+    config.modem = first!;
+    config.extraModems = rest;
+  }
   const pins = new Map<number, string>();
-  for (const [name, pin] of [
-    ['[leds] power', config.leds.power], ['[leds] network', config.leds.network], ['[leds] activity', config.leds.activity],
-    ['[leds] fault', config.leds.fault], ['[modem] pwrkey_gpio', config.modem.pwrkeyGpio], ['[modem] status_gpio', config.modem.statusGpio],
+  const modemPins = modemConfigs(config).flatMap((m, index) => {
+    const where = config.extraModems.length === 0 ? '[modem]' : `[[modem]] ${m.name}`;
+    return [[`${where} pwrkey_gpio`, m.pwrkeyGpio, index], [`${where} status_gpio`, m.statusGpio, index]] as const;
+  });
+  for (const [name, pin, index] of [
+    ['[leds] power', config.leds.power, 0], ['[leds] network', config.leds.network, 0], ['[leds] activity', config.leds.activity, 0],
+    ['[leds] fault', config.leds.fault, 0], ...modemPins,
   ] as const) {
     if (pin === null) continue;
     const other = pins.get(pin);
     if (other) {
-      const [section, key] = name.slice(1).split('] ') as [string, string];
-      fail(section, key, `${name} 与 ${other} 用了同一个引脚 GPIO ${pin}`, `${name} uses GPIO ${pin}, already used by ${other}`);
+      const section = name.startsWith('[leds]') ? 'leds' : 'modem';
+      const key = name.slice(name.lastIndexOf(' ') + 1);
+      fail(section, key, `${name} 与 ${other} 用了同一个引脚 GPIO ${pin}`, `${name} uses GPIO ${pin}, already used by ${other}`, index);
     }
     pins.set(pin, name);
   }
   return config;
+}
+
+/**
+ * `[modem]` (one modem) or `[[modem]]` blocks (a pool of SIMs). Names and
+ * devices must differ: they name the SIM everywhere, and two drivers on one
+ * serial port would corrupt each other's commands. Several `simulator`
+ * devices are several virtual HATs.
+ */
+function readModemBlocks(value: unknown, fail: Fail): ModemConfig[] {
+  const blocks = Array.isArray(value) ? (value as unknown[]) : [value];
+  if (blocks.length === 0) fail(null, 'modem', '[[modem]] 至少要有一段', 'at least one [[modem]] block is needed');
+  if (blocks.length > MAX_MODEMS) {
+    fail('modem', null, `最多 ${MAX_MODEMS} 个 [[modem]]`, `at most ${MAX_MODEMS} [[modem]] blocks`, MAX_MODEMS);
+  }
+  const names = new Set<string>();
+  const devices = new Set<string>();
+  return blocks.map((entry, index) => {
+    if (!isTable(entry)) return fail('modem', null, '[[modem]] 格式错误', 'malformed [[modem]]', index);
+    const v = readSection(entry, MODEM_KEYS, 'modem', (s, k, zh, en) => fail(s, k, zh, en, index));
+    const modem = defaultModemConfig(index);
+    if (v['name'] !== undefined) modem.name = v['name'] as string;
+    if (v['device'] !== undefined) modem.device = v['device'] as string;
+    if (v['hat'] !== undefined) modem.hat = v['hat'] as string;
+    if (v['pwrkey_gpio'] !== undefined) modem.pwrkeyGpio = v['pwrkey_gpio'] as number | null;
+    if (v['status_gpio'] !== undefined) modem.statusGpio = v['status_gpio'] as number | null;
+    if (v['own_number'] !== undefined) modem.ownNumber = v['own_number'] as string;
+    if (v['max_per_minute'] !== undefined) modem.maxPerMinute = v['max_per_minute'] as number;
+    if (v['max_per_hour'] !== undefined) modem.maxPerHour = v['max_per_hour'] as number;
+    if (v['max_per_day'] !== undefined) modem.maxPerDay = v['max_per_day'] as number;
+    if (names.has(modem.name)) fail('modem', 'name', `[[modem]] 名称 "${modem.name}" 重复`, `[[modem]] name "${modem.name}" is used twice`, index);
+    names.add(modem.name);
+    if (modem.device !== 'simulator') {
+      if (devices.has(modem.device)) {
+        fail('modem', 'device', `[[modem]] 设备 ${modem.device} 重复：一个串口只能接一个短信模块`, `[[modem]] device ${modem.device} is listed twice: one serial port drives one modem`, index);
+      }
+      devices.add(modem.device);
+    }
+    return modem;
+  });
 }
 
 type Fail = (section: string | null, key: string | null, zh: string, en: string, index?: number) => never;
@@ -605,13 +706,6 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
       break;
     case 'calls':
       set<string>(v['reply_sms'], (x) => (config.calls.replySms = x));
-      break;
-    case 'modem':
-      set<string>(v['device'], (x) => (config.modem.device = x));
-      set<string>(v['hat'], (x) => (config.modem.hat = x));
-      if (v['pwrkey_gpio'] !== undefined) config.modem.pwrkeyGpio = v['pwrkey_gpio'] as number | null;
-      if (v['status_gpio'] !== undefined) config.modem.statusGpio = v['status_gpio'] as number | null;
-      set<string>(v['own_number'], (x) => (config.modem.ownNumber = x));
       break;
     case 'sim':
       set<boolean>(v['check_balance'], (x) => (config.sim.checkBalance = x));

@@ -1,5 +1,5 @@
 import type { Pin } from 'johnny-five';
-import type { HatProfile } from '../modem/hats.js';
+import { hatHasPowerControl, type HatProfile } from '../modem/hats.js';
 import { NoPower, type ModemPower } from '../modem/power.js';
 import type { GpioBoard } from './board.js';
 import { PHYSICAL_PIN } from './io-plugin.js';
@@ -30,6 +30,8 @@ export interface PowerPinOverrides {
 
 /** The HAT's power wiring, or null when no GPIO presses its PWRKEY (then the box cannot power it). */
 export function pwrkeyWiring(hat: HatProfile, overrides: PowerPinOverrides = {}): PwrkeyWiring | null {
+  // The bus powers a USB module: a pin in the config cannot press a key the module does not expose.
+  if (!hatHasPowerControl(hat)) return null;
   const pwrkeyGpio = overrides.pwrkeyGpio !== undefined ? overrides.pwrkeyGpio : hat.power.pwrkeyGpio;
   if (pwrkeyGpio === null) return null;
   return {
@@ -110,9 +112,10 @@ export class JohnnyFivePower implements ModemPower {
 /**
  * The ModemPower for a box: johnny-five on the profile's PWRKEY when there is
  * a GPIO board and the profile (or config) names the pin, else NoPower with
- * the reason.
+ * the reason (a USB modem: "no power control (USB)", whatever the config says).
  */
 export function modemPowerFor(gpio: GpioBoard | null, hat: HatProfile, overrides: PowerPinOverrides = {}, options: JohnnyFivePowerOptions = {}): ModemPower {
+  if (!hatHasPowerControl(hat)) return NoPower.usb();
   if (!gpio) return new NoPower('this box has no GPIO (gpiod tools missing or not a Pi)');
   const wiring = pwrkeyWiring(hat, overrides);
   if (!wiring) return new NoPower(`the ${hat.title} profile names no PWRKEY GPIO: set [modem] pwrkey_gpio`);

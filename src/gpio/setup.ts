@@ -2,7 +2,7 @@ import { connectVirtualPwrkey, VirtualBoard } from '../../hardware/simulator/vir
 import type { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
 import { DEFAULT_LED_PINS, LedDriver, type LedDriverOptions, type LedPins } from '../leds/driver.js';
 import type { Logger } from '../log.js';
-import type { HatProfile } from '../modem/hats.js';
+import { hatHasPowerControl, type HatProfile } from '../modem/hats.js';
 import { NoPower, simulatorPower, type ModemPower } from '../modem/power.js';
 import { openBoard, type GpioBoard } from './board.js';
 import { GpiodIO, type GpiodIoOptions } from './gpiod-io.js';
@@ -57,6 +57,10 @@ export async function setupBoxGpio(options: BoxGpioOptions): Promise<BoxGpio> {
     if (wiring) {
       power = new JohnnyFivePower(gpio, wiring);
       disconnect = connectVirtualPwrkey(virtualBoard, options.simulator, wiring);
+    } else if (!hatHasPowerControl(options.hat)) {
+      // A USB modem is on as soon as the bus is, and the box has no power control over it: so is the virtual one.
+      power = NoPower.usb();
+      if (!options.simulator.isPoweredOn()) options.simulator.powerOn();
     } else {
       // A profile without a PWRKEY pin: the virtual HAT is still switched through its own seam.
       power = simulatorPower(options.simulator);
@@ -81,7 +85,7 @@ export async function setupBoxGpio(options: BoxGpioOptions): Promise<BoxGpio> {
   } catch (error) {
     options.log?.warn('GPIO unavailable: no LEDs, and the modem cannot be power-cycled', { error: error instanceof Error ? error.message : String(error) });
   }
-  const power = gpio ? modemPowerFor(gpio, options.hat, options.powerPins) : new NoPower('GPIO is unavailable (see the log: gpiod tools, gpio group)');
+  const power = gpio || !hatHasPowerControl(options.hat) ? modemPowerFor(gpio, options.hat, options.powerPins) : new NoPower('GPIO is unavailable (see the log: gpiod tools, gpio group)');
   const leds = gpio ? LedDriver.onBoard(gpio, ledPins, options.leds) : new LedDriver({}, options.leds);
   return {
     gpio,
@@ -93,4 +97,18 @@ export async function setupBoxGpio(options: BoxGpioOptions): Promise<BoxGpio> {
       await gpio?.close();
     },
   };
+}
+
+/**
+ * The power of a modem of the pool other than the first (whose power comes
+ * with the board, setupBoxGpio): a virtual HAT is switched through its own
+ * seam, except a USB one, which is on from the start and has no power control,
+ * like the real one; a real modem gets its PWRKEY pin, or NoPower with the
+ * reason (a USB modem: "no power control (USB)").
+ */
+export function poolModemPower(hat: HatProfile, simulator: VirtualModem | null, gpio: GpioBoard | null, powerPins: PowerPinOverrides = {}): ModemPower {
+  if (!simulator) return modemPowerFor(gpio, hat, powerPins);
+  if (hatHasPowerControl(hat)) return simulatorPower(simulator);
+  if (!simulator.isPoweredOn()) simulator.powerOn();
+  return NoPower.usb();
 }

@@ -38,7 +38,7 @@ export class CallRecorder {
   ) {}
 
   /** Commits the call; never throws (a full disk is logged, the box runs on). Returns the inbox id, or null. */
-  record(call: HungUpCall): number | null {
+  record(call: HungUpCall, modem: string | null = null): number | null {
     const { store, clock } = this.deps;
     const config = this.deps.config();
     const now = clock.now();
@@ -46,10 +46,11 @@ export class CallRecorder {
     const who = call.from === null ? null : displayNumber(mobile ?? call.from);
     let inboxId: number;
     try {
-      inboxId = store.addCall(mobile ?? call.from ?? '', call.at, call.hungUp);
+      inboxId = store.addCall(mobile ?? call.from ?? '', call.at, call.hungUp, modem);
+      if (mobile && modem !== null) store.noteContact(mobile, modem, now);
       const zh = who ? `${who} 来电，已自动挂断` : '有来电（未显示号码），已自动挂断';
       const en = who ? `call from ${who}, hung up` : 'a call (number withheld), hung up';
-      store.addEvent(now, 'info', 'call', zh, en, { inboxId, number: mobile ?? call.from });
+      store.addEvent(now, 'info', 'call', zh, en, { inboxId, number: mobile ?? call.from, ...(modem !== null ? { modem } : {}) });
       this.maybeReply(mobile, now, config);
     } catch (err) {
       this.deps.log.error('recording a call failed', { from: call.from, error: String(err) });

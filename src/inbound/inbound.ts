@@ -90,8 +90,14 @@ export class InboundProcessor {
   }
 
   /** The modem's onInbound: resolves once the part is committed (then the modem may delete its copy). */
-  async receive(part: ReceivedPart): Promise<void> {
-    const result = this.deps.store.addInboundPart(part, this.deps.clock.now(), this.windowMs);
+  /** One received segment, from the SIM named `modem` (a pool: answers to this customer then go from it). */
+  async receive(part: ReceivedPart, modem: string | null = null): Promise<void> {
+    const now = this.deps.clock.now();
+    const result = this.deps.store.addInboundPart(part, now, this.windowMs, modem);
+    if (modem !== null && !result.duplicate) {
+      const sender = normalizeNumber(part.from, true);
+      if (sender) this.deps.store.noteContact(sender, modem, now);
+    }
     if (result.complete && !result.duplicate) this.processPending();
   }
 

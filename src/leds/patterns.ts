@@ -15,16 +15,22 @@ export type LedName = (typeof LED_NAMES)[number];
 /** `on`, `off`, `blink-fast`, `blink-slow`, `blink-1` … `blink-5`, `flash`. */
 export type LedPattern = 'on' | 'off' | 'blink-fast' | 'blink-slow' | 'flash' | `blink-${number}`;
 
+/** One modem as the LEDs see it. */
+export interface LedModemView {
+  state: string;
+  hard_fault: string | null;
+  registered: boolean | null;
+  signal_bars: number | null;
+  /** cs, sgs, ims, none, unknown (absent: unknown). */
+  sms_path?: string;
+}
+
 /** The fields of StatusModel.snapshot() the LEDs read (a snapshot satisfies it as it is). */
 export interface LedStatusView {
-  modem: {
-    state: string;
-    hard_fault: string | null;
-    registered: boolean | null;
-    signal_bars: number | null;
-    /** cs, sgs, ims, none, unknown (absent: unknown). */
-    sms_path?: string;
-  };
+  /** The first modem (the only one on a box with one SIM). */
+  modem: LedModemView;
+  /** Every modem, the first being `modem` (issue 19); absent: `modem` is the only one. */
+  modems?: readonly (LedModemView & { name: string })[];
   queue: {
     waiting: string | null;
     queued: number;
@@ -91,8 +97,35 @@ export function deriveLeds(status: LedStatusView, extras: LedExtras = {}): LedSt
   };
 }
 
+/**
+ * How bad a modem's network is, for the network LED of a box with several
+ * SIMs: lower is worse. A hard fault, then registration denied, then no
+ * network at all (off, starting, not responding, no SIM), then searching (or
+ * answering but not registered), then registered with fewer signal bars.
+ */
+export function networkSeverity(modem: LedModemView): number {
+  if (modem.hard_fault) return 0;
+  if (modem.state === 'registration-denied') return 1;
+  const registered = modem.registered === true && modem.state === 'ready';
+  if (!registered && !SEARCHING_STATES.has(modem.state) && modem.state !== 'ready') return 2;
+  if (!registered) return 3;
+  // Registered: 4 + bars (0-5), so one bar is worse than five.
+  return 4 + Math.min(5, Math.max(0, modem.signal_bars ?? 0));
+}
+
+/** The modem the network LED shows: the worst one (the first of equals). */
+export function worstModem<M extends LedModemView>(modems: readonly M[]): M {
+  let worst = modems[0]!;
+  for (const modem of modems.slice(1)) if (networkSeverity(modem) < networkSeverity(worst)) worst = modem;
+  return worst;
+}
+
+function modemsOf(status: LedStatusView): readonly (LedModemView & { name: string | null })[] {
+  return status.modems && status.modems.length > 0 ? status.modems : [{ ...status.modem, name: null }];
+}
+
 function networkPattern(status: LedStatusView): LedPattern {
-  const { state, registered, signal_bars: bars } = status.modem;
+  const { state, registered, signal_bars: bars } = worstModem(modemsOf(status));
   if (registered === true && state === 'ready') return `blink-${Math.min(5, Math.max(1, bars ?? 1))}`;
   if (SEARCHING_STATES.has(state) || (state === 'ready' && registered !== true)) return 'blink-fast';
   // off, starting, not-responding, no-sim, queue-only: no modem on a network to speak of.
@@ -104,19 +137,32 @@ function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
   const hard = (kind: string, zh: string, en: string): void => void reasons.push({ level: 'hard', kind, zh, en });
   const degraded = (kind: string, zh: string, en: string): void => void reasons.push({ level: 'degraded', kind, zh, en });
 
-  if (status.modem.hard_fault) {
-    // The modem says "中文 / English", each part already saying what to do.
-    const [zh, en] = status.modem.hard_fault.split(' / ');
-    hard(`modem-${status.modem.state}`, zh || status.modem.hard_fault, en ?? status.modem.hard_fault);
-  }
-  else if (extras.watchdogFault) hard('modem-watchdog', extras.watchdogFault, extras.watchdogFault);
-  if (status.modem.state === 'registration-denied') {
-    hard('registration-denied', '运营商拒绝注册：SIM 卡可能欠费或被停用', 'The network denied registration: the SIM may be out of credit or barred');
-  }
+  // With several SIMs each modem reason names its modem, and it is hard only when no modem can
+  // send: the others carry the queue (issue 19), so one SIM down is something to see to, not a stop.
+  const modems = modemsOf(status);
+  const pooled = modems.length > 1;
+  const modemReasons = modems.map((modem) => {
+    const own: FaultReason[] = [];
+    const add = (kind: string, zh: string, en: string): void => {
+      own.push(pooled
+        ? { level: 'hard', kind: `${kind}:${modem.name}`, zh: `SIM ${modem.name}：${zh}`, en: `Modem ${modem.name}: ${en}` }
+        : { level: 'hard', kind, zh, en });
+    };
+    if (modem.hard_fault) {
+      // The modem says "中文 / English", each part already saying what to do.
+      const [zh, en] = modem.hard_fault.split(' / ');
+      add(`modem-${modem.state}`, zh || modem.hard_fault, en ?? modem.hard_fault);
+    } else if (extras.watchdogFault && modem === modems[0]) add('modem-watchdog', extras.watchdogFault, extras.watchdogFault);
+    if (modem.state === 'registration-denied') {
+      add('registration-denied', '运营商拒绝注册：SIM 卡可能欠费或被停用', 'The network denied registration: the SIM may be out of credit or barred');
+    }
+    if (noSmsPath({ registered: modem.registered, smsPath: modem.sms_path ?? null })) add('no-sms-path', NO_SMS_PATH_TEXT.zh, NO_SMS_PATH_TEXT.en);
+    return own;
+  });
+  const everyModemDown = modemReasons.every((own) => own.length > 0);
+  const modemWarnings: FaultReason[] = [];
+  for (const own of modemReasons) for (const reason of own) (everyModemDown ? reasons : modemWarnings).push(everyModemDown ? reason : { ...reason, level: 'degraded' });
   const withoutSmsPath = noSmsPath({ registered: status.modem.registered, smsPath: status.modem.sms_path ?? null });
-  if (withoutSmsPath) {
-    hard('no-sms-path', NO_SMS_PATH_TEXT.zh, NO_SMS_PATH_TEXT.en);
-  }
   if (status.storage?.full) hard('disk-full', '磁盘已满：新短信无法保存，请联系技术支持清理存储卡', 'The disk is full: new messages cannot be stored; call support to free space on the card');
   if (status.queue.stuck) {
     hard('stuck', '发送停滞：有短信排队，但超过 10 分钟没有发出任何短信', 'Sending is stuck: messages are queued but none has been sent for over 10 minutes');
@@ -125,6 +171,8 @@ function faultReasons(status: LedStatusView, extras: LedExtras): FaultReason[] {
   for (const reason of simFaultReasons(status.sim)) reasons.push(reason);
   if (extras.storeFailure) hard('store', `数据库写入失败：${extras.storeFailure}`, `The database cannot be written: ${extras.storeFailure}`);
 
+  // Worst first: the hard reasons above, then these.
+  for (const reason of modemWarnings) reasons.push(reason);
   if (!status.clock.trusted) degraded('clock-not-set', '时间尚未校准，暂不发送', 'The clock is not set yet: messages are held');
   if (status.config_error) {
     degraded('config-error', '配置文件有误，本机暂用上次正确的配置或出厂设置运行：请改正配置文件', 'The config file has a mistake; the box runs on the last good config or the defaults meanwhile: fix the file');

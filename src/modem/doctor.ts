@@ -2,6 +2,7 @@ import { doctorSelftest, type DoctorSelftestOptions } from './doctor-selftest.js
 import type { Duplex } from 'node:stream';
 import { AtCmeError, AtEngine, AtError, AtTimeoutError, type AtResponse } from './at/index.js';
 import { HatProfileError, loadHat, type HatProfile } from './hats.js';
+import { USB_NO_POWER_TEXT } from './power.js';
 import {
   decideSmsPath,
   parseCimi,
@@ -100,6 +101,13 @@ const todo = (out: (line: string) => void, zh: string, en: string): void => {
  * line "[ OK ]" / "[WARN]" / "[FAIL]" in Chinese then English, and under a
  * failure what to do about it.
  */
+/** What to check when a USB modem's port cannot be opened. */
+function usbAdvice(out: (line: string) => void, usb: NonNullable<HatProfile['usb']>): void {
+  todo(out, `运行 lsusb，应列出 ${usb.vendorId}:${usb.productId}；没有就检查 USB 线和供电（模块发送时电流可达 2 A）`, `Run lsusb: it must list ${usb.vendorId}:${usb.productId}; if not, check the USB cable and the power supply (the module draws up to 2 A while sending)`);
+  todo(out, `运行 ls -l /dev/serial/by-id/，把以 -if${String(usb.atInterface).padStart(2, '0')}-port0 结尾的那一项填入 device（例如 ${usb.byId}）`, `Run ls -l /dev/serial/by-id/ and put the entry ending in -if${String(usb.atInterface).padStart(2, '0')}-port0 into device (like ${usb.byId})`);
+  todo(out, '没有 ttyUSB 设备时加载驱动：sudo modprobe option；并确认运行本程序的用户在 dialout 组', 'Without any ttyUSB device, load the driver: sudo modprobe option; and check that this user is in the dialout group');
+}
+
 export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
   const { out, hat } = run;
   const findings: DoctorFindings = {
@@ -123,13 +131,16 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
     selftest: null,
   };
   out(`smsbox doctor: ${hat.title} (${hat.name}), ${run.device} @ ${run.baud}`);
+  // A USB module is powered by the bus: say so once, up front, so no advice below sends the owner to a PWR key.
+  if (hat.usb) out(`${USB_NO_POWER_TEXT.zh} / ${USB_NO_POWER_TEXT.en}`);
 
   let stream: Duplex;
   try {
     stream = await run.openStream();
   } catch (error) {
     bad(out, `无法打开串口 ${run.device}`, `Cannot open the serial port ${run.device}: ${error instanceof Error ? error.message : String(error)}`);
-    todo(out, '确认 /boot/firmware/config.txt 中有 enable_uart=1，并且运行本程序的用户在 dialout 组', 'Check that config.txt has enable_uart=1 and that this user is in the dialout group');
+    if (hat.usb) usbAdvice(out, hat.usb);
+    else todo(out, '确认 /boot/firmware/config.txt 中有 enable_uart=1，并且运行本程序的用户在 dialout 组', 'Check that config.txt has enable_uart=1 and that this user is in the dialout group');
     return findings;
   }
   const engine = new AtEngine(stream, { timeoutMs: run.timeoutMs ?? 3000, resyncQuietMs: 100 });
@@ -147,6 +158,11 @@ export async function runDoctor(run: DoctorRun): Promise<DoctorFindings> {
     }
     if (!findings.answered) {
       bad(out, '模块没有任何应答', 'No answer from the modem at all');
+      if (hat.usb) {
+        todo(out, `确认 device 是 AT 口（USB 接口 ${hat.usb.atInterface}，by-id 名称以 -if${String(hat.usb.atInterface).padStart(2, '0')}-port0 结尾），不是诊断口或 GPS 口`, `Check that device is the AT port (USB interface ${hat.usb.atInterface}, the by-id name ending in -if${String(hat.usb.atInterface).padStart(2, '0')}-port0), not the diagnostic or GPS port`);
+        todo(out, '拔下模块的 USB 线，等 10 秒再插上，等一分钟后重试', 'Unplug the modem\'s USB cable, wait 10 seconds, plug it back in and try again a minute later');
+        return findings;
+      }
       todo(out, '检查 HAT 是否插好、电源灯是否亮；没亮就按一下 PWR 键或用跳线帽短接 PWR 与 3V3', 'Check the HAT is seated and its power LED is on; if not, press PWR or put the jumper on PWR–3V3');
       todo(out, `检查 UART 跳线（微雪 HAT 选 B：接树莓派串口）和波特率（${run.baud}）`, `Check the UART jumpers (Waveshare: position B, to the Pi's UART) and the baud rate (${run.baud})`);
       todo(out, '串口控制台不能占用串口：从 /boot/firmware/cmdline.txt 删掉 console=serial0,115200', 'The serial console must not use the UART: remove console=serial0,115200 from cmdline.txt');

@@ -13,8 +13,26 @@ export interface HatProfile {
   name: string;
   title: string;
   module: string;
+  /**
+   * Which module's AT behaviour this is (`sim7600`, `ec25`, `sim868`): the UART
+   * profile's name for a USB profile of the same module, else the profile's own.
+   */
+  moduleId: string;
+  /** How the box reaches the module: the Pi's UART, or USB (powered by the bus, no PWRKEY). */
+  transport: 'uart' | 'usb';
   description: { zh: string; en: string };
+  /** The port and its rate. For USB the device is the AT port's ttyUSB name (prefer usb.byId) and the rate is ignored by the driver. */
   uart: { device: string; baud: number };
+  /** A USB modem's identity and its AT port; null over UART. */
+  usb: {
+    /** Hex, as lsusb prints it (`1e0e`). */
+    vendorId: string;
+    productId: string;
+    /** The USB interface number of the AT port (the `ifNN` of its /dev/serial/by-id name). */
+    atInterface: number;
+    /** The /dev/serial/by-id/ name of the AT port, `*` where the unit's serial or variant goes. */
+    byId: string;
+  } | null;
   power: {
     /** BCM number of the GPIO that presses PWRKEY; null when the board has no default. */
     pwrkeyGpio: number | null;
@@ -141,30 +159,56 @@ function validateHat(data: Record<string, unknown>, file: string, stem: string):
 
   const name = str(data, '', 'name');
   if (name !== stem) fail('name', `is "${name}" but the file is ${stem}.toml`);
+  const transport = data['transport'] === undefined ? 'uart' : str(data, '', 'transport', /^(uart|usb)$/) as 'uart' | 'usb';
   const description = table('description');
-  const uart = table('uart');
   const power = table('power');
   const at = table('at');
   const gpio = (key: string): number | null => int(power, 'power.', key, 0, 27, true);
+
+  let uart: { device: string; baud: number };
+  let usb: HatProfile['usb'] = null;
+  if (transport === 'usb') {
+    if (data['uart'] !== undefined) fail('[uart]', 'is for a UART profile: a USB profile names its AT port in [usb]');
+    const t = table('usb');
+    uart = { device: str(t, 'usb.', 'device', /^\/dev\//), baud: int(t, 'usb.', 'baud', 1200, 4_000_000)! };
+    const atInterface = int(t, 'usb.', 'at_interface', 0, 31)!;
+    const byId = str(t, 'usb.', 'by_id', /^\/dev\/serial\/by-id\/usb-\S+-if\d\d-port\d$/);
+    if (!byId.endsWith(`-if${String(atInterface).padStart(2, '0')}-port0`)) fail('usb.by_id', `must end in -if${String(atInterface).padStart(2, '0')}-port0 (usb.at_interface)`);
+    usb = {
+      vendorId: str(t, 'usb.', 'vendor_id', /^[0-9a-f]{4}$/),
+      productId: str(t, 'usb.', 'product_id', /^[0-9a-f]{4}$/),
+      atInterface,
+      byId,
+    };
+    // The bus powers a USB module: a pin here would promise a power control the box does not have.
+    for (const key of ['pwrkey_gpio', 'status_gpio', 'flight_mode_gpio', 'pwrkey_active_high', 'power_on_pulse_ms', 'power_off_pulse_ms']) {
+      if (power[key] !== undefined) fail(`power.${key}`, 'has no meaning for a USB modem (the bus powers it; the box cannot press its PWRKEY)');
+    }
+  } else {
+    const t = table('uart');
+    uart = { device: str(t, 'uart.', 'device', /^\//), baud: int(t, 'uart.', 'baud', 1200, 4_000_000)! };
+  }
+  const usbPower = transport === 'usb';
 
   const profile: HatProfile = {
     name,
     title: str(data, '', 'title'),
     module: str(data, '', 'module'),
+    moduleId: data['module_id'] === undefined ? name : str(data, '', 'module_id', /^[a-z0-9_-]+$/i),
+    transport,
     description: { zh: str(description, 'description.', 'zh'), en: str(description, 'description.', 'en') },
-    uart: {
-      device: str(uart, 'uart.', 'device', /^\//),
-      baud: int(uart, 'uart.', 'baud', 1200, 4_000_000)!,
-    },
+    uart,
+    usb,
     power: {
-      pwrkeyGpio: gpio('pwrkey_gpio'),
-      pwrkeyActiveHigh: bool(power, 'power.', 'pwrkey_active_high'),
-      powerOnPulseMs: int(power, 'power.', 'power_on_pulse_ms', 50, 10_000)!,
-      powerOffPulseMs: int(power, 'power.', 'power_off_pulse_ms', 50, 30_000)!,
+      pwrkeyGpio: usbPower ? null : gpio('pwrkey_gpio'),
+      // Never pressed over USB (no pin); kept so the type stays one shape.
+      pwrkeyActiveHigh: usbPower ? true : bool(power, 'power.', 'pwrkey_active_high'),
+      powerOnPulseMs: usbPower ? 0 : int(power, 'power.', 'power_on_pulse_ms', 50, 10_000)!,
+      powerOffPulseMs: usbPower ? 0 : int(power, 'power.', 'power_off_pulse_ms', 50, 30_000)!,
       bootMs: int(power, 'power.', 'boot_ms', 100, 120_000)!,
       powerDownCommand: str(power, 'power.', 'power_down_command', /^AT[+A-Z0-9=,]+$/i),
-      statusGpio: gpio('status_gpio'),
-      flightModeGpio: gpio('flight_mode_gpio'),
+      statusGpio: usbPower ? null : gpio('status_gpio'),
+      flightModeGpio: usbPower ? null : gpio('flight_mode_gpio'),
     },
     at: {
       registration: strings(at, 'at.', 'registration', /^\+C(E|G)?REG$/),
@@ -189,4 +233,42 @@ function validateHat(data: Record<string, unknown>, file: string, stem: string):
     fail('at.cnmi', 'must store new messages (<mt> 0 or 1), not route them with +CMT');
   }
   return profile;
+}
+
+/** Whether the box can press this module's PWRKEY at all (a USB module is powered by the bus). */
+export function hatHasPowerControl(hat: Pick<HatProfile, 'transport'>): boolean {
+  return hat.transport !== 'usb';
+}
+
+/** The modules the virtual HAT can play (hardware/simulator/profiles.ts MODULE_PROFILES). */
+const SIMULATED_MODULES = ['sim7600', 'ec25', 'sim868'] as const;
+export type SimulatedModule = (typeof SIMULATED_MODULES)[number];
+
+/**
+ * The module the virtual HAT plays for this profile: a USB profile plays its
+ * UART twin (`sim7600-usb` → `sim7600`), so the simulator answers as the
+ * driver expects. Null when the simulator has no such module.
+ */
+export function simulatorModuleFor(hat: Pick<HatProfile, 'moduleId'>): SimulatedModule | null {
+  return (SIMULATED_MODULES as readonly string[]).includes(hat.moduleId) ? (hat.moduleId as SimulatedModule) : null;
+}
+
+const transports = new Map<string, HatProfile['transport'] | null>();
+
+/**
+ * How the named profile reaches its module, read once per name (the status
+ * page asks on every render); null for a name no profile has. Names come from
+ * the config, never from a client.
+ */
+export function hatTransport(name: string): HatProfile['transport'] | null {
+  let transport = transports.get(name);
+  if (transport === undefined) {
+    try {
+      transport = loadHat(name).transport;
+    } catch {
+      transport = null;
+    }
+    transports.set(name, transport);
+  }
+  return transport;
 }

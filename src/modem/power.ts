@@ -16,19 +16,50 @@ export class PowerUnavailableError extends Error {
   override name = 'PowerUnavailableError';
 }
 
+/** Why the box cannot power the modem, and what the owner does instead, in both languages. */
+export interface NoPowerText {
+  zh: string;
+  en: string;
+}
+
+/** A USB modem: the bus powers it, there is no PWRKEY to press. */
+export const USB_NO_POWER_TEXT: NoPowerText = Object.freeze({
+  zh: '此模块没有电源控制（USB）：本机无法给它开机或断电重启。需要重启时，请拔下模块的 USB 线，等 10 秒再插上',
+  en: 'This modem has no power control (USB): the box cannot power it on or power-cycle it. When it needs a restart, unplug its USB cable, wait 10 seconds and plug it back in',
+});
+
 /** No GPIO (a HAT whose PWRKEY is not wired, a USB modem, a tty): the modem must already be on. */
 export class NoPower implements ModemPower {
   readonly canPulse = false;
-  constructor(readonly reason = 'no GPIO is connected to the HAT\'s PWRKEY') {}
+  /** What the status page, the events and the watchdog say about it. */
+  readonly text: NoPowerText;
+  constructor(
+    readonly reason = 'no GPIO is connected to the HAT\'s PWRKEY',
+    text?: NoPowerText,
+  ) {
+    this.text = text ?? {
+      zh: '本机无法控制模块电源：需要重启时请拔掉电源再接上；要开机请按 PWR 键或用跳线帽短接 PWR 与 3V3',
+      en: `This box cannot press the modem's PWRKEY (${reason}): when it needs a restart, unplug the box and plug it back in; to switch it on, press PWR or put the jumper on PWR–3V3`,
+    };
+  }
+
+  /** A USB modem, powered by the bus. */
+  static usb(): NoPower {
+    return new NoPower('this modem has no power control (USB)', USB_NO_POWER_TEXT);
+  }
+
   async pulsePwrkey(): Promise<void> {
-    throw new PowerUnavailableError(
-      `Cannot press PWRKEY: ${this.reason}. Switch the modem on by hand (PWR button or the PWR–3V3 jumper). ` +
-        `无法控制模块电源：请手动开机（按 PWR 键或用跳线帽短接 PWR 与 3V3）。`,
-    );
+    throw new PowerUnavailableError(`${this.text.en}. ${this.text.zh}。`);
   }
   async readStatusPin(): Promise<boolean | null> {
     return null;
   }
+}
+
+/** What to say when `power` cannot press PWRKEY; null when it can. */
+export function noPowerText(power: ModemPower): NoPowerText | null {
+  if (power.canPulse) return null;
+  return power instanceof NoPower ? power.text : new NoPower().text;
 }
 
 /** The part of the VirtualModem a power switch needs (structural, so src/ does not depend on hardware/). */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { unrefTimers, type Clock, type Timers } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { ModemEvent, ModemState } from './modem.js';
-import { PowerUnavailableError } from './power.js';
+import { PowerUnavailableError, type NoPowerText } from './power.js';
 import type { ModemSendError } from './errors.js';
 
 /**
@@ -45,6 +45,12 @@ export interface WatchdogOptions {
   modem: WatchdogModem;
   /** False when the box cannot press PWRKEY (ModemPower.canPulse): then only the soft step is tried. */
   canPowerCycle: boolean;
+  /**
+   * Why it cannot and what the owner does instead (noPowerText(power)), said in
+   * the watchdog's events; default: "PWRKEY is not wired, unplug the box".
+   * A USB modem says it has no power control (USB) and to replug its cable.
+   */
+  noPowerText?: NoPowerText;
   clock?: Clock;
   /** The timer of the periodic check (default: real timers that do not keep the process alive); tests drive it. */
   timers?: Timers;
@@ -219,7 +225,9 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
         this.event('warn', 'watchdog-send-failures', `短信模块已连续 ${n} 次发送失败，重启射频也无效：正在断电重启`, `The modem failed ${n} sends in a row, also after a radio restart: power cycling it`);
         await this.modem.powerCycle().catch((error: unknown) => this.event('error', 'watchdog-power-cycle-failed', `断电重启失败：${describe(error)}`, `The power cycle failed: ${describe(error)}`));
       } else {
-        this.event('error', 'watchdog-send-failures', `短信模块已连续 ${n} 次发送失败，且本机无法控制其电源（PWRKEY 未接）：请手动断电重启`, `The modem failed ${n} sends in a row and this box cannot press its PWRKEY: unplug the box and plug it in again`);
+        const text = this.options.noPowerText;
+        if (text) this.event('error', 'watchdog-send-failures', `短信模块已连续 ${n} 次发送失败。${text.zh}`, `The modem failed ${n} sends in a row. ${text.en}`);
+        else this.event('error', 'watchdog-send-failures', `短信模块已连续 ${n} 次发送失败，且本机无法控制其电源（PWRKEY 未接）：请手动断电重启`, `The modem failed ${n} sends in a row and this box cannot press its PWRKEY: unplug the box and plug it in again`);
       }
       return;
     }
@@ -259,7 +267,9 @@ export class ModemWatchdog extends EventEmitter<WatchdogEvents> {
     if (!this.options.canPowerCycle) {
       if (!this.toldNoPower) {
         this.toldNoPower = true;
-        this.event('error', 'watchdog-no-power', '短信模块需要断电重启，但本机无法控制其电源（PWRKEY 未接）：请手动断电重启', 'The modem needs a power cycle but this box cannot press its PWRKEY: unplug the box and plug it in again');
+        const text = this.options.noPowerText;
+        if (text) this.event('error', 'watchdog-no-power', `短信模块需要断电重启。${text.zh}`, `The modem needs a power cycle. ${text.en}`);
+        else this.event('error', 'watchdog-no-power', '短信模块需要断电重启，但本机无法控制其电源（PWRKEY 未接）：请手动断电重启', 'The modem needs a power cycle but this box cannot press its PWRKEY: unplug the box and plug it in again');
       }
       return;
     }

@@ -1,4 +1,4 @@
-import { DEFAULT_ADMIN_PASSWORD, DEMO_ACCOUNT, type Config } from '../config/config.js';
+import { DEFAULT_ADMIN_PASSWORD, DEMO_ACCOUNT, modemConfigs, type Config } from '../config/config.js';
 import { refuse, type Refusal } from './outcome.js';
 
 /**
@@ -12,9 +12,9 @@ import { refuse, type Refusal } from './outcome.js';
 export const FACTORY_ACCOUNT_PASSWORD = DEMO_ACCOUNT.password;
 export const FACTORY_ADMIN_PASSWORD = DEFAULT_ADMIN_PASSWORD;
 
-/** A real modem: anything but the virtual HAT, so SMS leave the box. */
+/** A real modem: anything but the virtual HAT, so SMS leave the box (any one of a pool). */
 export function hasRealModem(config: Config): boolean {
-  return config.modem.device !== 'simulator';
+  return modemConfigs(config).some((m) => m.device !== 'simulator');
 }
 
 /** The accounts of the config whose password is the factory one. */

@@ -32,6 +32,25 @@ export interface SimStatus {
  * it; health is computed here and nowhere else.
  */
 
+/** Who a modem of the pool is: fixed for the life of the box. */
+export interface ModemIdentity {
+  name: string;
+  device: string;
+  hat: string;
+  /** The box can press its PWRKEY (a USB modem, or a HAT without the pin wired, cannot). */
+  powerControl: boolean;
+  simulated: boolean;
+}
+
+/** How one SIM of the pool is used: its limits, what it sent, what its lane does. */
+export interface ModemUsage {
+  limits: { maxPerMinute: number; maxPerHour: number; maxPerDay: number };
+  /** Segments sent in the last hour and the last 24 h (the limits' windows). */
+  segmentsLastHour: number;
+  segmentsLastDay: number;
+  lane: DispatchState | null;
+}
+
 export interface ModemStatus {
   /** 'queue-only' until a modem driver runs; then its life-cycle state. */
   state: string;
@@ -68,9 +87,15 @@ export interface WdgjRequestRecord {
 
 const RECENT_REQUESTS = 50;
 
+interface PoolMember {
+  identity: ModemIdentity;
+  status: ModemStatus;
+  sendFailures: SendFailureRun;
+}
+
 export class StatusModel {
-  private modem: ModemStatus;
-  private readonly sendFailures = new SendFailureRun();
+  /** The pool, in config order; the first is `modem` in the snapshot. */
+  private readonly pool: PoolMember[];
   private readonly recent: WdgjRequestRecord[] = [];
   private readonly startedAt: number;
   /** Since when the queue has been expected to move (the stuck judgement's memory). */
@@ -99,34 +124,62 @@ export class StatusModel {
       lastRun?: () => LastRunSummary | null;
       /** The name avahi announced and the URLs for 管家助理 (src/system/host-name.ts). */
       host?: () => HostInfo;
+      /** Each SIM's limits, use and lane (the dispatcher's); absent before it runs. */
+      usage?: (name: string) => ModemUsage | null;
     },
     simulated: boolean,
+    modems: readonly ModemIdentity[] = [{ name: 'sim1', device: simulated ? 'simulator' : '', hat: '', powerControl: simulated, simulated }],
   ) {
     this.startedAt = deps.clock.now();
-    this.modem = { state: 'queue-only', simulated, hardFault: null };
+    this.pool = modems.map((identity) => ({
+      identity,
+      status: { state: 'queue-only', simulated: identity.simulated, hardFault: null },
+      sendFailures: new SendFailureRun(),
+    }));
   }
 
-  setModem(update: Partial<ModemStatus>): void {
-    this.modem = { ...this.modem, ...update };
+  private member(name?: string): PoolMember {
+    if (name === undefined) return this.pool[0]!;
+    const found = this.pool.find((m) => m.identity.name === name);
+    if (!found) throw new RangeError(`no modem named ${name}`);
+    return found;
   }
 
+  /** The driver's state of one modem (the first when unnamed). */
+  setModem(update: Partial<ModemStatus>, name?: string): void {
+    const member = this.member(name);
+    member.status = { ...member.status, ...update };
+  }
+
+  /** The first modem's state. */
   get modemStatus(): Readonly<ModemStatus> {
-    return this.modem;
+    return this.pool[0]!.status;
   }
 
-  /** Why the dispatcher must not hand the modem a message now; null when it may. */
-  modemNotReadyReason(): string | null {
-    return modemNotReadyReason(this.modem);
+  /**
+   * Why the dispatcher must not hand this modem a message now; null when it
+   * may. Unnamed: the box as a whole, ready while any modem is (else the
+   * first one's reason).
+   */
+  modemNotReadyReason(name?: string): string | null {
+    if (name !== undefined) return modemNotReadyReason(this.member(name).status);
+    const reasons = this.pool.map((m) => modemNotReadyReason(m.status));
+    return reasons.some((r) => r === null) ? null : reasons[0]!;
   }
 
   /** The driver's word on each message it was asked to transmit (its `send-result` event). */
-  recordSendResult(outcome: SendOutcome): void {
-    this.sendFailures.record(outcome);
+  recordSendResult(outcome: SendOutcome, name?: string): void {
+    this.member(name).sendFailures.record(outcome);
   }
 
-  /** Sends in a row that failed for the modem's reasons (the LEDs and the watchdog read it). */
-  sendFailureRun(): number {
-    return this.sendFailures.length;
+  /**
+   * Sends in a row that failed for the modem's reasons (the LEDs and the
+   * watchdog read it). Unnamed: the longest run of any modem (the fault LED
+   * shows the worst).
+   */
+  sendFailureRun(name?: string): number {
+    if (name !== undefined) return this.member(name).sendFailures.length;
+    return Math.max(...this.pool.map((m) => m.sendFailures.length));
   }
 
   recordWdgj(record: WdgjRequestRecord): void {
@@ -140,7 +193,9 @@ export class StatusModel {
 
   /** Whether a new message can be accepted at all. */
   acceptance(): { ok: true } | { ok: false; reason: string } {
-    return this.modem.hardFault ? { ok: false, reason: this.modem.hardFault } : { ok: true };
+    // One SIM's fault moves its queue to the others: only a pool with every modem dead refuses.
+    if (this.pool.some((m) => !m.status.hardFault)) return { ok: true };
+    return { ok: false, reason: this.pool.map((m) => m.status.hardFault).join('; ') };
   }
 
   /** The stuck judgement, with its memory carried from one snapshot to the next. */
@@ -172,6 +227,33 @@ export class StatusModel {
     return { ...sim, low_balance_yuan: lowMark };
   }
 
+  private poolMemberJson(member: PoolMember, now: number, tz: string) {
+    const usage = this.deps.usage?.(member.identity.name) ?? null;
+    const config = this.deps.config();
+    const limits = usage?.limits ?? { maxPerMinute: config.schedule.maxPerMinute, maxPerHour: config.schedule.maxPerHour, maxPerDay: config.schedule.maxPerDay };
+    const lane = usage?.lane ?? null;
+    return {
+      name: member.identity.name,
+      device: member.identity.device,
+      hat: member.identity.hat,
+      ...modemJson(member.status),
+      /** False for a modem the box cannot power-cycle (a USB modem; a HAT whose PWRKEY is not wired). */
+      power_control: member.identity.powerControl,
+      sent_today: this.deps.store.sentByModemSince(member.identity.name, startOfLocalDay(now, tz)),
+      /** Segments in the last hour and 24 h: what this SIM's limits count. */
+      sent_last_hour: usage?.segmentsLastHour ?? 0,
+      sent_last_day: usage?.segmentsLastDay ?? 0,
+      /** Segments left in the last 24 h's budget; null without a day cap. */
+      day_budget_left: limits.maxPerDay > 0 ? Math.max(0, limits.maxPerDay - (usage?.segmentsLastDay ?? 0)) : null,
+      limits: { max_per_minute: limits.maxPerMinute, max_per_hour: limits.maxPerHour, max_per_day: limits.maxPerDay },
+      sending_message_id: lane?.sending ?? null,
+      waiting: lane?.waiting ?? null,
+      waiting_text: lane?.waiting ? WAIT_TEXT[lane.waiting].zh : null,
+      waiting_text_en: lane?.waiting ? WAIT_TEXT[lane.waiting].en : null,
+      next_send_at: lane?.nextSendAt ? new Date(lane.nextSendAt).toISOString() : null,
+    };
+  }
+
   snapshot() {
     const config = this.deps.config();
     const now = this.deps.clock.now();
@@ -194,19 +276,9 @@ export class StatusModel {
       host: this.deps.host?.() ?? null,
       uptime_s: Math.floor((now - this.startedAt) / 1000),
       time: new Date(now).toISOString(),
-      modem: {
-        state: this.modem.state,
-        simulated: this.modem.simulated,
-        hard_fault: this.modem.hardFault,
-        registered: this.modem.registered ?? null,
-        operator: this.modem.operator ?? null,
-        signal_csq: this.modem.signalCsq ?? null,
-        signal_bars: this.modem.signalBars ?? null,
-        /** Access technology: gsm, umts, lte, unknown. */
-        rat: this.modem.rat ?? 'unknown',
-        /** How an SMS leaves the module: cs, sgs, ims, none (registered, nothing can be sent), unknown. */
-        sms_path: this.modem.smsPath ?? 'unknown',
-      },
+      modem: modemJson(this.pool[0]!.status),
+      /** Every SIM of the pool, the first being `modem` (issue 19). */
+      modems: this.pool.map((m) => this.poolMemberJson(m, now, tz)),
       queue: {
         /** Why nothing is being sent right now (null while sending). */
         waiting,
@@ -251,6 +323,23 @@ export class StatusModel {
       },
     };
   }
+}
+
+/** One modem's driver state as /api/status shows it. */
+function modemJson(modem: ModemStatus) {
+  return {
+    state: modem.state,
+    simulated: modem.simulated,
+    hard_fault: modem.hardFault,
+    registered: modem.registered ?? null,
+    operator: modem.operator ?? null,
+    signal_csq: modem.signalCsq ?? null,
+    signal_bars: modem.signalBars ?? null,
+    /** Access technology: gsm, umts, lte, unknown. */
+    rat: modem.rat ?? 'unknown',
+    /** How an SMS leaves the module: cs, sgs, ims, none (registered, nothing can be sent), unknown. */
+    sms_path: modem.smsPath ?? 'unknown',
+  };
 }
 
 /**

@@ -15,6 +15,8 @@ export interface InboxRow {
   complete: boolean;
   action: string | null;
   processed: boolean;
+  /** The SIM that received it (a pool of modems); null before there were names. */
+  modem: string | null;
   /** The message this one answers: the last one sent to its number within 7 days before it arrived. */
   replyTo: ReplyContext | null;
 }
@@ -46,6 +48,7 @@ function toInbox(r: Record<string, unknown>): InboxRow {
     complete: r['complete'] === 1,
     action: (r['action'] as string | null) ?? null,
     processed: r['processed'] === 1,
+    modem: (r['modem'] as string | null | undefined) ?? null,
     replyTo: r['reply_to'] === null || r['reply_to'] === undefined || r['reply_body'] === null || r['reply_body'] === undefined
       ? null
       : { id: r['reply_to'] as number, text: r['reply_body'] as string, sentAt: r['reply_sent_at'] as number },
@@ -72,16 +75,17 @@ export class Inbox {
     part: { from: string; text: string; timestamp: string; concat: { ref: number; part: number; total: number; ref16: boolean } | null; pdu: string },
     now: number,
     reassemblyWindowMs: number,
+    modem: string | null = null,
   ): { inboxId: number; complete: boolean; duplicate: boolean } {
     return this.db.raw.transaction(() => {
       const seen = this.db.stmt('SELECT inbox_id FROM inbox_parts WHERE pdu = ?').get(part.pdu) as Row | undefined;
       if (seen) return { inboxId: seen['inbox_id'] as number, complete: true, duplicate: true };
       const insertInbox = this.db.stmt(
-        `INSERT INTO inbox (received_at, sender, text, sent_at, concat_key, parts_total, parts_received, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO inbox (received_at, sender, text, sent_at, concat_key, parts_total, parts_received, complete, modem) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const insertPart = this.db.stmt('INSERT INTO inbox_parts (inbox_id, part, text, pdu, received_at) VALUES (?, ?, ?, ?, ?)');
       if (!part.concat || part.concat.total <= 1) {
-        const id = insertInbox.run(now, part.from, part.text, part.timestamp, null, 1, 1, 1).lastInsertRowid as number;
+        const id = insertInbox.run(now, part.from, part.text, part.timestamp, null, 1, 1, 1, modem).lastInsertRowid as number;
         insertPart.run(id, 1, part.text, part.pdu, now);
         return { inboxId: id, complete: true, duplicate: false };
       }
@@ -93,7 +97,7 @@ export class Inbox {
       if (open && open['complete'] === 1) return { inboxId: open['id'] as number, complete: true, duplicate: true };
       const id = open
         ? (open['id'] as number)
-        : (insertInbox.run(now, part.from, '', part.timestamp, key, part.concat.total, 0, 0).lastInsertRowid as number);
+        : (insertInbox.run(now, part.from, '', part.timestamp, key, part.concat.total, 0, 0, modem).lastInsertRowid as number);
       const has = this.db.stmt('SELECT 1 FROM inbox_parts WHERE inbox_id = ? AND part = ?').get(id, part.concat.part);
       if (has) return { inboxId: id, complete: false, duplicate: true };
       insertPart.run(id, part.concat.part, part.text, part.pdu, now);
@@ -123,11 +127,11 @@ export class Inbox {
    * processed (a call is never an opt-out, a reply or a forward), linked to
    * nothing. `from` is '' when the caller withheld the number.
    */
-  addCall(from: string, at: number, hungUp: boolean): number {
+  addCall(from: string, at: number, hungUp: boolean, modem: string | null = null): number {
     return this.db.stmt(
-      `INSERT INTO inbox (received_at, sender, text, sent_at, concat_key, parts_total, parts_received, complete, processed, action, kind)
-       VALUES (?, ?, '', NULL, NULL, 1, 1, 1, 1, ?, 'call')`,
-    ).run(at, from, hungUp ? 'hung-up' : 'missed').lastInsertRowid as number;
+      `INSERT INTO inbox (received_at, sender, text, sent_at, concat_key, parts_total, parts_received, complete, processed, action, kind, modem)
+       VALUES (?, ?, '', NULL, NULL, 1, 1, 1, 1, ?, 'call', ?)`,
+    ).run(at, from, hungUp ? 'hung-up' : 'missed', modem).lastInsertRowid as number;
   }
 
   /** Calls recorded since `since` (the overview's count for today). */

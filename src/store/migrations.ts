@@ -318,4 +318,24 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 12: a pool of SIMs (issue 19). The one modem was called 'hat' in the send
+  // history; it is 'sim1' now (the default name of the first modem), so its
+  // rate limits carry on. number_modem remembers which SIM last talked to a
+  // number (sent to it, or heard from it): the customer keeps getting messages
+  // from the number they know. Inbox rows name the SIM that received them.
+  `
+  UPDATE attempts SET modem = 'sim1' WHERE modem = 'hat';
+  UPDATE outbox SET modem = 'sim1' WHERE modem = 'hat';
+
+  CREATE TABLE number_modem (
+    number TEXT PRIMARY KEY,
+    modem TEXT NOT NULL,
+    at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO number_modem (number, modem, at)
+    SELECT to_number, modem, MAX(sent_at) FROM outbox
+    WHERE sent_at IS NOT NULL AND modem IS NOT NULL GROUP BY to_number;
+
+  ALTER TABLE inbox ADD COLUMN modem TEXT;
+  `,
 ];

@@ -273,29 +273,53 @@ export class Outbox {
    * flood of customer replies never delays a shipping notice.
    */
   nextDue(now: number, windowOpen: boolean, forwardsAllowed: () => boolean = () => true): MessageRow | null {
-    let best: { id: number } | undefined;
-    const consider = (row: unknown) => {
-      if (row && (!best || (row as { id: number }).id < best.id)) best = row as { id: number };
+    const [id] = this.dueIds(now, windowOpen, forwardsAllowed, 1);
+    return id === undefined ? null : this.dueMessage(id);
+  }
+
+  /** A message as the dispatcher sends it (with its account's name). */
+  dueMessage(id: number): MessageRow | null {
+    const row = this.db.stmt(`SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?`).get(id);
+    return row ? toMessage(row as Row) : null;
+  }
+
+  /**
+   * The ids of the first `limit` messages due now, oldest first (index only). Forwards to the owner
+   * come after every customer's message (and only when their budget allows).
+   * A pool of SIMs looks past the first: a message waiting for its customer's
+   * SIM must not hold up the others.
+   */
+  dueIds(now: number, windowOpen: boolean, forwardsAllowed: () => boolean, limit: number): number[] {
+    const ids = new Set<number>();
+    const collect = (sources: (() => unknown[])[]) => {
+      const found = sources.flatMap((read) => (read() as { id: number }[]).map((r) => r.id)).sort((a, b) => a - b);
+      for (const id of found) {
+        if (ids.size >= limit) break;
+        ids.add(id);
+      }
     };
-    const due = (kinds: string) => {
-      consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'queued' AND next_attempt_at IS NULL AND ${kinds} ORDER BY id LIMIT 1`).get());
-      consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'queued' AND next_attempt_at <= ? AND ${kinds} ORDER BY id LIMIT 1`).get(now));
-    };
+    const due = (kinds: string) => [
+      () => this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'queued' AND next_attempt_at IS NULL AND ${kinds} ORDER BY id LIMIT ?`).all(limit),
+      () => this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_due WHERE status = 'queued' AND next_attempt_at <= ? AND ${kinds} ORDER BY id LIMIT ?`).all(now, limit),
+    ];
     if (windowOpen) {
-      due(`kind <> 'forward'`);
-      if (!best && forwardsAllowed()) due(`kind = 'forward'`);
+      collect(due(`kind <> 'forward'`));
+      if (ids.size < limit && forwardsAllowed()) collect(due(`kind = 'forward'`));
     } else {
       // Quiet hours: only the accounts that ignore them (WDGJ messages; the box's own wait).
       // Few rows of these kinds are ever queued: their own partial index (migration 11), never a walk of the queue.
-      consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_kind WHERE status = 'queued' AND ${ANY_HOUR_KINDS} AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT 1`).get(now));
+      const sources = [
+        () => this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_kind WHERE status = 'queued' AND ${ANY_HOUR_KINDS} AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?`).all(now, limit),
+      ];
       for (const account of this.db.stmt(`SELECT id FROM accounts WHERE ignore_quiet_hours = 1`).all() as { id: number }[]) {
-        consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_account WHERE status = 'queued' AND account_id = ? AND next_attempt_at IS NULL ORDER BY id LIMIT 1`).get(account.id));
-        consider(this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_account WHERE status = 'queued' AND account_id = ? AND next_attempt_at <= ? ORDER BY id LIMIT 1`).get(account.id, now));
+        sources.push(
+          () => this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_account WHERE status = 'queued' AND account_id = ? AND next_attempt_at IS NULL ORDER BY id LIMIT ?`).all(account.id, limit),
+          () => this.db.stmt(`SELECT id FROM outbox INDEXED BY outbox_queued_account WHERE status = 'queued' AND account_id = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?`).all(account.id, now, limit),
+        );
       }
+      collect(sources);
     }
-    if (!best) return null;
-    const row = this.db.stmt(`SELECT o.*, a.user FROM outbox o JOIN accounts a ON a.id = o.account_id WHERE o.id = ?`).get(best.id);
-    return toMessage(row as Row);
+    return [...ids];
   }
 
   /** Whether a message of the box's own `kind` was queued for `to` since `since` (a caller's reply: once a day). */
@@ -372,7 +396,32 @@ export class Outbox {
       this.db.stmt(`UPDATE outbox SET status = 'sent', sent_at = ?, updated_at = ?, last_error = NULL, next_attempt_at = NULL WHERE id = ? AND status = 'sending'`).run(now, now, messageId);
       const insert = this.db.stmt('INSERT OR REPLACE INTO message_parts (message_id, part, message_ref, recipient, sent_at) VALUES (?, ?, ?, ?, ?)');
       messageRefs.forEach((ref, i) => insert.run(messageId, i + 1, ref, to, now));
+      // The SIM this number now knows us by (a pool keeps customers on it).
+      this.db.stmt(
+        `INSERT INTO number_modem (number, modem, at) SELECT ?, modem, ? FROM attempts WHERE id = ?
+         ON CONFLICT(number) DO UPDATE SET modem = excluded.modem, at = excluded.at`,
+      ).run(to, now, attemptId);
     })();
+  }
+
+  /** The SIM that last sent to or heard from `number` (null: none yet). */
+  stickyModem(number: string): string | null {
+    const row = this.db.stmt('SELECT modem FROM number_modem WHERE number = ?').get(number) as Row | undefined;
+    return row ? (row['modem'] as string) : null;
+  }
+
+  /** A customer wrote to (or called) `modem`: our answers go from that SIM. */
+  noteContact(number: string, modem: string, now: number): void {
+    if (number === '') return;
+    this.db.stmt(
+      `INSERT INTO number_modem (number, modem, at) VALUES (?, ?, ?)
+       ON CONFLICT(number) DO UPDATE SET modem = excluded.modem, at = excluded.at`,
+    ).run(number, modem, now);
+  }
+
+  /** Messages `modem` finished as sent since `since` (the pool's per-SIM count for today). */
+  sentByModemSince(modem: string, since: number): number {
+    return (this.db.stmt(`SELECT COUNT(*) AS n FROM attempts INDEXED BY attempts_modem_started WHERE modem = ? AND started_at >= ? AND outcome = 'sent'`).get(modem, since) as Row)['n'] as number;
   }
 
   /**
@@ -466,11 +515,17 @@ export class Outbox {
    * message is delivered when every part is; failed when a part failed
    * for good. The charge stays: the network carried the message.
    */
-  applyStatusReport(recipient: string, messageRef: number, status: number, delivered: boolean, final: boolean, now: number): number | null {
+  applyStatusReport(recipient: string, messageRef: number, status: number, delivered: boolean, final: boolean, now: number, modem?: string): number | null {
     return this.db.raw.transaction(() => {
-      const part = this.db.stmt(
-        `SELECT message_id, part FROM message_parts WHERE recipient = ? AND message_ref = ? AND sent_at > ? ORDER BY sent_at DESC LIMIT 1`,
-      ).get(recipient, messageRef, now - 7 * 86_400_000) as Row | undefined;
+      // References are counted by each modem on its own: with several SIMs, only the reporting one's parts match.
+      const part = (modem === undefined
+        ? this.db.stmt(
+            `SELECT message_id, part FROM message_parts WHERE recipient = ? AND message_ref = ? AND sent_at > ? ORDER BY sent_at DESC LIMIT 1`,
+          ).get(recipient, messageRef, now - 7 * 86_400_000)
+        : this.db.stmt(
+            `SELECT p.message_id, p.part FROM message_parts p JOIN outbox o ON o.id = p.message_id
+              WHERE p.recipient = ? AND p.message_ref = ? AND p.sent_at > ? AND o.modem = ? ORDER BY p.sent_at DESC LIMIT 1`,
+          ).get(recipient, messageRef, now - 7 * 86_400_000, modem)) as Row | undefined;
       if (!part) return null;
       const messageId = part['message_id'] as number;
       this.db.stmt('UPDATE message_parts SET report_status = ?, reported_at = ? WHERE message_id = ? AND part = ?').run(status, now, messageId, part['part']);

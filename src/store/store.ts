@@ -187,6 +187,21 @@ export class Store {
   nextDue(now: number, windowOpen: boolean, forwardsAllowed?: () => boolean): MessageRow | null {
     return this.outbox.nextDue(now, windowOpen, forwardsAllowed);
   }
+  dueIds(now: number, windowOpen: boolean, forwardsAllowed: () => boolean, limit: number): number[] {
+    return this.outbox.dueIds(now, windowOpen, forwardsAllowed, limit);
+  }
+  dueMessage(id: number): MessageRow | null {
+    return this.outbox.dueMessage(id);
+  }
+  stickyModem(number: string): string | null {
+    return this.outbox.stickyModem(number);
+  }
+  noteContact(number: string, modem: string, now: number): void {
+    this.outbox.noteContact(number, modem, now);
+  }
+  sentByModemSince(modem: string, since: number): number {
+    return this.outbox.sentByModemSince(modem, since);
+  }
 
   forwardsSentSince(since: number): number[] {
     return this.outbox.forwardsSentSince(since);
@@ -234,8 +249,8 @@ export class Store {
   resolveUncertain(messageId: number, action: 'resend' | 'fail', now: number): boolean {
     return this.outbox.resolveUncertain(messageId, action, now);
   }
-  applyStatusReport(recipient: string, messageRef: number, status: number, delivered: boolean, final: boolean, now: number): number | null {
-    return this.outbox.applyStatusReport(recipient, messageRef, status, delivered, final, now);
+  applyStatusReport(recipient: string, messageRef: number, status: number, delivered: boolean, final: boolean, now: number, modem?: string): number | null {
+    return this.outbox.applyStatusReport(recipient, messageRef, status, delivered, final, now, modem);
   }
   listAttempts(messageId: number): AttemptRow[] {
     return this.outbox.listAttempts(messageId);
@@ -258,8 +273,8 @@ export class Store {
   markInboundProcessed(id: number, action: string | null): void {
     this.inbox.markInboundProcessed(id, action);
   }
-  addCall(from: string, at: number, hungUp: boolean): number {
-    return this.inbox.addCall(from, at, hungUp);
+  addCall(from: string, at: number, hungUp: boolean, modem: string | null = null): number {
+    return this.inbox.addCall(from, at, hungUp, modem);
   }
   callsSince(since: number): number {
     return this.inbox.callsSince(since);

@@ -76,6 +76,8 @@ const inboxJson = (m: InboxRow) => ({
   complete: m.complete,
   parts: { received: m.partsReceived, total: m.partsTotal },
   action: m.action,
+  /** The SIM it came to (a pool of modems); null for rows from before SIMs had names. */
+  modem: m.modem,
   // The notice this reply answers: the last message sent to the number within 7 days before it.
   reply_to: m.replyTo === null ? null : { id: m.replyTo.id, text: m.replyTo.text, sent_at: iso(m.replyTo.sentAt) },
 });

@@ -1,3 +1,4 @@
+import { modemCards, type ModemCardsSource } from '../status/modem-cards.js';
 import type { StatusSnapshot } from '../status/status.js';
 
 /** Prometheus text exposition (format 0.0.4) of the box's state and its HTTP traffic. */
@@ -29,7 +30,7 @@ const ROUTES: [RegExp, string][] = [
   [/^\/api\/messages\/\d+\/(resend|fail)$/, '/api/messages/:id/$1'],
   [/^\/api\/accounts\/[^/]+\/(ledger|topup)$/, '/api/accounts/:param/$1'],
   [/^\/api\/optouts\/[^/]+$/, '/api/optouts/:id'],
-  [/^\/api\/simulator\/(sent|inbound|fault|scenario|carrier-notice|call|call\/end|calls)$/, '/api/simulator/$1'],
+  [/^\/api\/simulator\/(sent|inbound|fault|scenario|carrier-notice|call|call\/end|calls|modems)$/, '/api/simulator/$1'],
 ];
 
 export function routeLabel(path: string, wdgj: boolean): string {
@@ -105,17 +106,27 @@ export function renderMetrics(status: StatusSnapshot, totals: Record<string, num
   lines.push('# HELP smsbox_messages_total Messages in the outbox by final or current status (sent includes delivered).', '# TYPE smsbox_messages_total counter');
   lines.push(`smsbox_messages_total{status="sent"} ${(totals['sent'] ?? 0) + (totals['delivered'] ?? 0)}`);
   for (const s of ['delivered', 'failed', 'suppressed']) lines.push(`smsbox_messages_total{status="${s}"} ${totals[s] ?? 0}`);
-  gauge('smsbox_signal_csq', 'Signal quality reported by AT+CSQ (0-31, 99 unknown); absent reading = -1.', [['', status.modem.signal_csq ?? -1]]);
-  gauge('smsbox_signal_bars', 'Signal bars 0-5 as shown on the page.', [['', status.modem.signal_bars ?? 0]]);
-  const states = MODEM_STATES.includes(status.modem.state) ? MODEM_STATES : [...MODEM_STATES, status.modem.state];
-  gauge('smsbox_modem_state', 'The modem driver state: 1 for the current one.', states.map((s) => [`{state="${labelValue(s)}"}`, s === status.modem.state ? 1 : 0]));
-  gauge('smsbox_modem_fault', '1 when a fault makes sending impossible.', [['', status.modem.hard_fault ? 1 : 0]]);
+  // One series per modem (issue 19), each labelled with its [[modem]] name; a box with one SIM has one.
+  const cards = modemCards(status as StatusSnapshot & ModemCardsSource);
+  const perModem = (sample: (card: (typeof cards)[number], modem: string) => [string, number][]): [string, number][] =>
+    cards.flatMap((card) => sample(card, `modem="${labelValue(card.name)}"`));
+  gauge('smsbox_signal_csq', 'Signal quality reported by AT+CSQ (0-31, 99 unknown); absent reading = -1.', perModem((c, m) => [[`{${m}}`, c.signal_csq ?? -1]]));
+  gauge('smsbox_signal_bars', 'Signal bars 0-5 as shown on the page.', perModem((c, m) => [[`{${m}}`, c.signal_bars ?? 0]]));
+  gauge('smsbox_modem_state', 'The modem driver state: 1 for the current one.', perModem((c, m) => {
+    const states = MODEM_STATES.includes(c.state) ? MODEM_STATES : [...MODEM_STATES, c.state];
+    return states.map((s) => [`{${m},state="${labelValue(s)}"}`, s === c.state ? 1 : 0]);
+  }));
+  gauge('smsbox_modem_fault', '1 when a fault makes sending impossible.', perModem((c, m) => [[`{${m}}`, c.hard_fault ? 1 : 0]]));
   // Fixed label sets: the driver's values are these and nothing else, so the series stay bounded.
   gauge('smsbox_modem_sms_path', 'How an SMS leaves the module (cs, sgs, ims, none, unknown): 1 for the current one.',
-    ['cs', 'sgs', 'ims', 'none', 'unknown'].map((p) => [`{path="${p}"}`, p === status.modem.sms_path ? 1 : 0]));
+    perModem((c, m) => ['cs', 'sgs', 'ims', 'none', 'unknown'].map((p) => [`{${m},path="${p}"}`, p === c.sms_path ? 1 : 0])));
   gauge('smsbox_modem_rat', 'Access technology (gsm, umts, lte, unknown): 1 for the current one.',
-    ['gsm', 'umts', 'lte', 'unknown'].map((r) => [`{rat="${r}"}`, r === status.modem.rat ? 1 : 0]));
-  gauge('smsbox_modem_simulated', '1 in simulator mode (no SMS leaves the box).', [['', status.modem.simulated ? 1 : 0]]);
+    perModem((c, m) => ['gsm', 'umts', 'lte', 'unknown'].map((r) => [`{${m},rat="${r}"}`, r === c.rat ? 1 : 0])));
+  gauge('smsbox_modem_simulated', '1 in simulator mode (no SMS leaves the box).', perModem((c, m) => [[`{${m}}`, c.simulated ? 1 : 0]]));
+  gauge('smsbox_modem_sent_today', 'Messages this SIM sent since local midnight.', perModem((c, m) => [[`{${m}}`, c.sent_today]]));
+  // Absent for a SIM without a day cap: no number would be honest there.
+  gauge('smsbox_modem_day_budget_left', 'Messages this SIM may still send today under its max_per_day (absent: no day cap).',
+    perModem((c, m) => (c.day_budget_left === null ? [] : [[`{${m}}`, c.day_budget_left]])));
   gauge('smsbox_window_open', '1 inside the sending window.', [['', status.window.open ? 1 : 0]]);
   // Absent while no balance was ever read: a 0 would look like an empty SIM.
   if (status.sim.balance_yuan !== null) gauge('smsbox_sim_balance_yuan', 'The SIM\'s credit as the carrier last replied (yuan, negative when owing).', [[`{carrier="${labelValue(status.sim.carrier)}"}`, status.sim.balance_yuan]]);

@@ -3,7 +3,11 @@ import type { Config } from '../config/config.js';
 import { DEFAULT_ADMIN_PASSWORD, DEMO_ACCOUNT } from '../config/config.js';
 import { accountsWithFactoryPassword, FACTORY_ACCOUNT_TEXT, hasRealModem, type EventRow } from '../operations/index.js';
 import type { StatusSnapshot, WdgjRequestRecord } from '../status/status.js';
+import { DEFAULT_MODEM_NAME, modemCards, type ModemCard, type ModemCardsSource, type SingleModemFacts } from '../status/modem-cards.js';
+import { hatTransport } from '../modem/hats.js';
+import { USB_NO_POWER_TEXT } from '../modem/power.js';
 import { maskName } from '../text.js';
+import { networkSeverity, type LedModemView } from '../leds/patterns.js';
 import { escapeHtml as h } from './html.js';
 import { layout, localTime, signalBars, tr, type Lang, type PageContext } from './layout.js';
 import { lineChart } from './charts.js';
@@ -54,6 +58,13 @@ export function verdictOf(status: StatusSnapshot, lang: Lang): Verdict {
   return verdict;
 }
 
+/** The modem the verdict speaks of: the only one, or the best of a pool (the LEDs' order, reversed). */
+function bestModem(status: StatusSnapshot): LedModemView {
+  const modems = (status as StatusSnapshot & { modems?: readonly LedModemView[] }).modems;
+  if (!modems || modems.length < 2) return status.modem;
+  return modems.reduce((best, m) => (networkSeverity(m) > networkSeverity(best) ? m : best));
+}
+
 /** The verdict of the modem, queue, window and disk states alone. */
 function stateVerdict(status: StatusSnapshot, lang: Lang): Verdict {
   const waiting = status.queue.waiting;
@@ -66,17 +77,20 @@ function stateVerdict(status: StatusSnapshot, lang: Lang): Verdict {
         `The card has almost no free space${free}; new messages may be refused (管家助理 gets 3). Call support to free space; the box carries on by itself once there is room, no restart needed.`),
     };
   }
-  if (status.modem.hard_fault) {
+  // With several SIMs the verdict follows the best of them: while one sends, another's fault is
+  // something to see to (the fault list names it), not a box that cannot send.
+  const modem = bestModem(status);
+  if (modem.hard_fault) {
     // The modem gives "中文 / English", each already saying what to do.
-    const [zh, en] = status.modem.hard_fault.split(' / ');
-    const text = (lang === 'zh' ? zh : en) ?? status.modem.hard_fault;
+    const [zh, en] = modem.hard_fault.split(' / ');
+    const text = (lang === 'zh' ? zh : en) ?? modem.hard_fault;
     return { level: 'fault', text: `${tr(lang, '故障', 'Fault')}: ${text}`, detail: /[：:]/.test(text) ? '' : faultFix(text, lang) };
   }
   const detail = waiting && waiting !== 'idle'
     ? `${(lang === 'zh' ? status.queue.waiting_text : status.queue.waiting_text_en) ?? ''}${status.queue.waiting_detail ? `: ${status.queue.waiting_detail}` : ''}`
     : '';
   if (waiting === 'clock-not-set') return { level: 'wait', text: tr(lang, '等待时间校准，短信先排队', 'Waiting for the clock to be set; messages are queued meanwhile'), detail };
-  const state = status.modem.state;
+  const state = modem.state;
   if (state === 'searching') {
     return { level: 'wait', text: tr(lang, '正在搜索网络，短信先排队', 'Searching for the network; messages are queued meanwhile'), detail: tr(lang, '若持续几分钟：检查天线是否拧紧、SIM 卡是否欠费。', 'If this lasts minutes: check the antenna is screwed on and the SIM line is paid.') };
   }
@@ -186,6 +200,59 @@ function smsPathNames(lang: Lang): Record<string, string> {
   };
 }
 
+/** What the config says about the one modem of a snapshot without `modems`. */
+export function singleModemFacts(config: Config): SingleModemFacts {
+  const modem = config.modem as Config['modem'] & { name?: string };
+  return {
+    name: modem.name ?? DEFAULT_MODEM_NAME,
+    device: modem.device,
+    hat: modem.hat,
+    powerControl: hatTransport(modem.hat) !== 'usb',
+    limits: { maxPerMinute: config.schedule.maxPerMinute, maxPerHour: config.schedule.maxPerHour, maxPerDay: config.schedule.maxPerDay },
+  };
+}
+
+/** The cards the overview shows: one per SIM (the snapshot's `modems`, or its one `modem`). */
+export function overviewCards(status: StatusSnapshot, config: Config): readonly ModemCard[] {
+  return modemCards(status as StatusSnapshot & ModemCardsSource, singleModemFacts(config));
+}
+
+/** Why the box cannot power this modem, for its card. */
+function noPowerLine(card: ModemCard, lang: Lang): string {
+  if (hatTransport(card.hat) === 'usb') return tr(lang, USB_NO_POWER_TEXT.zh, USB_NO_POWER_TEXT.en);
+  return tr(lang, '本机无法控制此模块的电源（PWRKEY 未接）：需要重启时请手动断电', "This box cannot press this modem's PWRKEY: when it needs a restart, switch it off and on by hand");
+}
+
+/**
+ * One card per SIM, each field live (`data-k="cards.<i>.…"`, filled from the
+ * stream's `cards`). The first card also carries the SIM credit, which is the
+ * first SIM's.
+ */
+function modemCardsHtml(cards: readonly ModemCard[], status: StatusSnapshot, lang: Lang): string {
+  const states = modemStateNames(lang);
+  const registeredMap = { true: tr(lang, '已注册网络', 'registered'), false: tr(lang, '未注册', 'not registered'), null: '—' };
+  const paths = smsPathNames(lang);
+  const noCap = { 0: tr(lang, '不限', 'no cap') };
+  const waitingKey = lang === 'zh' ? 'waiting_text' : 'waiting_text_en';
+  return cards.map((card, i) => {
+    const k = (field: string) => `cards.${i}.${field}`;
+    const waiting = lang === 'zh' ? card.waiting_text : card.waiting_text_en;
+    return `<section class="modem-card" data-card="${i}"><h2>${h(tr(lang, '短信模块', 'Modem'))} <span class="modem-name">${h(card.name)}</span></h2><dl class="kv">
+<dt>${h(tr(lang, '状态', 'State'))}</dt><dd data-k="${k('state')}" data-map="${h(JSON.stringify(states))}">${h(states[card.state] ?? card.state)}</dd>
+${card.device ? `<dt>${h(tr(lang, '设备', 'Device'))}</dt><dd><code>${h(card.device)}</code>${card.hat ? ` <small>${h(card.hat)}</small>` : ''}</dd>` : ''}
+<dt>SIM</dt><dd data-k="${k('registered')}" data-map="${h(JSON.stringify(registeredMap))}">${h(registeredMap[String(card.registered) as keyof typeof registeredMap])}</dd>
+<dt>${h(tr(lang, '运营商', 'Operator'))}</dt><dd data-k="${k('operator')}">${h(card.operator ?? '—')}</dd>
+<dt>${h(tr(lang, '信号', 'Signal'))}</dt><dd>${signalBars(card.signal_bars)} <span data-k="${k('signal_csq')}">${h(card.signal_csq ?? '—')}</span></dd>
+<dt>${h(tr(lang, '网络', 'Network'))}</dt><dd data-k="${k('rat')}" data-map="${h(JSON.stringify(RAT_NAMES))}">${h(RAT_NAMES[card.rat] ?? card.rat)}</dd>
+<dt>${h(tr(lang, '短信通道', 'SMS path'))}</dt><dd data-k="${k('sms_path')}" data-map="${h(JSON.stringify(paths))}">${h(paths[card.sms_path] ?? card.sms_path)}</dd>
+<dt>${h(tr(lang, '今日已发 / 每日上限', 'sent today / day cap'))}</dt><dd><span data-k="${k('sent_today')}">${card.sent_today}</span> / <span data-k="${k('limits.max_per_day')}" data-map="${h(JSON.stringify(noCap))}">${h(card.limits.max_per_day === 0 ? noCap[0] : card.limits.max_per_day)}</span></dd>
+<dt>${h(tr(lang, '等待', 'Waiting for'))}</dt><dd data-k="${k(waitingKey)}">${h(waiting ?? '—')}</dd>
+${card.power_control ? '' : `<dt>${h(tr(lang, '电源控制', 'Power control'))}</dt><dd class="no-power">${h(noPowerLine(card, lang))}</dd>`}
+${i === 0 ? `<dt>${h(tr(lang, 'SIM 话费', 'SIM credit'))}</dt><dd id="sim-balance"><span data-k="sim.balance_yuan">${h(status.sim.balance_yuan === null ? '—' : status.sim.balance_yuan.toFixed(2))}</span> ${h(tr(lang, '元', 'yuan'))}${status.sim.low ? ` <span class="status failed">${h(tr(lang, '余额不足，请充值', 'low: top up'))}</span>` : ''}${status.sim.blocked ? ` <span class="status failed">${h(tr(lang, '运营商限制发送', 'restricted by the carrier'))}</span>` : ''}</dd>` : ''}
+</dl></section>`;
+  }).join('\n');
+}
+
 const CLOCK_SOURCES: Record<string, [string, string]> = {
   ntp: ['网络时间 (NTP)', 'network time (NTP)'],
   modem: ['短信模块网络时间', "the modem's network time"],
@@ -244,15 +311,7 @@ ${uncertain}${defaults}${lastRunNotice(status, tz, lang, lastRunLog)}
 <dt>${h(tr(lang, '待确认', 'uncertain'))}</dt><dd data-k="queue.uncertain">${status.queue.uncertain}</dd>
 <dt><a href="/inbox">${h(tr(lang, '今日来电（已挂断）', 'calls today (hung up)'))}</a></dt><dd data-k="calls.today">${status.calls.today}</dd>
 </dl></section>
-<section><h2>${h(tr(lang, '短信模块', 'Modem'))}</h2><dl class="kv">
-<dt>${h(tr(lang, '状态', 'State'))}</dt><dd data-k="modem.state" data-map="${h(JSON.stringify(modemStateNames(lang)))}">${h(modemStateNames(lang)[status.modem.state] ?? status.modem.state)}</dd>
-<dt>SIM</dt><dd data-k="modem.registered" data-map="${h(JSON.stringify({ true: tr(lang, '已注册网络', 'registered'), false: tr(lang, '未注册', 'not registered'), null: '—' }))}">${h(status.modem.registered === null ? '—' : status.modem.registered ? tr(lang, '已注册网络', 'registered') : tr(lang, '未注册', 'not registered'))}</dd>
-<dt>${h(tr(lang, '运营商', 'Operator'))}</dt><dd data-k="modem.operator">${h(status.modem.operator ?? '—')}</dd>
-<dt>${h(tr(lang, '信号', 'Signal'))}</dt><dd>${signalBars(status.modem.signal_bars)} <span data-k="modem.signal_csq">${h(status.modem.signal_csq ?? '—')}</span></dd>
-<dt>${h(tr(lang, '网络', 'Network'))}</dt><dd data-k="modem.rat" data-map="${h(JSON.stringify(RAT_NAMES))}">${h(RAT_NAMES[status.modem.rat] ?? status.modem.rat)}</dd>
-<dt>${h(tr(lang, '短信通道', 'SMS path'))}</dt><dd data-k="modem.sms_path" data-map="${h(JSON.stringify(smsPathNames(lang)))}">${h(smsPathNames(lang)[status.modem.sms_path] ?? status.modem.sms_path)}</dd>
-<dt>${h(tr(lang, 'SIM 话费', 'SIM credit'))}</dt><dd id="sim-balance"><span data-k="sim.balance_yuan">${h(status.sim.balance_yuan === null ? '—' : status.sim.balance_yuan.toFixed(2))}</span> ${h(tr(lang, '元', 'yuan'))}${status.sim.low ? ` <span class="status failed">${h(tr(lang, '余额不足，请充值', 'low: top up'))}</span>` : ''}${status.sim.blocked ? ` <span class="status failed">${h(tr(lang, '运营商限制发送', 'restricted by the carrier'))}</span>` : ''}</dd>
-</dl></section>
+${modemCardsHtml(overviewCards(status, config), status, lang)}
 <section><h2>${h(tr(lang, '发送时段', 'Sending window'))}</h2>
 <p id="window">${h(windowLine(status, tz, lang))}</p>
 <dl class="kv"><dt>${h(tr(lang, '免打扰', 'Quiet hours'))}</dt><dd>${h(status.window.quiet_hours || tr(lang, '无', 'none'))}</dd>
@@ -299,13 +358,13 @@ es.addEventListener('status',function(e){var d=JSON.parse(e.data),s=d.status;
 var v=document.getElementById('verdict');v.className='verdict '+d.verdict.level;
 v.querySelector('[data-v=text]').textContent=d.verdict.text;v.querySelector('[data-v=detail]').textContent=d.verdict.detail;
 document.getElementById('window').textContent=d.window_text;
-document.querySelectorAll('[data-k]').forEach(function(el){var val=get(s,el.getAttribute('data-k'));
+document.querySelectorAll('[data-k]').forEach(function(el){var k=el.getAttribute('data-k'),val=k.indexOf('cards.')===0?get(d,k):get(s,k);
 if(el.getAttribute('data-fmt')==='uptime')val=up(val);
 var map=el.getAttribute('data-map');if(map){var x=JSON.parse(map)[String(val)];if(x!==undefined)val=x}
 el.textContent=val==null?'—':(typeof val==='object'?JSON.stringify(val):String(val))});
 document.querySelectorAll('[data-led]').forEach(function(el){var n=el.getAttribute('data-led'),v=(s.leds||{})[n];if(v==null)return;var p=typeof v==='object'?String(v.pattern||JSON.stringify(v)):String(v);
 el.querySelector('i').className=(p!=='off'&&p!=='false'?'on ':'')+(/blink|flash/.test(p)?'blink ':'')+(n==='fault'?'fault':'');el.querySelector('small').textContent=p});
-var bars=document.querySelectorAll('.bars i');for(var i=0;i<bars.length;i++)bars[i].className=i<(s.modem.signal_bars||0)?'on':'';
+document.querySelectorAll('[data-card]').forEach(function(c){var m=(d.cards||[])[+c.getAttribute('data-card')];if(!m)return;var bars=c.querySelectorAll('.bars i');for(var i=0;i<bars.length;i++)bars[i].className=i<(m.signal_bars||0)?'on':''});
 document.getElementById('live').textContent=${JSON.stringify(tr(lang, '实时更新', 'live'))}+' '+d.time_text;});
 es.onerror=function(){document.getElementById('live').textContent=${JSON.stringify(tr(lang, '连接中断，正在重连…', 'disconnected, reconnecting…'))}};
 })();`;

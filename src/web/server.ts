@@ -19,7 +19,7 @@ import {
 } from './http.js';
 import { layout, localTime, tr, type Lang } from './layout.js';
 import { HttpMetrics, renderMetrics, routeLabel } from './metrics.js';
-import { renderHome, verdictOf, windowText } from './pages.js';
+import { overviewCards, renderHome, verdictOf, windowText } from './pages.js';
 import { MAX_STATUS_STREAMS, StatusStreams } from './status-stream.js';
 
 export type { WebDeps } from './context.js';
@@ -51,6 +51,8 @@ export function createWebServer(deps: WebDeps): http.Server {
     render: (status, lang) => JSON.stringify({
       status,
       verdict: verdictOf(status, lang),
+      // One card per SIM (the snapshot's `modems`, or its one modem), for the overview's live cards.
+      cards: overviewCards(status, deps.config()),
       window_text: windowText(status, deps.config(), lang),
       // The box's clock in its own time zone, for the page's "live" line (not the browser's clock or zone).
       time_text: localTime(Date.parse(status.time), deps.config().schedule.timezone).slice(11),

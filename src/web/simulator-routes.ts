@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type polka from 'polka';
 // Types only: the simulator itself is wired in by main.ts (DESIGN.md: only main.ts and cli.ts import it).
 import type { ModemFault, NetworkKind, VirtualCall, VirtualModem } from '../../hardware/simulator/virtual-modem.js';
-import { readBody, sendJson } from './http.js';
+import { queryOf, readBody, sendJson } from './http.js';
 import { PduError } from '../modem/pdu/index.js';
 
 /**
@@ -11,7 +11,18 @@ import { PduError } from '../modem/pdu/index.js';
  * SIM it is on (scenario), calls to it, and carrier notices. No SMS leaves the
  * box in this mode, so these need no admin login: they are how a shop owner
  * or a technician tries the box out.
+ *
+ * A box can run several virtual HATs (issue 19: `device = "simulator"` in
+ * several [[modem]] blocks). Every route takes an optional `modem`, the name
+ * of one: a query parameter for GET, a body field for POST; without it the
+ * first virtual HAT answers. An unknown name is a 404 listing the names.
  */
+
+/** One virtual HAT and the name of its [[modem]] block. */
+export interface SimulatorEntry {
+  name: string;
+  modem: VirtualModem;
+}
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown> | null> {
   const raw = await readBody(req);
@@ -58,16 +69,77 @@ function scenarioJson(modem: VirtualModem) {
   };
 }
 
-export function simulatorRoutes(modem: VirtualModem) {
-  const FAULT_KINDS = modem.faultKinds;
-  const NETWORK_KINDS = modem.networkKinds;
+type Picked = { ok: true; entry: SimulatorEntry } | { ok: false; status: number; body: Record<string, unknown> };
+
+/** The virtual HAT a request names (`modem`), the first one when it names none. */
+function pickFrom(simulators: ReadonlyArray<SimulatorEntry>, value: unknown): Picked {
+  if (value === undefined) return { ok: true, entry: simulators[0]! };
+  const names = simulators.map((s) => s.name);
+  if (typeof value !== 'string') {
+    return { ok: false, status: 400, body: { error: 'bad-request', message: `modem 应为虚拟模块的名称（${names.join('、')}）`, message_en: `modem must be the name of a virtual modem (${names.join(', ')})` } };
+  }
+  const entry = simulators.find((s) => s.name === value);
+  if (entry) return { ok: true, entry };
+  const shown = value.length > 64 ? `${value.slice(0, 64)}…` : value;
+  return {
+    ok: false,
+    status: 404,
+    body: {
+      error: 'unknown-modem',
+      message: `没有名为 "${shown}" 的虚拟模块，可选：${names.join('、')}`,
+      message_en: `No virtual modem is named "${shown}"; the names are: ${names.join(', ')}`,
+      modems: names,
+    },
+  };
+}
+
+export function simulatorRoutes(simulators: ReadonlyArray<SimulatorEntry>) {
+  if (simulators.length === 0) throw new RangeError('simulatorRoutes needs at least one virtual modem');
+  const names = simulators.map((s) => s.name);
+  if (new Set(names).size !== names.length) throw new RangeError(`virtual modem names must differ: ${names.join(', ')}`);
+  const first = simulators[0]!.modem;
+  // Fault and network kinds are the simulator's, the same for every virtual HAT.
+  const FAULT_KINDS = first.faultKinds;
+  const NETWORK_KINDS = first.networkKinds;
+
+  /** The virtual HAT of a GET (`?modem=`); answers and returns null when the name is wrong. */
+  const fromQuery = (req: http.IncomingMessage, res: http.ServerResponse): SimulatorEntry | null => {
+    const values = queryOf(req).getAll('modem');
+    // ?modem=a&modem=b names no one modem.
+    const picked = pickFrom(simulators, values.length === 0 ? undefined : values.length === 1 ? values[0] : values);
+    if (picked.ok) return picked.entry;
+    sendJson(res, picked.status, picked.body);
+    return null;
+  };
+  /** The virtual HAT of a POST (body field `modem`; a body that is not an object leaves the route to say so). */
+  const fromBody = (body: Record<string, unknown> | null, res: http.ServerResponse): SimulatorEntry | null => {
+    const picked = pickFrom(simulators, body?.['modem']);
+    if (picked.ok) return picked.entry;
+    sendJson(res, picked.status, picked.body);
+    return null;
+  };
+
   return (app: polka.Polka) => {
-    app.get('/api/simulator/sent', (_req, res) => {
-      sendJson(res, 200, { sent: modem.transmitted.map((m) => ({ to: m.to, text: m.text, segments: m.segments, at: m.at })) });
+    app.get('/api/simulator/modems', (_req, res) => {
+      sendJson(res, 200, {
+        modems: simulators.map(({ name, modem }) => {
+          const own = modem.getOwnNumber();
+          return { name, profile: modem.profile, own_number: own.number, own_number_known: own.known };
+        }),
+      });
+    });
+
+    app.get('/api/simulator/sent', (req, res) => {
+      const picked = fromQuery(req, res);
+      if (!picked) return;
+      sendJson(res, 200, { modem: picked.name, sent: picked.modem.transmitted.map((m) => ({ modem: picked.name, to: m.to, text: m.text, segments: m.segments, at: m.at })) });
     });
 
     app.post('/api/simulator/inbound', async (req, res) => {
       const body = await readJson(req);
+      const picked = fromBody(body, res);
+      if (!picked) return;
+      const modem = picked.modem;
       const from = body?.['from'];
       const text = body?.['text'];
       if (typeof from !== 'string' || from.trim() === '' || typeof text !== 'string') {
@@ -81,15 +153,18 @@ export function simulatorRoutes(modem: VirtualModem) {
         if (err instanceof PduError) return bad(res, `无法作为短信发件人：${err.message}`, `cannot be an SMS sender: ${err.message}`);
         throw err;
       }
-      sendJson(res, 200, { ok: true, parts: pdus.length });
+      sendJson(res, 200, { ok: true, modem: picked.name, parts: pdus.length });
     });
 
     app.post('/api/simulator/fault', async (req, res) => {
       const body = await readJson(req);
+      const picked = fromBody(body, res);
+      if (!picked) return;
+      const modem = picked.modem;
       const kind = body?.['kind'];
       if (kind === 'clear') {
         modem.clear();
-        return sendJson(res, 200, { ok: true, faults: modem.activeFaults() });
+        return sendJson(res, 200, { ok: true, modem: picked.name, faults: modem.activeFaults() });
       }
       if (typeof kind !== 'string' || !(FAULT_KINDS as readonly string[]).includes(kind)) {
         return bad(res, `kind 应为 ${[...FAULT_KINDS, 'clear'].join('、')} 之一`, `kind must be one of ${[...FAULT_KINDS, 'clear'].join(', ')}`);
@@ -113,18 +188,23 @@ export function simulatorRoutes(modem: VirtualModem) {
         if (err instanceof RangeError) return bad(res, `这个模块不会出现 ${kind} 故障：${err.message}`, `this module cannot have fault ${kind}: ${err.message}`);
         throw err;
       }
-      sendJson(res, 200, { ok: true, faults: modem.activeFaults() });
+      sendJson(res, 200, { ok: true, modem: picked.name, faults: modem.activeFaults() });
     });
 
     // ------------------------------------------------------------ the network and the SIM
 
-    app.get('/api/simulator/scenario', (_req, res) => {
-      sendJson(res, 200, scenarioJson(modem));
+    app.get('/api/simulator/scenario', (req, res) => {
+      const picked = fromQuery(req, res);
+      if (!picked) return;
+      sendJson(res, 200, { modem: picked.name, ...scenarioJson(picked.modem) });
     });
 
     app.post('/api/simulator/scenario', async (req, res) => {
       const body = await readJson(req);
       if (body === null) return bad(res, '请求体应为 JSON 对象', 'the body must be a JSON object');
+      const picked = fromBody(body, res);
+      if (!picked) return;
+      const modem = picked.modem;
       const network = body['network'];
       const imsProvisioned = body['ims_provisioned'];
       const ownNumber = body['own_number'];
@@ -163,40 +243,54 @@ export function simulatorRoutes(modem: VirtualModem) {
       if (imsi !== undefined) modem.setImsi(imsi);
       if (balance !== undefined) modem.setBalance(balance);
       for (const [number, text] of replyEntries) modem.setCarrierReply(number, text as string | null);
-      sendJson(res, 200, { ok: true, ...scenarioJson(modem) });
+      sendJson(res, 200, { ok: true, modem: picked.name, ...scenarioJson(modem) });
     });
 
     app.post('/api/simulator/carrier-notice', async (req, res) => {
       const body = await readJson(req);
+      const picked = fromBody(body, res);
+      if (!picked) return;
+      const modem = picked.modem;
       const from = body?.['from'];
       const text = body?.['text'];
       if (body === null || (from !== undefined && !(typeof from === 'string' && PHONE.test(from))) || (text !== undefined && !(typeof text === 'string' && text.length > 0 && text.length <= 1000))) {
         return bad(res, '请求体应为 {"from": "10086", "text": "…"}（两项都可省略）', 'body must be {"from": "10086", "text": "…"} (both may be left out)');
       }
       const notice = modem.sendCarrierNotice({ ...(from !== undefined ? { from } : {}), ...(text !== undefined ? { text } : {}) });
-      sendJson(res, 200, { ok: true, ...notice });
+      sendJson(res, 200, { ok: true, modem: picked.name, ...notice });
     });
 
     // ------------------------------------------------------------ calls
 
     app.post('/api/simulator/call', async (req, res) => {
       const body = await readJson(req);
+      const picked = fromBody(body, res);
+      if (!picked) return;
+      const modem = picked.modem;
       const from = body?.['from'];
       if (typeof from !== 'string' || !PHONE.test(from.trim())) {
         return bad(res, '请求体应为 {"from": "+8613800138000"}', 'body must be {"from": "+8613800138000"}');
       }
       const call = modem.call({ from: from.trim() });
-      sendJson(res, 200, { ok: true, call: callJson(call) });
+      sendJson(res, 200, { ok: true, modem: picked.name, call: callJson(call) });
     });
 
     /** The caller hangs up (or gives up). */
-    app.post('/api/simulator/call/end', (_req, res) => {
-      const call = modem.callerHangsUp();
-      sendJson(res, 200, { ok: true, call: call ? callJson(call) : null });
+    app.post('/api/simulator/call/end', async (req, res) => {
+      // The body is optional here (an empty one ends the first modem's call); one that is not a JSON object is refused.
+      const raw = await readBody(req);
+      const body = raw !== null && raw.length === 0 ? {} : await readJson(req);
+      if (body === null) return bad(res, '请求体应为 JSON 对象，如 {"modem": "sim2"}，或留空', 'the body must be a JSON object such as {"modem": "sim2"}, or empty');
+      const picked = fromBody(body, res);
+      if (!picked) return;
+      const call = picked.modem.callerHangsUp();
+      sendJson(res, 200, { ok: true, modem: picked.name, call: call ? callJson(call) : null });
     });
 
-    app.get('/api/simulator/calls', (_req, res) => {
-      sendJson(res, 200, { calls: modem.calls.map(callJson) });
+    app.get('/api/simulator/calls', (req, res) => {
+      const picked = fromQuery(req, res);
+      if (!picked) return;
+      sendJson(res, 200, { modem: picked.name, calls: picked.modem.calls.map((call) => ({ modem: picked.name, ...callJson(call) })) });
     });
   };
 }

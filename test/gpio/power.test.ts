@@ -4,6 +4,7 @@ import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
 import { openBoard } from '../../src/gpio/board.js';
 import { JohnnyFivePower, modemPowerFor, pwrkeyWiring } from '../../src/gpio/power.js';
 import { loadHat, type HatProfile } from '../../src/modem/hats.js';
+import { noPowerText, PowerUnavailableError, USB_NO_POWER_TEXT } from '../../src/modem/power.js';
 
 /** A board whose clock only moves when the power's sleep says so: pulses are instant, their recorded lengths exact. */
 async function fakeTimeRig(hat: HatProfile, wiringPatch: Partial<ReturnType<typeof pwrkeyWiring> & object> = {}) {
@@ -114,5 +115,24 @@ test('modemPowerFor: NoPower with the reason when there is no board or the profi
   t.true(configured.canPulse);
   t.true(board.isOutput(26));
   t.is(board.level(26), 0);
+  await gpio.close();
+});
+
+test('modemPowerFor: a USB modem has no power control (USB), even with a board and a pwrkey_gpio in the config', async (t) => {
+  const usb = loadHat('sim7600-usb');
+  const board = new VirtualBoard();
+  const gpio = await openBoard(board);
+  for (const power of [modemPowerFor(null, usb), modemPowerFor(gpio, usb), modemPowerFor(gpio, usb, { pwrkeyGpio: 6 })]) {
+    t.false(power.canPulse);
+    const error = await t.throwsAsync(power.pulsePwrkey(1000), { instanceOf: PowerUnavailableError });
+    t.regex(error!.message, /This modem has no power control \(USB\)/);
+    t.regex(error!.message, /此模块没有电源控制（USB）/);
+    t.deepEqual(noPowerText(power), USB_NO_POWER_TEXT);
+  }
+  t.false(board.isOutput(6), 'no GPIO driven for a module that has no key');
+  t.is(pwrkeyWiring(usb, { pwrkeyGpio: 6 }), null);
+  // A HAT whose key is merely unwired says so, not "USB".
+  t.notRegex(noPowerText(modemPowerFor(gpio, loadHat('ec25')))!.en, /USB/);
+  t.is(noPowerText(modemPowerFor(gpio, loadHat('sim7600'))), null);
   await gpio.close();
 });

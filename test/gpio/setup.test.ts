@@ -1,7 +1,7 @@
 import test from 'ava';
 import { pulsesOf } from '../../hardware/simulator/virtual-board.js';
 import { VirtualModem } from '../../hardware/simulator/virtual-modem.js';
-import { setupBoxGpio } from '../../src/gpio/setup.js';
+import { poolModemPower, setupBoxGpio } from '../../src/gpio/setup.js';
 import { DEFAULT_LED_PINS } from '../../src/leds/driver.js';
 import { loadHat } from '../../src/modem/hats.js';
 import { fakeGpiod } from './fake-gpiod.js';
@@ -30,6 +30,23 @@ test('simulator mode with a profile that names no PWRKEY pin still switches the 
   simulator.dispose();
 });
 
+test('simulator mode with a USB profile: the virtual modem is on from the start, as on the bus, and the box has no power control over it', async (t) => {
+  const simulator = new VirtualModem({ initialPower: 'off', bootMs: 10 });
+  const box = await setupBoxGpio({ hat: loadHat('ec25-usb'), simulator });
+  t.false(box.power.canPulse);
+  t.true(simulator.isPoweredOn());
+  await t.throwsAsync(box.power.pulsePwrkey(600), { message: /no power control \(USB\)/ });
+  await box.close();
+  simulator.dispose();
+});
+
+test('a Pi without GPIO and a USB modem: the power says USB, not "GPIO is unavailable"', async (t) => {
+  const fake = fakeGpiod({ missing: ['gpioset', 'gpiodetect'] });
+  const box = await setupBoxGpio({ hat: loadHat('sim7600-usb'), simulator: null, gpiod: { spawn: fake.spawn }, readyTimeoutMs: 1000 });
+  await t.throwsAsync(box.power.pulsePwrkey(600), { message: /no power control \(USB\)/ });
+  await box.close();
+});
+
 test('a Pi without the gpiod tools still starts: no LEDs, NoPower, a warning', async (t) => {
   const warnings: string[] = [];
   const log = { debug() {}, info() {}, warn: (msg: string) => void warnings.push(msg), error() {} };
@@ -55,4 +72,22 @@ test('on a Pi: LEDs and PWRKEY through GpiodIO on the profile\'s pins', async (t
   t.deepEqual(held, ['17=0', '22=0', '26=1', '27=0', '4=0', '6=0']);
   await box.close();
   t.deepEqual(fake.holders(), []);
+});
+
+test('poolModemPower: a second virtual HAT is switched through its seam; a USB one is on and has no power control; a real USB one says USB', async (t) => {
+  const uart = new VirtualModem({ initialPower: 'off', bootMs: 10 });
+  const usb = new VirtualModem({ initialPower: 'off', bootMs: 10 });
+  try {
+    t.true(poolModemPower(loadHat('sim7600'), uart, null).canPulse);
+    t.false(uart.isPoweredOn(), 'a HAT with a key stays off until the box presses it');
+    const usbPower = poolModemPower(loadHat('ec25-usb'), usb, null);
+    t.false(usbPower.canPulse);
+    t.true(usb.isPoweredOn());
+    const real = poolModemPower(loadHat('sim7600-usb'), null, null, { pwrkeyGpio: 6 });
+    await t.throwsAsync(real.pulsePwrkey(1000), { message: /no power control \(USB\)/ });
+    t.false(poolModemPower(loadHat('sim7600'), null, null).canPulse, 'no GPIO board: no power');
+  } finally {
+    uart.dispose();
+    usb.dispose();
+  }
 });

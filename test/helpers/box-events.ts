@@ -2,7 +2,7 @@
  * Waits on the state of a box running in this process (startBox), ending on
  * the events that change it: every call into its store (each row the box
  * commits goes through one), every status, event, send result and status
- * report of its modem, every byte and SMS of its virtual HAT. A condition is
+ * report of each of its modems, every byte and SMS of their virtual HATs. A condition is
  * checked when one of those happened, never on a timer.
  */
 import { EventEmitter } from 'node:events';
@@ -40,8 +40,11 @@ function watch(box: Box): Watched {
       return result;
     };
   }
-  for (const event of ['status', 'event', 'send-result', 'status-report', 'network-time'] as const) box.modem.on(event, changed);
-  if (box.simulator) for (const event of ['data', 'transmitted', 'segment', 'power'] as const) box.simulator.on(event, changed);
+  // Every modem of a pool, and its virtual HAT.
+  for (const unit of box.modems) {
+    for (const event of ['status', 'event', 'send-result', 'status-report', 'network-time'] as const) unit.modem.on(event, changed);
+    if (unit.simulator) for (const event of ['data', 'transmitted', 'segment', 'power'] as const) unit.simulator.on(event, changed);
+  }
   w = state;
   watched.set(box, w);
   return w;

@@ -4,10 +4,13 @@ import {
   deriveLeds,
   isLedPattern,
   MAX_COUNT,
+  networkSeverity,
   patternCycle,
   SEND_FAILURES_DEGRADED,
   TIMING,
+  worstModem,
   type LedExtras,
+  type LedModemView,
   type LedPattern,
   type LedStatusView,
 } from '../../src/leds/patterns.js';
@@ -195,4 +198,67 @@ test('pattern cycles: fast is 4 Hz, slow is 1 Hz, blink-N lights N times then pa
 test('isLedPattern accepts exactly the documented strings', (t) => {
   for (const ok of ['on', 'off', 'blink-fast', 'blink-slow', 'flash', 'blink-1', 'blink-5']) t.true(isLedPattern(ok), ok);
   for (const bad of ['', 'blink', 'blink-0', 'blink-6', 'blink-10', 'ON', 'blink-fast ']) t.false(isLedPattern(bad), bad);
+});
+
+// ------------------------------------------------------------------ several SIMs (issue 19)
+
+type Card = LedModemView & { name: string };
+const card = (name: string, patch: Partial<LedModemView> = {}): Card => ({ name, state: 'ready', hard_fault: null, registered: true, signal_bars: 4, sms_path: 'sgs', ...patch });
+const pool = (...modems: Card[]): LedStatusView => ({ ...view({ modem: modems[0]! }), modems });
+
+test('the network severity order: hard fault, registration denied, no network, searching, then fewer bars before more', (t) => {
+  const ordered: Card[] = [
+    card('fault', { state: 'not-responding', hard_fault: DEAD, registered: null }),
+    card('denied', { state: 'registration-denied', registered: false }),
+    card('dead', { state: 'not-responding', registered: null }),
+    card('searching', { state: 'searching', registered: false }),
+    card('one-bar', { signal_bars: 1 }),
+    card('three-bars', { signal_bars: 3 }),
+    card('five-bars', { signal_bars: 5 }),
+  ];
+  const severities = ordered.map(networkSeverity);
+  t.deepEqual([...severities].sort((a, b) => a - b), severities, 'each one worse than the next');
+  t.is(new Set(severities).size, severities.length, 'no two the same');
+  // Whatever order the modems come in, the worst one is picked.
+  for (let i = 0; i < ordered.length; i++) {
+    const rotated = [...ordered.slice(i), ...ordered.slice(0, i)];
+    t.is(worstModem(rotated).name, 'fault');
+    t.is(worstModem(rotated.filter((m) => m.name !== 'fault')).name, 'denied');
+  }
+  t.is(worstModem([card('a', { signal_bars: 2 }), card('b', { signal_bars: 2 })]).name, 'a', 'the first of equals');
+});
+
+test('the network LED shows the worst modem of the pool', (t) => {
+  t.is(deriveLeds(pool(card('sim1', { signal_bars: 5 }), card('sim2', { signal_bars: 2 }))).patterns.network, 'blink-2');
+  t.is(deriveLeds(pool(card('sim1'), card('sim2', { state: 'searching', registered: false }))).patterns.network, 'blink-fast');
+  t.is(deriveLeds(pool(card('sim1'), card('sim2', { state: 'not-responding', registered: null }))).patterns.network, 'off');
+  // One modem: as before issue 19, `modems` or not.
+  t.is(deriveLeds(pool(card('sim1', { signal_bars: 3 }))).patterns.network, 'blink-3');
+  t.is(deriveLeds(view({ modem: { signal_bars: 3 } })).patterns.network, 'blink-3');
+});
+
+test('fault reasons of a pool name their modem; one SIM down is degraded (the others send), every SIM down is hard', (t) => {
+  const one = deriveLeds(pool(card('shop-a'), card('shop-b', { state: 'no-sim', hard_fault: NO_SIM, registered: null })));
+  t.is(one.patterns.fault, 'blink-slow');
+  t.deepEqual(one.faults.map((f) => [f.level, f.kind]), [['degraded', 'modem-no-sim:shop-b']]);
+  t.is(one.faults[0]!.zh, 'SIM shop-b：未检测到 SIM 卡：请断电后插好 SIM 卡');
+  t.is(one.faults[0]!.en, 'Modem shop-b: No SIM card: power off and insert the SIM card');
+
+  const both = deriveLeds(pool(
+    card('shop-a', { state: 'registration-denied', registered: false }),
+    card('shop-b', { registered: true, sms_path: 'none' }),
+  ));
+  t.is(both.patterns.fault, 'on');
+  t.deepEqual(both.faults.map((f) => [f.level, f.kind]), [['hard', 'registration-denied:shop-a'], ['hard', 'no-sms-path:shop-b']]);
+  t.regex(both.faults[0]!.zh, /^SIM shop-a：运营商拒绝注册/);
+  t.regex(both.faults[1]!.en, /^Modem shop-b: /);
+
+  // A hard reason of the box comes before a modem's warning (worst first).
+  const disk = deriveLeds({ ...pool(card('a'), card('b', { state: 'registration-denied', registered: false })), storage: { full: true } });
+  t.deepEqual(disk.faults.map((f) => f.kind), ['disk-full', 'registration-denied:b']);
+
+  // One modem: no name in the text, hard as before.
+  const single = deriveLeds(pool(card('sim1', { state: 'no-sim', hard_fault: NO_SIM, registered: null })));
+  t.deepEqual(single.faults.map((f) => [f.level, f.kind, f.zh]), [['hard', 'modem-no-sim', '未检测到 SIM 卡：请断电后插好 SIM 卡']]);
+  t.is(deriveLeds(pool(card('a'), card('b'))).faults.length, 0, 'the control: a healthy pool');
 });

@@ -7,14 +7,14 @@ import { openSerialStream } from '../../src/modem/serial.js';
 import { openScripted } from '../at/scripted-modem.js';
 import { scriptedRig } from './scripted-rig.js';
 
-async function doctorOn(options: VirtualModemOptions, prepare: (modem: VirtualModem) => void = () => {}) {
+async function doctorOn(options: VirtualModemOptions, prepare: (modem: VirtualModem) => void = () => {}, hatName = 'sim7600') {
   const virtual = new VirtualModem({ sendMs: 5, ...options });
   prepare(virtual);
   const binding = createSimulatorBinding(virtual);
   const lines: string[] = [];
   const findings = await runDoctor({
     openStream: () => openSerialStream({ path: '/dev/virtual0', baudRate: 115200, binding }),
-    hat: loadHat('sim7600'),
+    hat: loadHat(hatName),
     device: '/dev/virtual0',
     baud: 115200,
     out: (line) => lines.push(line),
@@ -44,6 +44,35 @@ test('no reply at all: wiring, baud, serial console and Bluetooth advice', async
   t.regex(text, /console=serial0/);
   t.regex(text, /disable-bt/);
   t.regex(text, /baud/);
+});
+
+test('a USB modem: the doctor says it has no power control (USB); silence gets USB advice, not UART jumpers or a PWR key', async (t) => {
+  const healthy = await doctorOn({}, () => {}, 'sim7600-usb');
+  t.true(healthy.findings.canSend);
+  t.regex(healthy.text, /此模块没有电源控制（USB）.* \/ This modem has no power control \(USB\)/);
+
+  const { findings, text } = await doctorOn({}, (m) => m.inject({ kind: 'silence' }), 'ec25-usb');
+  t.false(findings.answered);
+  t.regex(text, /the by-id name ending in -if02-port0/);
+  t.regex(text, /Unplug the modem's USB cable/);
+  t.notRegex(text, /console=serial0|disable-bt|PWR–3V3|UART jumpers/);
+});
+
+test('a USB modem whose port cannot be opened: lsusb with its IDs, the by-id entry to use, the option driver', async (t) => {
+  const lines: string[] = [];
+  const findings = await runDoctor({
+    openStream: () => Promise.reject(new Error('ENOENT')),
+    hat: loadHat('sim7600-usb'),
+    device: '/dev/serial/by-id/nothing',
+    baud: 115200,
+    out: (line) => lines.push(line),
+  });
+  const text = lines.join('\n');
+  t.false(findings.answered);
+  t.regex(text, /lsusb: it must list 1e0e:9001/);
+  t.regex(text, /usb-SimTech__Incorporated_SimTech__Incorporated_\*-if02-port0/);
+  t.regex(text, /modprobe option/);
+  t.notRegex(text, /enable_uart/);
 });
 
 test('a wrong baud rate looks like silence (the virtual UART garbles both ways)', async (t) => {

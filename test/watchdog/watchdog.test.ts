@@ -7,7 +7,7 @@ import { JohnnyFivePower, pwrkeyWiring } from '../../src/gpio/power.js';
 import type { Logger } from '../../src/log.js';
 import { loadHat } from '../../src/modem/hats.js';
 import { Modem, type ModemEvent } from '../../src/modem/modem.js';
-import { NoPower, type ModemPower } from '../../src/modem/power.js';
+import { NoPower, noPowerText, type ModemPower } from '../../src/modem/power.js';
 import { openSerialStream } from '../../src/modem/serial.js';
 import { ModemWatchdog, type WatchdogOptions } from '../../src/modem/watchdog.js';
 import { SendFailureRun } from '../../src/status/health.js';
@@ -22,7 +22,7 @@ import { VirtualTime } from '../helpers/virtual-time.js';
  * depend on how busy the machine is, and the SIM7600's real pulse lengths (1 s
  * on, 3 s off) cost no wall time and are recorded exactly.
  */
-async function rig(options: { wirePwrkey?: boolean; watchdog?: Partial<WatchdogOptions>; power?: 'gpio' | 'none'; commandTimeoutMs?: number; bootMs?: number } = {}) {
+async function rig(options: { wirePwrkey?: boolean; watchdog?: Partial<WatchdogOptions>; power?: 'gpio' | 'none' | 'usb'; commandTimeoutMs?: number; bootMs?: number } = {}) {
   const hat = loadHat('sim7600');
   const time = new VirtualTime();
   const virtual = new VirtualModem({ sendMs: 20, bootMs: 80, clock: time, timers: time });
@@ -31,6 +31,7 @@ async function rig(options: { wirePwrkey?: boolean; watchdog?: Partial<WatchdogO
   const wiring = pwrkeyWiring(hat)!;
   let power: ModemPower;
   if (options.power === 'none') power = new NoPower();
+  else if (options.power === 'usb') power = NoPower.usb();
   else
     power = new JohnnyFivePower(gpio, wiring, { sleep: (ms) => time.sleep(ms) });
   let disconnect = options.wirePwrkey === false ? () => {} : connectVirtualPwrkey(board, virtual, wiring);
@@ -65,6 +66,7 @@ async function rig(options: { wirePwrkey?: boolean; watchdog?: Partial<WatchdogO
     modem,
     sendFailureRun: () => sendFailures.length,
     canPowerCycle: power.canPulse,
+    ...(noPowerText(power) ? { noPowerText: noPowerText(power)! } : {}),
     clock: time,
     timers: time,
     checkIntervalMs: 50,
@@ -198,6 +200,20 @@ test.serial('no SIM is the shop\'s to fix: the watchdog neither restarts the rad
   t.false(kinds(r.events).some((k) => k.startsWith('watchdog-')));
   t.deepEqual(pulsesOf(r.board.history(6)), []);
   t.is(r.watchdog.hardFault(), null);
+  await r.close();
+});
+
+test.serial('a USB modem that needs a power cycle: the event says it has no power control (USB), in both languages, and what to do', async (t) => {
+  const r = await rig({ power: 'usb', commandTimeoutMs: 200, bootMs: 200 });
+  await r.run(r.modem.start(), 'the modem start');
+  r.watchdog.start();
+  r.virtual.inject({ kind: 'silence' });
+  const event = await r.until(() => r.events.find((e) => e.kind === 'watchdog-no-power'), 'the no-power event');
+  t.regex(event.en, /no power control \(USB\)/);
+  t.regex(event.en, /unplug its USB cable/);
+  t.regex(event.zh, /没有电源控制（USB）/);
+  t.notRegex(event.zh, /PWRKEY 未接/, 'not the wording of a HAT whose key is not wired');
+  t.false(kinds(r.events).includes('watchdog-power-cycle'));
   await r.close();
 });
 

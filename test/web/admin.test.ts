@@ -132,12 +132,12 @@ test('/metrics: Prometheus text with queue depth, counters, signal, modem state 
     const metrics = res.body;
     t.regex(metrics, /^smsbox_queue_depth\{status="queued"\} 1$/m);
     t.regex(metrics, /^smsbox_messages_total\{status="failed"\} 0$/m);
-    t.regex(metrics, /^smsbox_signal_csq -?\d+$/m);
-    t.regex(metrics, /^smsbox_modem_state\{state="starting"\} 1$/m);
+    t.regex(metrics, /^smsbox_signal_csq\{modem="[^"]+"\} -?\d+$/m);
+    t.regex(metrics, /^smsbox_modem_state\{modem="[^"]+",state="starting"\} 1$/m);
     // Not registered yet: no SMS path to speak of.
-    t.regex(metrics, /^smsbox_modem_sms_path\{path="unknown"\} 1$/m);
-    t.regex(metrics, /^smsbox_modem_sms_path\{path="none"\} 0$/m);
-    t.regex(metrics, /^smsbox_modem_rat\{rat="unknown"\} 1$/m);
+    t.regex(metrics, /^smsbox_modem_sms_path\{modem="[^"]+",path="unknown"\} 1$/m);
+    t.regex(metrics, /^smsbox_modem_sms_path\{modem="[^"]+",path="none"\} 0$/m);
+    t.regex(metrics, /^smsbox_modem_rat\{modem="[^"]+",rat="unknown"\} 1$/m);
     t.regex(metrics, /^smsbox_http_requests_total\{method="GET",route="wdgj",code="200"\} 1$/m);
     t.regex(metrics, /^smsbox_http_requests_total\{method="GET",route="other",code="404"\} 1$/m);
     t.regex(metrics, /^smsbox_http_request_duration_seconds_count\{route="wdgj"\} 1$/m);

@@ -19,7 +19,7 @@ interface Client {
 async function withRoutes(run: (c: Client) => Promise<void>, options: Parameters<typeof quietSession>[0] = {}): Promise<void> {
   const s = quietSession(options);
   const app = polka();
-  simulatorRoutes(s.modem)(app);
+  simulatorRoutes([{ name: 'sim1', modem: s.modem }])(app);
   const server = http.createServer(app.handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -171,6 +171,124 @@ test('faults no-ims and carrier-blocked through POST /api/simulator/fault', asyn
     await post('/api/simulator/fault', { kind: 'clear' });
     t.deepEqual(sendText(s, '+8613800138000', 'z'), ['\r\n+CMGS: 0\r\n\r\nOK\r\n']);
   });
+});
+
+/** Two virtual HATs behind one set of routes, as a box with two `device = "simulator"` blocks has. */
+async function withTwoHats(run: (c: { a: Session; b: Session; get: Client['get']; post: Client['post'] }) => Promise<void>): Promise<void> {
+  const a = quietSession();
+  const b = quietSession({ profile: 'ec25' });
+  a.modem.setOwnNumber('+8613900000001', true);
+  b.modem.setOwnNumber('+8613900000002', true);
+  const app = polka();
+  simulatorRoutes([{ name: 'shop-a', modem: a.modem }, { name: 'shop-b', modem: b.modem }])(app);
+  const server = http.createServer(app.handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  try {
+    await run({ a, b, get: (path) => call('GET', path), post: (path, body) => call('POST', path, body) });
+  } finally {
+    server.close();
+    a.modem.dispose();
+    b.modem.dispose();
+  }
+}
+
+test('two virtual HATs: GET /api/simulator/modems lists names and own numbers; /sent takes ?modem= and its entries carry the name; without it, the first', async (t) => {
+  await withTwoHats(async ({ a, b, get }) => {
+    t.deepEqual((await get('/api/simulator/modems')).body['modems'], [
+      { name: 'shop-a', profile: 'sim7600', own_number: '+8613900000001', own_number_known: true },
+      { name: 'shop-b', profile: 'ec25', own_number: '+8613900000002', own_number_known: true },
+    ]);
+    sendText(a, '+8613800000001', 'from a');
+    sendText(b, '+8613800000002', 'from b');
+    sendText(b, '+8613800000003', 'from b again');
+    const sentB = (await get('/api/simulator/sent?modem=shop-b')).body;
+    t.is(sentB['modem'], 'shop-b');
+    t.deepEqual((sentB['sent'] as Record<string, unknown>[]).map((m) => [m['modem'], m['to'], m['text']]), [
+      ['shop-b', '+8613800000002', 'from b'],
+      ['shop-b', '+8613800000003', 'from b again'],
+    ]);
+    const byDefault = (await get('/api/simulator/sent')).body;
+    t.is(byDefault['modem'], 'shop-a', 'no modem: the first');
+    t.deepEqual((byDefault['sent'] as Record<string, unknown>[]).map((m) => [m['modem'], m['text']]), [['shop-a', 'from a']]);
+    t.is((await get('/api/simulator/scenario?modem=shop-b')).body['profile'], 'ec25');
+  });
+});
+
+test('two virtual HATs: POST inbound, fault, call and call/end reach the modem the body names, and only that one', async (t) => {
+  await withTwoHats(async ({ a, b, post, get }) => {
+    t.like((await post('/api/simulator/inbound', { modem: 'shop-b', from: '+8613800138000', text: 'T' })).body, { ok: true, modem: 'shop-b' });
+    t.deepEqual(storedTexts(b), [{ from: '+8613800138000', text: 'T' }]);
+    t.deepEqual(storedTexts(a), [], 'the other SIM received nothing');
+
+    t.like((await post('/api/simulator/fault', { modem: 'shop-b', kind: 'carrier-blocked', code: 8 })).body, { modem: 'shop-b', faults: [{ kind: 'carrier-blocked', code: 8 }] });
+    t.deepEqual(a.modem.activeFaults(), []);
+    t.deepEqual(b.modem.activeFaults(), [{ kind: 'carrier-blocked', code: 8 }]);
+
+    await post('/api/simulator/call', { modem: 'shop-b', from: '+8613800138000' });
+    t.is(a.modem.calls.length, 0);
+    t.is(b.modem.calls.length, 1);
+    t.is((await post('/api/simulator/call/end', { modem: 'shop-a' })).body['call'], null, 'no call on the first SIM');
+    t.is(((await post('/api/simulator/call/end', { modem: 'shop-b' })).body['call'] as Record<string, unknown>)['hung_up_by'], 'caller');
+    const calls = (await get('/api/simulator/calls?modem=shop-b')).body['calls'] as Record<string, unknown>[];
+    t.like(calls[0], { modem: 'shop-b', from: '+8613800138000', hung_up_by: 'caller' });
+
+    t.like((await post('/api/simulator/scenario', { modem: 'shop-b', own_number: '+8613900000009' })).body, { modem: 'shop-b', own_number: '+8613900000009' });
+    t.is(a.modem.getOwnNumber().number, '+8613900000001');
+    t.like((await post('/api/simulator/carrier-notice', { modem: 'shop-b' })).body, { modem: 'shop-b', from: '10086' });
+    t.is(storedTexts(a).length, 0);
+  });
+});
+
+test('an unknown modem name is a 404 listing the names, in both languages; a modem that is not a name is a 400; nothing changes', async (t) => {
+  await withTwoHats(async ({ a, b, get, post }) => {
+    for (const res of [
+      await get('/api/simulator/sent?modem=shop-c'),
+      await get('/api/simulator/calls?modem=shop-c'),
+      await get('/api/simulator/scenario?modem='),
+      await post('/api/simulator/inbound', { modem: 'shop-c', from: '+8613800138000', text: 'T' }),
+      await post('/api/simulator/fault', { modem: 'shop-c', kind: 'silence' }),
+      await post('/api/simulator/call', { modem: 'shop-c', from: '+8613800138000' }),
+      await post('/api/simulator/call/end', { modem: 'shop-c' }),
+      await post('/api/simulator/scenario', { modem: 'shop-c', network: 'gsm' }),
+      await post('/api/simulator/carrier-notice', { modem: 'shop-c' }),
+    ]) {
+      t.is(res.status, 404);
+      t.is(res.body['error'], 'unknown-modem');
+      t.deepEqual(res.body['modems'], ['shop-a', 'shop-b']);
+      t.regex(String(res.body['message']), /没有名为 ".*" 的虚拟模块，可选：shop-a、shop-b/);
+      t.regex(String(res.body['message_en']), /the names are: shop-a, shop-b/);
+    }
+    for (const res of [
+      await get('/api/simulator/sent?modem=shop-a&modem=shop-b'),
+      await post('/api/simulator/inbound', { modem: 2, from: '+8613800138000', text: 'T' }),
+      await post('/api/simulator/fault', { modem: ['shop-b'], kind: 'silence' }),
+      await post('/api/simulator/call', { modem: null, from: '+8613800138000' }),
+      await post('/api/simulator/call/end', 'not json'),
+    ]) {
+      t.is(res.status, 400);
+      t.is(res.body['error'], 'bad-request');
+      t.truthy(res.body['message_en']);
+    }
+    t.deepEqual([storedTexts(a), storedTexts(b)], [[], []]);
+    t.deepEqual([a.modem.activeFaults(), b.modem.activeFaults()], [[], []]);
+    t.deepEqual([a.modem.calls.length, b.modem.calls.length], [0, 0]);
+    t.is(a.modem.getNetwork(), 'lte-sgs');
+  });
+});
+
+test('simulatorRoutes refuses no virtual modem and two with one name', (t) => {
+  t.throws(() => simulatorRoutes([]), { instanceOf: RangeError });
+  const s = quietSession();
+  try {
+    t.throws(() => simulatorRoutes([{ name: 'x', modem: s.modem }, { name: 'x', modem: s.modem }]), { message: /must differ/ });
+  } finally {
+    s.modem.dispose();
+  }
 });
 
 test('in a whole box in simulator mode the controls are wired: a call to a modem still booting is ended by the network', async (t) => {

@@ -55,3 +55,31 @@ test('the overview draws the LEDs as the box shows them: lit, blinking, off', as
     t.notRegex(renderHome(withoutLeds, defaultConfig(), [], 'zh'), /data-led=/, 'no LED panel without LED information');
   });
 });
+
+test('several SIMs: one SIM down while another sends is "needs attention" naming it, not a fault; every SIM down is a fault', async (t) => {
+  const { deriveLeds } = await import('../../src/leds/patterns.js');
+  await withBox(async (box) => {
+    const dead = '短信模块无响应 / The modem does not respond';
+    const base = box.status.snapshot();
+    const pooled = (modems: Record<string, unknown>[]): StatusSnapshot => variant(base, (s) => {
+      Object.assign(s.modem, modems[0]);
+      Object.assign(s.queue, { waiting: null, waiting_text: null, waiting_text_en: null, waiting_detail: null });
+      (s as { modems?: unknown }).modems = modems;
+      // The fault list as the box derives it from the same snapshot (src/leds).
+      s.faults = deriveLeds(s as Parameters<typeof deriveLeds>[0]).faults.map((f) => ({ level: f.level, kind: f.kind, message: f.zh, message_en: f.en }));
+    });
+    const ready = { state: 'ready', hard_fault: null, registered: true, signal_bars: 4, sms_path: 'sgs' };
+    const down = { state: 'not-responding', hard_fault: dead, registered: null, signal_bars: null, sms_path: 'unknown' };
+
+    const one = pooled([{ name: 'shop-a', ...down }, { name: 'shop-b', ...ready }]);
+    t.is(verdictOf(one, 'zh').level, 'wait');
+    t.is(verdictOf(one, 'zh').text, '需要处理: SIM shop-a：短信模块无响应');
+    t.is(verdictOf(one, 'en').text, 'Needs attention: Modem shop-a: The modem does not respond');
+
+    const both = pooled([{ name: 'shop-a', ...down }, { name: 'shop-b', ...down }]);
+    t.is(verdictOf(both, 'zh').level, 'fault');
+    t.regex(verdictOf(both, 'zh').text, /^故障: /);
+
+    t.deepEqual(verdictOf(pooled([{ name: 'shop-a', ...ready }, { name: 'shop-b', ...ready }]), 'zh'), verdictOf(pooled([{ name: 'shop-a', ...ready }]), 'zh'), 'a healthy pool reads as one healthy SIM');
+  });
+});
