@@ -158,6 +158,11 @@ test('/api/status: last_run for anyone, its log only for an admin; the overview 
     const page = await (await fetch(`${base}/`)).text();
     t.regex(page, /上次运行异常结束/);
     t.notRegex(page, /Watchdog timeout/, 'the log is not on the public page');
+    // A logged-in browser sees the log on the overview and in /api/status.
+    const login = await fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'password=smsbox' });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    t.regex(await (await fetch(`${base}/`, { headers: { cookie } })).text(), /<pre id="last-run-log">[^<]*Watchdog timeout \(limit 30s\)!<\/pre>/);
+    t.is(((await (await fetch(`${base}/api/status`, { headers: { cookie } })).json()) as { last_run: { log_tail: string[] } }).last_run.log_tail.length, 1);
     const events = host.box.ops.events.latest(20).map((e) => e.kind);
     t.true(events.includes('last-run-crash'));
   } finally {
