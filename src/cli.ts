@@ -96,7 +96,12 @@ async function serve(argv: string[]): Promise<number> {
     ...(port !== undefined ? { port } : {}),
     log,
   });
-  process.stdout.write(`smsbox ${version}: http://${config.http.host}:${box.port}/  (管家助理接口地址 / URL for 管家助理: http://<本机IP>:${box.port}/sms)\n`);
+  process.stdout.write(`smsbox ${version}: http://${config.http.host}:${box.port}/\n`);
+  // The name avahi announced (smsbox-ab12-2.local on a name conflict) once it answered: a few seconds at most.
+  void box.hostNameKnown.then(() => {
+    const host = box.hostName.info(box.port);
+    process.stdout.write(`本机名称 / name: ${host.name}\n管家助理接口地址 / URL for 管家助理: ${host.urls.join('  ')}\n`);
+  });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info('stopping', { signal });

@@ -36,6 +36,9 @@ import { UpdateReceiver, type UpdateOptions } from './update/receive.js';
 import { createWebServer, endLiveStreams } from './web/server.js';
 import { simulatorRoutes } from './web/simulator-routes.js';
 import { WdgjEndpoint } from './web/wdgj.js';
+import { SystemdNotifier } from './system/systemd.js';
+import { RunRecord, type JournalReader, type PreviousRun } from './system/last-run.js';
+import { HostNameWatcher } from './system/host-name.js';
 
 /** Wires the parts of the box together; nothing else lives here. */
 
@@ -83,6 +86,23 @@ export interface BoxOptions {
   hostname?: string;
   /** Updates from the settings page: the slot, the key, the pre-update backup (README, "Updates"). */
   update?: UpdateOptions;
+  /**
+   * Talks to systemd (READY=1, STOPPING=1, the watchdog's pings): runBox makes
+   * one from the environment, which does nothing without NOTIFY_SOCKET.
+   */
+  systemd?: SystemdNotifier;
+  /**
+   * This process's run record (how the previous run ended, its log): runBox
+   * keeps one across in-process restarts; absent, status says null.
+   */
+  runRecord?: RunRecord;
+  /**
+   * The name avahi announced (status, setup page, console): runBox keeps one
+   * asking avahi in the background; without it, the host name plus `.local`.
+   */
+  hostName?: HostNameWatcher;
+  /** Where runBox's run record reads the previous run's log (tests); journalctl by default. */
+  journal?: JournalReader | null;
 }
 
 /** One modem of the pool with its SIM: the driver, its watchdog and its power (issue 19). */
@@ -177,6 +197,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   const modemList = modemConfigs(config);
   // Simulator mode: no modem is real, so no SMS leaves the box.
   const simulated = modemList.every((m) => m.device === 'simulator');
+  const hostName = options.hostName ?? new HostNameWatcher({ lookup: null, log });
   const boxClock = options.clock ? null : new BoxClock(config.schedule.clock, options.clockProbe);
   const clock: Clock = options.clock ?? boxClock!;
   removeLeftovers(dataDir);
@@ -269,7 +290,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     store: store.notify,
     clock,
     config: getConfig,
-    box: () => defaultBoxIdentity(listeningPort),
+    box: () => defaultBoxIdentity(listeningPort, undefined, hostName.name().name),
     queueSms: (to, text) => {
       const plan = planSegments(text);
       return store.queueSystemMessage('forward', to, text, plan.parts.length, plan.encoding, clock.now());
@@ -408,6 +429,8 @@ export async function startBox(options: BoxOptions): Promise<Box> {
       faults: () => statusLeds?.faults() ?? [],
       sim: () => sim.status(),
       slot: () => update.slot,
+      lastRun: () => options.runRecord?.summary() ?? null,
+      host: () => hostName.info(listeningPort),
       usage: (name) => dispatcher?.usage(name) ?? null,
     },
     simulated,
@@ -513,6 +536,7 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     config: getConfig,
     log,
     update,
+    lastRunLog: () => options.runRecord?.logTail() ?? null,
     ...(simulator ? { extraRoutes: simulatorRoutes(units.flatMap((unit) => (unit.simulator ? [{ name: unit.name, modem: unit.simulator }] : []))) } : {}),
   });
 
@@ -728,6 +752,26 @@ export async function startBox(options: BoxOptions): Promise<Box> {
   };
 }
 
+/** The event for a previous run that ended without a stop: the program's end, or the system's (a power cut). */
+function announcePreviousCrash(box: Box, previous: PreviousRun, log: Logger): void {
+  const started = previous.started_at ? ` (started ${previous.started_at})` : '';
+  log.warn('the previous run did not stop cleanly', { started_at: previous.started_at, same_boot: previous.same_boot });
+  try {
+    if (previous.same_boot === false) {
+      box.store.addEvent(Date.now(), 'info', 'last-run-unclean',
+        '上次运行没有正常关机：断电、拔掉电源或系统死机后重新启动。已接收的短信都在队列里；若有正在发送的短信，请看“待确认”。',
+        `the previous run ended without a shutdown${started}: a power cut, the plug pulled or a system hang. Accepted messages are all queued; any being sent then are listed as uncertain.`);
+    } else {
+      box.store.addEvent(Date.now(), 'error', 'last-run-crash',
+        '上次运行异常结束（程序崩溃或卡死后被自动重启）。管理员可在概览页面查看当时的日志；若反复出现，请联系技术支持。',
+        `the previous run ended abnormally${started}: the program crashed or hung and was restarted. An admin sees its last log lines on the overview; if it recurs, call support.`);
+    }
+  } catch (err) {
+    // A full disk: the status page still says it (last_run).
+    log.error('recording the previous run\'s end failed', { error: String(err) });
+  }
+}
+
 /**
  * A box that can restart itself in this process, on the same port (a
  * restore): `box` is the one running now. `restarted` is emitted with the new
@@ -736,6 +780,10 @@ export async function startBox(options: BoxOptions): Promise<Box> {
  */
 export interface BoxHost extends EventEmitter {
   readonly box: Box;
+  /** The name avahi announced and the 管家助理 URLs (asked in the background; the host name until avahi answers). */
+  readonly hostName: HostNameWatcher;
+  /** Resolves once avahi answered or did not (a few seconds at most): for the console's first line. */
+  readonly hostNameKnown: Promise<void>;
   readonly port: number;
   readonly url: string;
   /** Resolves when no restart is under way. */
@@ -749,6 +797,8 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
   let box: Box;
   let restarting: Promise<void> | null = null;
   let closed = false;
+  // Says nothing until the first box answers (below).
+  const systemd = options.systemd ?? new SystemdNotifier({ log });
   const restart = (between: () => Promise<void>) => {
     if (restarting || closed) return;
     restarting = (async () => {
@@ -757,6 +807,7 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
       const old = box;
       const started = Date.now();
       log.warn('restarting the box in this process', { port: old.port });
+      systemd.status('restarting in this process (a restore)');
       await old.close();
       let failure: (Error & { zh?: string; en?: string }) | null = null;
       try {
@@ -775,6 +826,7 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
       }
       if (failure) host.emit('restart-failed', failure);
       log.info('box restarted', { ms: Date.now() - started, port: box.port });
+      systemd.status(`answering HTTP on port ${box.port}`);
       host.emit('restarted', box);
     })().finally(() => {
       restarting = null;
@@ -784,9 +836,30 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
       host.emit('error-restart', err);
     });
   };
+  // Read before the box starts: a run that ended without a stop left `running`.
+  const runRecord = options.runRecord ?? new RunRecord({ dataDir: options.dataDir ?? options.config.storage.dataDir, log, ...(options.journal !== undefined ? { journal: options.journal } : {}) });
+  const previous = runRecord.begin();
+  const hostName = options.hostName ?? new HostNameWatcher({ log });
+  options = { ...options, runRecord, hostName };
   box = await startBox({ ...options, restart });
+  if (previous.ended === 'crash') {
+    announcePreviousCrash(box, previous, log);
+    // In the background: the HTTP side never waits on journalctl.
+    void runRecord.readLogTail();
+  }
+  // The box answers HTTP now (the modem comes up in the background): systemd's
+  // start is complete, and the pings begin. They go on through an in-process
+  // restart (a restore): its stop and start run on this loop too, so a restart
+  // that hangs the loop is caught like any other hang.
+  systemd.ready();
+  systemd.status(`answering HTTP on port ${box.port}`);
+  systemd.startWatchdog();
+  // After the start: the box never waits for avahi (which may still be starting at boot).
+  const hostNameKnown = hostName.start();
   Object.defineProperties(host, {
     box: { get: () => box },
+    hostName: { value: hostName },
+    hostNameKnown: { value: hostNameKnown },
     port: { get: () => box.port },
     url: { get: () => box.url },
   });
@@ -795,8 +868,13 @@ export async function runBox(options: BoxOptions): Promise<BoxHost> {
   };
   host.close = async () => {
     closed = true;
+    systemd.stopping();
     await host.settled();
     await box.close();
+    runRecord.stopped();
+    hostName.stop();
+    systemd.stopWatchdog();
+    await systemd.idle();
   };
   return host;
 }

@@ -11,6 +11,8 @@ import { WAIT_TEXT, type DispatchState } from '../scheduler/dispatcher.js';
 import type { ClockSource } from '../scheduler/clock-trust.js';
 import { judgeQueue, type QueueProgress } from './stuck.js';
 import { modemNotReadyReason, SendFailureRun, type SendOutcome } from './health.js';
+import type { LastRunSummary } from '../system/last-run.js';
+import type { HostInfo } from '../system/host-name.js';
 
 /** The SIM's state as src/sim reports it (`/api/status` `sim`; the first four names are fixed by issue 17). */
 export interface SimStatus {
@@ -118,6 +120,10 @@ export class StatusModel {
       sim?: () => SimStatus;
       /** The A/B slot the app runs from on the appliance (null elsewhere). */
       slot?: () => string | null;
+      /** How the previous run of the box ended (src/system/last-run.ts); its log is not here: admins only. */
+      lastRun?: () => LastRunSummary | null;
+      /** The name avahi announced and the URLs for 管家助理 (src/system/host-name.ts). */
+      host?: () => HostInfo;
       /** Each SIM's limits, use and lane (the dispatcher's); absent before it runs. */
       usage?: (name: string) => ModemUsage | null;
     },
@@ -264,6 +270,10 @@ export class StatusModel {
       /** package.json version + commit when known. */
       version: displayedVersion,
       slot: this.deps.slot?.() ?? null,
+      /** clean, crash (ended without a stop: a crash, a watchdog kill, a power cut) or unknown; same_boot tells a process's end from the system's. */
+      last_run: this.deps.lastRun?.() ?? null,
+      /** name: the `.local` name avahi announced (else the host name's); urls: what to paste into 管家助理. */
+      host: this.deps.host?.() ?? null,
       uptime_s: Math.floor((now - this.startedAt) / 1000),
       time: new Date(now).toISOString(),
       modem: modemJson(this.pool[0]!.status),

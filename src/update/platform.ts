@@ -99,7 +99,10 @@ export function systemPlatform(options: { config: Config; keyFile?: string; data
     },
     unpack: unpackPayload,
     stopApp: () => run('systemctl', ['stop', SERVICE]),
-    startApp: () => run('systemctl', ['start', SERVICE]),
+    // --no-block: smsbox.service is Type=notify, so a plain start would wait for
+    // READY=1 and fail outright on a version that crashes at start; the health
+    // watch below judges the new version instead (and counts systemd's restarts).
+    startApp: () => run('systemctl', ['start', '--no-block', SERVICE]),
     async waitHealthy(version, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       // A version that dies at start is restarted by systemd every 5 s: after

@@ -72,7 +72,7 @@ export function registerAdmin(app: polka.Polka, deps: WebDeps, helpers: Auth): v
   // ---- setup ------------------------------------------------------------------
   app.get('/setup', (req: Req, res: Res) => {
     const session = helpers.sessionOf(req);
-    sendHtml(res, 200, renderSetup(ctxOf(req, res, session), deps.config(), deps.status.recentWdgj()));
+    sendHtml(res, 200, renderSetup(ctxOf(req, res, session), deps.config(), deps.status.recentWdgj(), deps.status.snapshot().host));
   });
   app.get('/setup/requests', (req: Req, res: Res) => {
     sendHtml(res, 200, renderRequestsFragment(deps.status.recentWdgj(), deps.config(), langOf(req, res), helpers.sessionOf(req) !== null));

@@ -32,6 +32,12 @@ export interface Auth {
   requireForm(req: Req, res: Res): Promise<{ session: Session; form: URLSearchParams } | null>;
   /** For the JSON API: HTTP Basic `admin:<password>`, or a browser session (changes with X-CSRF-Token). Answers itself when refused. */
   requireAdmin(req: Req, res: Res): boolean;
+  /**
+   * For public pages that show an admin more (GET only): a logged-in browser
+   * or a right HTTP Basic admin password. Never answers; anything else is
+   * simply not an admin (a wrong password still counts toward the lock-out).
+   */
+  isAdmin(req: Req): boolean;
   flash(session: Session, kind: Flash['kind'], text: string): void;
   /** A refusal of an operation as the flash of the next page, in the page's language. */
   flashRefusal(session: Session, lang: Lang, refusal: Refusal): void;
@@ -121,6 +127,22 @@ export function createAuth(deps: WebDeps): Auth & { register(app: polka.Polka): 
     return false;
   };
 
+  const isAdmin = (req: Req): boolean => {
+    if (mustChange()) return false;
+    const authorization = req.headers.authorization;
+    if (!authorization) return sessionOf(req) !== null;
+    const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization);
+    if (!match) return false;
+    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const checked = deps.ops.adminLogin.check({
+      user: colon === -1 ? decoded : decoded.slice(0, colon),
+      password: colon === -1 ? '' : decoded.slice(colon + 1),
+      client: clientAddress(req.socket),
+    });
+    return checked.ok && !checked.value.mustChange;
+  };
+
   /** Same-origin check for logins (no session, so no CSRF token yet): a cross-site form carries another Origin. */
   const sameOrigin = (req: Req): boolean => {
     const origin = req.headers.origin;
@@ -197,6 +219,7 @@ ${forced ? `<p class="warn" id="factory-admin">${h(tr(lang,
     requirePage,
     requireForm,
     requireAdmin,
+    isAdmin,
     flash,
     flashRefusal: (session, lang, refusal) => flash(session, 'error', tr(lang, refusal.message, refusal.message_en)),
     takeFlash,

@@ -18,6 +18,8 @@ export interface WebDeps {
   log: Logger;
   /** Updates from the settings page (README, "Updates"); absent in tests that do not need them. */
   update?: UpdateReceiver;
+  /** The end of the previous run's log when it did not stop cleanly (admins only); null when none was read. */
+  lastRunLog?: () => readonly string[] | null;
   /** Extra routes (the simulator's API in simulator mode). */
   extraRoutes?: (app: polka.Polka, helpers: { requireAdmin: (req: Req, res: Res) => boolean }) => void;
 }

@@ -1,4 +1,4 @@
-import { networkInterfaces, hostname } from 'node:os';
+import { fallbackName, hostUrls, lanIpv4s, type HostInfo } from '../system/host-name.js';
 import type { Config } from '../config/config.js';
 import { DEFAULT_ADMIN_PASSWORD, DEMO_ACCOUNT } from '../config/config.js';
 import { accountsWithFactoryPassword, FACTORY_ACCOUNT_TEXT, hasRealModem, type EventRow } from '../operations/index.js';
@@ -13,22 +13,6 @@ import { layout, localTime, signalBars, tr, type Lang, type PageContext } from '
 import { lineChart } from './charts.js';
 
 export type { Lang };
-
-/** Every IPv4 LAN address of the box: the URLs the shop can paste into 管家助理. */
-export function lanUrls(port: number): string[] {
-  const urls: string[] = [];
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const a of addresses ?? []) {
-      if (a.family === 'IPv4' && !a.internal) urls.push(`http://${a.address}${port === 80 ? '' : `:${port}`}/sms`);
-    }
-  }
-  return urls.length ? urls : [`http://127.0.0.1:${port}/sms`];
-}
-
-/** The box's mDNS name URL (avahi announces `<hostname>.local`). */
-export function mdnsUrl(port: number): string {
-  return `http://${hostname().split('.')[0]}.local${port === 80 ? '' : `:${port}`}/sms`;
-}
 
 export type VerdictLevel = 'ok' | 'wait' | 'fault';
 
@@ -287,6 +271,8 @@ export function renderHome(
   signal: { at: number; csq: number | null }[] = [],
   /** The latest events, for a logged-in owner; null hides the panel. */
   events: readonly EventRow[] | null = null,
+  /** The end of the previous run's log, for a logged-in owner (when that run did not stop cleanly). */
+  lastRunLog: readonly string[] | null = null,
 ): string {
   const context: PageContext = { lang, csrf: ctx?.csrf ?? null, path: '/', flash: ctx?.flash ?? null, simulated: status.modem.simulated, configError: status.config_error };
   const tz = config.schedule.timezone;
@@ -315,7 +301,7 @@ export function renderHome(
   });
   const body = `
 <div class="verdict ${verdict.level}" id="verdict"><span data-v="text">${h(verdict.text)}</span><small data-v="detail">${h(verdict.detail)}</small></div>
-${uncertain}${defaults}
+${uncertain}${defaults}${lastRunNotice(status, tz, lang, lastRunLog)}
 <div class="grid">
 <section><h2>${h(tr(lang, '队列', 'Queue'))}</h2><dl class="kv">
 <dt>${h(tr(lang, '排队中', 'queued'))}</dt><dd class="big" data-k="queue.queued">${status.queue.queued}</dd>
@@ -338,8 +324,26 @@ ${events ? `<section><h2>${h(tr(lang, '最近事件', 'Latest events'))}</h2><di
     `<tr><td class="time">${h(localTime(e.at, tz))}</td><td><span class="status ${e.level === 'error' ? 'failed' : e.level === 'warn' ? 'uncertain' : ''}">${h(e.level)}</span></td><td class="text">${h(lang === 'zh' ? e.zh : e.en)}</td></tr>`).join('')}</table></div></section>` : ''}
 <section><h2>${h(tr(lang, '最近来自管家助理的请求', 'Latest requests from 管家助理'))}</h2>${requestsTable(recent, tz, lang, 10, loggedIn)}
 <p><a href="/setup">${h(tr(lang, '在管家助理中设置 →', 'Set up 管家助理 →'))}</a></p></section>
-<p><small>${h(tr(lang, '版本', 'Version'))} <span id="version">${h(status.version)}</span>${status.slot ? ` (${h(tr(lang, '槽', 'slot'))} <span id="slot">${h(status.slot)}</span>)` : ''} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
+<p><small>${status.host ? `${h(tr(lang, '本机名称', 'Name'))} <span id="host-name" data-k="host.name">${h(status.host.name)}</span> · ` : ''}${h(tr(lang, '版本', 'Version'))} <span id="version">${h(status.version)}</span>${status.slot ? ` (${h(tr(lang, '槽', 'slot'))} <span id="slot">${h(status.slot)}</span>)` : ''} · ${h(tr(lang, '运行时间', 'Uptime'))} <span data-k="uptime_s" data-fmt="uptime">${h(uptime(status.uptime_s, lang))}</span> · <span id="live">${h(tr(lang, '实时更新', 'live'))}</span></small></p>`;
   return layout(context, tr(lang, '概览', 'Overview'), body, overviewScript(lang));
+}
+
+/**
+ * How the previous run ended, when not by a stop: a crash or watchdog restart
+ * of the program (a warning), or a power cut / system hang (a note: shops pull
+ * the plug). The log's end only for a logged-in owner.
+ */
+function lastRunNotice(status: StatusSnapshot, tz: string, lang: Lang, log: readonly string[] | null): string {
+  const last = status.last_run;
+  if (!last || last.ended !== 'crash') return '';
+  const since = last.started_at ? tr(lang, `（那次运行从 ${localTime(Date.parse(last.started_at), tz)} 开始）`, ` (that run started ${localTime(Date.parse(last.started_at), tz)})`) : '';
+  const text = last.same_boot === false
+    ? tr(lang, `上次没有正常关机就断电或重启了${since}。已接收的短信都在队列里。`, `The box lost power or restarted without a shutdown last time${since}. Accepted messages are all queued.`)
+    : tr(lang, `上次运行异常结束（程序崩溃或卡死，已自动重启）${since}。若反复出现，请联系技术支持。`, `The previous run ended abnormally (the program crashed or hung and was restarted)${since}. If it recurs, call support.`);
+  const logHtml = log && log.length > 0
+    ? `<details><summary>${h(tr(lang, `当时的最后 ${log.length} 行日志`, `its last ${log.length} log lines`))}</summary><pre id="last-run-log">${h(log.join('\n'))}</pre></details>`
+    : '';
+  return `<div id="last-run" class="${last.same_boot === false ? 'muted' : 'warn'}"><p>${h(text)}</p>${logHtml}</div>`;
 }
 
 /** Live updates: the page listens to /api/status/stream and fills the marked fields. */
@@ -371,10 +375,11 @@ export function windowText(status: StatusSnapshot, config: Config, lang: Lang): 
 }
 
 /** Setup for 管家助理: the URLs to paste, the accounts, the steps and the live request log. */
-export function renderSetup(ctx: PageContext, config: Config, recent: readonly WdgjRequestRecord[]): string {
+export function renderSetup(ctx: PageContext, config: Config, recent: readonly WdgjRequestRecord[], host: Pick<HostInfo, 'urls'> | null = null): string {
   const loggedIn = ctx.csrf !== null;
   const { lang } = ctx;
-  const urls = [...lanUrls(config.http.port), mdnsUrl(config.http.port)];
+  // The name avahi announced and the addresses, for the port the box listens on.
+  const urls = host?.urls ?? hostUrls(fallbackName(), config.http.port, lanIpv4s());
   const copy = tr(lang, '复制', 'Copy');
   const urlList = urls.map((u) => `<li class="row"><code>${h(u)}</code> <button type="button" class="secondary" data-copy="${h(u)}">${h(copy)}</button></li>`).join('');
   const accounts = ctx.csrf

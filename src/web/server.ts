@@ -160,7 +160,8 @@ export function createWebServer(deps: WebDeps): http.Server {
     const session = auth.sessionOf(req);
     const signal = ops.charts.signalSamples(deps.clock.now() - 24 * 3600_000);
     const events = session ? ops.events.latest(10) : null;
-    sendHtml(res, 200, renderHome(deps.status.snapshot(), deps.config(), deps.status.recentWdgj(), lang, { csrf: session?.csrf ?? null, flash: auth.takeFlash(session) }, signal, events));
+    const lastRunLog = session ? (deps.lastRunLog?.() ?? null) : null;
+    sendHtml(res, 200, renderHome(deps.status.snapshot(), deps.config(), deps.status.recentWdgj(), lang, { csrf: session?.csrf ?? null, flash: auth.takeFlash(session) }, signal, events, lastRunLog));
   });
 
   auth.register(app);
@@ -182,7 +183,12 @@ export function createWebServer(deps: WebDeps): http.Server {
     sendText(res, 200, renderMetrics(deps.status.snapshot(), ops.charts.statusTotals(), httpMetrics), 'text/plain; version=0.0.4; charset=utf-8');
   });
 
-  app.get('/api/status', (_req: Req, res: Res) => sendJson(res, 200, deps.status.snapshot()));
+  // Public (管家助理's installer, update-apply's health check): the previous run's log only for an admin.
+  app.get('/api/status', (req: Req, res: Res) => {
+    const snapshot = deps.status.snapshot();
+    if (!snapshot.last_run || !deps.lastRunLog || !auth.isAdmin(req)) return sendJson(res, 200, snapshot);
+    sendJson(res, 200, { ...snapshot, last_run: { ...snapshot.last_run, log_tail: deps.lastRunLog() } });
+  });
 
   registerApi(app, deps, auth);
   registerBackup(app, deps, auth);

@@ -27,6 +27,10 @@ export const CHROMIUM: Tool = { name: 'chromium', apt: 'chromium', path: '/usr/b
 export const DTC: Tool = { name: 'dtc', apt: 'device-tree-compiler' };
 export const FDTOVERLAY: Tool = { name: 'fdtoverlay', apt: 'device-tree-compiler' };
 export const FDTGET: Tool = { name: 'fdtget', apt: 'device-tree-compiler' };
+/** What the box runs to talk to systemd (src/system/systemd.ts). */
+export const SYSTEMD_NOTIFY: Tool = { name: 'systemd-notify', apt: 'systemd' };
+/** Stands in for PID 1's notify socket (Node has no unix datagram sockets). */
+export const PYTHON3: Tool = { name: 'python3', apt: 'python3' };
 
 /** True under CI: the environment variable CI is set (to anything but "", "0" or "false"). */
 export function underCi(): boolean {

@@ -120,7 +120,7 @@ test('smsbox.service: after local file systems, restarts, port 80 by capability,
   t.deepEqual(words(s.get('CapabilityBoundingSet')), ['CAP_NET_BIND_SERVICE'], 'no capability beyond port binding');
   t.truthy(s.get('User'));
   t.not(s.get('User')![0], 'root');
-  t.deepEqual(words(s.get('SupplementaryGroups')).sort(), ['dialout', 'gpio']);
+  t.deepEqual(words(s.get('SupplementaryGroups')).sort(), ['dialout', 'gpio', 'systemd-journal'], 'the journal: the previous run\u2019s log tail');
   t.deepEqual(s.get('KillSignal'), ['SIGTERM']);
   // Large freed blocks (scrypt's 16 MiB) go back to the system instead of staying resident.
   t.true(s.get('Environment')!.includes('MALLOC_MMAP_THRESHOLD_=1048576'));
@@ -131,6 +131,24 @@ test('smsbox.service: after local file systems, restarts, port 80 by capability,
   t.is(exec[exec.indexOf('--config') + 1], '/boot/firmware/smsbox.toml');
   t.is(exec[exec.indexOf('--data') + 1], '/var/lib/smsbox');
   t.deepEqual(u.get('Install')!.get('WantedBy'), ['multi-user.target']);
+});
+
+test('watchdogs: smsbox.service is Type=notify with a watchdog, and PID 1 arms the Pi\u2019s hardware watchdog within its 15 s', (t) => {
+  const s = unit(read('rootfs/etc/systemd/system/smsbox.service')).get('Service')!;
+  t.deepEqual(s.get('Type'), ['notify']);
+  // The pings come from systemd-notify, a child of the main process.
+  t.deepEqual(s.get('NotifyAccess'), ['all']);
+  const seconds = (value: string | undefined) => {
+    const m = /^(\d+)(s|min)$/.exec(value ?? '');
+    return m ? Number(m[1]) * (m[2] === 'min' ? 60 : 1) : NaN;
+  };
+  const watchdog = seconds(s.get('WatchdogSec')?.[0]);
+  t.true(watchdog >= 20 && watchdog <= 120, `WatchdogSec ${s.get('WatchdogSec')?.[0]}: room for a slow Pi, a restart within minutes`);
+  t.true(seconds(s.get('TimeoutStartSec')?.[0]) >= 120, 'a slow card\u2019s start (READY=1 comes when HTTP answers)');
+  const manager = unit(read('rootfs/etc/systemd/system.conf.d/smsbox-watchdog.conf')).get('Manager')!;
+  const hardware = seconds(manager.get('RuntimeWatchdogSec')?.[0]);
+  // bcm2835-wdt counts 0xfffff ticks of 1/65536 s at most: 15 s.
+  t.true(hardware > 0 && hardware <= 15, `RuntimeWatchdogSec ${manager.get('RuntimeWatchdogSec')?.[0]}`);
 });
 
 test('config.txt: UART on, Bluetooth off the PL011, power button; cmdline.txt: no serial console, root by label', (t) => {
@@ -173,9 +191,10 @@ test('udev: GPIO chips to group gpio, the GPIO 14/15 UART to dialout as /dev/ser
   }
 });
 
-test('SD-card care: journal in RAM and capped, noatime, no swap', (t) => {
+test('SD-card care: journal capped (on the data partition, in RAM without it), noatime, no swap', (t) => {
   const journal = unit(read('rootfs/etc/systemd/journald.conf.d/smsbox.conf')).get('Journal')!;
-  t.deepEqual(journal.get('Storage'), ['volatile']);
+  t.deepEqual(journal.get('Storage'), ['persistent']);
+  t.true(Number(/^(\d+)M$/.exec(journal.get('SystemMaxUse')?.[0] ?? '')?.[1]) <= 64, 'the card\u2019s journal is capped');
   t.regex(journal.get('RuntimeMaxUse')?.[0] ?? '', /^\d+M$/);
   const mounts = read('rootfs/etc/fstab')
     .split('\n')
@@ -183,7 +202,12 @@ test('SD-card care: journal in RAM and capped, noatime, no swap', (t) => {
     .map((line) => line.split(/\s+/));
   t.false(mounts.some((m) => m[2] === 'swap'));
   for (const m of mounts) t.true(m[3]!.split(',').includes('noatime'), `${m[1]} mounted noatime`);
-  t.deepEqual(mounts.map((m) => m[1]).sort(), ['/', '/boot/firmware', '/var/lib/smsbox', '/var/lib/smsbox-data']);
+  t.deepEqual(mounts.map((m) => m[1]).sort(), ['/', '/boot/firmware', '/var/lib/smsbox', '/var/lib/smsbox-data', '/var/log/journal']);
+  // The last boots' logs live on the data partition, never on the root file system.
+  const journalMount = mounts.find((m) => m[1] === '/var/log/journal')!;
+  t.is(journalMount[0], '/var/lib/smsbox-data/journal');
+  t.true(journalMount[3]!.split(',').includes('bind'));
+  t.true(journalMount[3]!.split(',').includes('x-systemd.requires-mounts-for=/var/lib/smsbox-data'));
   // The partitions found by udev after the initramfs (all but root) give a slow
   // boot time: a boot partition that timed out stopped the boot in emergency mode.
   for (const m of mounts.filter((m) => m[0]!.startsWith('LABEL=') && m[1] !== '/')) {
