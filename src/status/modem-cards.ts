@@ -1,3 +1,5 @@
+import type { ModemJson } from './status.js';
+
 /**
  * One card per SIM (issue 19): the element of `/api/status` `modems`, as the
  * overview, /metrics and the LEDs read it. `modems[0]` is the modem that
@@ -5,22 +7,13 @@
  * still gives one card, built from `modem` and `queue`.
  */
 
-export interface ModemCard {
+export interface ModemCard extends ModemJson {
   /** The [[modem]] block's name. */
   name: string;
   /** `simulator`, `/dev/serial0`, a `/dev/serial/by-id/…` path. */
   device: string;
   /** The HAT profile (`sim7600`, `ec25-usb` …). */
   hat: string;
-  state: string;
-  simulated: boolean;
-  hard_fault: string | null;
-  registered: boolean | null;
-  operator: string | null;
-  signal_csq: number | null;
-  signal_bars: number | null;
-  rat: string;
-  sms_path: string;
   /** False when the box cannot press this modem's PWRKEY (a USB modem, an unwired key). */
   power_control: boolean;
   sent_today: number;
@@ -40,17 +33,7 @@ export interface ModemCard {
 
 /** The part of a status snapshot the cards are read from. */
 export interface ModemCardsSource {
-  modem: {
-    state: string;
-    simulated: boolean;
-    hard_fault: string | null;
-    registered: boolean | null;
-    operator: string | null;
-    signal_csq: number | null;
-    signal_bars: number | null;
-    rat: string;
-    sms_path: string;
-  };
+  modem: ModemJson;
   /** Absent in a snapshot of a box with the one modem of old. */
   modems?: readonly ModemCard[];
   queue: {

@@ -325,7 +325,9 @@ export class StatusModel {
   }
 }
 
-/** One modem's driver state as /api/status shows it. */
+/** One modem's driver state as /api/status shows it (`modem`, and each of `modems`). */
+export type ModemJson = ReturnType<typeof modemJson>;
+
 function modemJson(modem: ModemStatus) {
   return {
     state: modem.state,

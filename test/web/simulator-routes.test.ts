@@ -16,23 +16,30 @@ interface Client {
   post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
-async function withRoutes(run: (c: Client) => Promise<void>, options: Parameters<typeof quietSession>[0] = {}): Promise<void> {
-  const s = quietSession(options);
+type Call = (path: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
+
+/** The routes over these virtual HATs on a port of their own, for one test. */
+async function serveRoutes(hats: { name: string; session: Session }[], run: (get: Call, post: Call) => Promise<void>): Promise<void> {
   const app = polka();
-  simulatorRoutes([{ name: 'sim1', modem: s.modem }])(app);
+  simulatorRoutes(hats.map((h) => ({ name: h.name, modem: h.session.modem })))(app);
   const server = http.createServer(app.handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const call = async (method: string, path: string, body?: unknown) => {
+  const call = (method: string) => async (path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   try {
-    await run({ s, get: (path) => call('GET', path), post: (path, body) => call('POST', path, body) });
+    await run(call('GET'), call('POST'));
   } finally {
     server.close();
-    s.modem.dispose();
+    for (const h of hats) h.session.modem.dispose();
   }
+}
+
+async function withRoutes(run: (c: Client) => Promise<void>, options: Parameters<typeof quietSession>[0] = {}): Promise<void> {
+  const s = quietSession(options);
+  await serveRoutes([{ name: 'sim1', session: s }], (get, post) => run({ s, get, post }));
 }
 
 test('POST /api/simulator/call rings the modem until AT+CHUP; GET /api/simulator/calls shows hung_up_at', async (t) => {
@@ -179,22 +186,7 @@ async function withTwoHats(run: (c: { a: Session; b: Session; get: Client['get']
   const b = quietSession({ profile: 'ec25' });
   a.modem.setOwnNumber('+8613900000001', true);
   b.modem.setOwnNumber('+8613900000002', true);
-  const app = polka();
-  simulatorRoutes([{ name: 'shop-a', modem: a.modem }, { name: 'shop-b', modem: b.modem }])(app);
-  const server = http.createServer(app.handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, { method, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-  try {
-    await run({ a, b, get: (path) => call('GET', path), post: (path, body) => call('POST', path, body) });
-  } finally {
-    server.close();
-    a.modem.dispose();
-    b.modem.dispose();
-  }
+  await serveRoutes([{ name: 'shop-a', session: a }, { name: 'shop-b', session: b }], (get, post) => run({ a, b, get, post }));
 }
 
 test('two virtual HATs: GET /api/simulator/modems lists names and own numbers; /sent takes ?modem= and its entries carry the name; without it, the first', async (t) => {
