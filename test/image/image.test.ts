@@ -488,7 +488,7 @@ test('a recorded, patched build: security and updates suites, manifest beside an
   t.regex(build, /dpkg-query --admindir="\$ROOTFS\/var\/lib\/dpkg" -W/);
   t.regex(build, /package_lock_sha256: /);
   t.regex(build, /app_commit: /);
-  t.regex(build, /cp "\$ROOTFS\/usr\/share\/smsbox\/manifest\.txt" "\$OUT\/\$\{name%\.img\}\.manifest\.txt"/);
+  t.regex(build, /cp "\$ROOTFS\/usr\/share\/smsbox\/manifest\.txt" "\$OUT\/smsbox-\$\(cut -c1-10 "\$SRC\/\.commit"\)-\$\(date -u \+%Y%m%d\)\.manifest\.txt"/);
   // A new commit redoes the patch stage, so a reused root fs is patched again.
   t.regex(build, /rm -f "\$STAMPS\/source" "\$STAMPS\/patch"/);
   const uu = read('rootfs/etc/apt/apt.conf.d/52smsbox-unattended-upgrades');
