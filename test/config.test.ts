@@ -168,3 +168,15 @@ test('[[modem]] mistakes name the block: a name twice, a serial port twice, a pi
   t.regex(parseError('[[modem]]\nbaud = 9600\n').en, /\[modem\] has no key "baud"/);
   t.regex(parseError('[[modem]]\n'.repeat(9)).en, /at most 8 \[\[modem\]\] blocks/);
 });
+
+test('[system] unattended_upgrades: on by default, false turns it off, anything but a boolean is refused on its line', (t) => {
+  t.true(defaultConfig().system.unattendedUpgrades);
+  t.false(parseConfig('[system]\nunattended_upgrades = false\n', 'smsbox.toml').system.unattendedUpgrades);
+  t.true(parseConfig('[system]\nunattended_upgrades = true # 自动更新\n', 'smsbox.toml').system.unattendedUpgrades);
+  for (const value of ['"false"', '0', '"no"']) {
+    const err = parseError(`# c\n[system]\nunattended_upgrades = ${value}\n`);
+    t.is(err.line, 3, value);
+    t.regex(err.en, /unattended_upgrades/);
+  }
+  t.regex(parseError('[system]\nautomatic_reboot = true\n').en, /unattended_upgrades/, 'an unknown key lists the known one');
+});

@@ -96,6 +96,12 @@ export interface Config {
   simulator: { sendMs: number };
   security: { loginFailuresAllowed: number; loginLockMinutes: number };
   storage: { dataDir: string };
+  /**
+   * The SD-card image's own settings, read by its root side, not by the app
+   * (which only validates them, so a typo is shown like any other):
+   * `unattended_upgrades` lets apt install Debian security updates by itself.
+   */
+  system: { unattendedUpgrades: boolean };
   /** Alert and forwarding channels (`[[notify]]` blocks); none by default. */
   notify: NotifyChannelConfig[];
 }
@@ -182,6 +188,8 @@ export function defaultConfig(): Config {
     simulator: { sendMs: 1500 },
     security: { loginFailuresAllowed: 10, loginLockMinutes: 5 },
     storage: { dataDir: './data' },
+    // On: an unattended box on a shop's LAN is better patched (image/README.md, "Security updates").
+    system: { unattendedUpgrades: true },
     notify: [],
   };
 }
@@ -362,6 +370,7 @@ const SECTIONS: Record<string, Record<string, KeySpec>> = {
   simulator: { send_ms: integer(0, 600_000) },
   security: { login_failures_allowed: integer(1, 1000), login_lock_minutes: integer(1, 1440) },
   storage: { data_dir: text({ nonEmpty: true }) },
+  system: { unattended_upgrades: boolean },
 };
 
 const ACCOUNT_KEYS: Record<string, KeySpec> = {
@@ -728,6 +737,9 @@ function applySection(config: Config, name: string, v: Record<string, unknown>):
       break;
     case 'storage':
       set<string>(v['data_dir'], (x) => (config.storage.dataDir = x));
+      break;
+    case 'system':
+      set<boolean>(v['unattended_upgrades'], (x) => (config.system.unattendedUpgrades = x));
       break;
   }
 }

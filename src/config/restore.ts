@@ -10,7 +10,7 @@
  */
 
 export const RESTORED_SECTIONS = ['account', 'billing', 'sms', 'schedule', 'dispatch', 'optout', 'inbound', 'notify'] as const;
-export const KEPT_SECTIONS = ['http', 'admin', 'modem', 'leds', 'simulator', 'security', 'storage'] as const;
+export const KEPT_SECTIONS = ['http', 'admin', 'modem', 'leds', 'simulator', 'security', 'storage', 'system'] as const;
 
 interface Block {
   /** The section name of the header (`account` for `[[account]]`); null for what precedes the first header. */

@@ -208,6 +208,8 @@ test('SD-card care: journal capped (on the data partition, in RAM without it), n
   t.is(journalMount[0], '/var/lib/smsbox-data/journal');
   t.true(journalMount[3]!.split(',').includes('bind'));
   t.true(journalMount[3]!.split(',').includes('x-systemd.requires-mounts-for=/var/lib/smsbox-data'));
+  // The bind mount's source is made by the build, readable by the journal's group (the box reads its last run's log).
+  t.regex(read('build'), /install -d -o root -g systemd-journal -m 2755 \/var\/lib\/smsbox-data\/journal/);
   // The partitions found by udev after the initramfs (all but root) give a slow
   // boot time: a boot partition that timed out stopped the boot in emergency mode.
   for (const m of mounts.filter((m) => m[0]!.startsWith('LABEL=') && m[1] !== '/')) {
@@ -339,4 +341,203 @@ test('property: any network.toml content renders without throwing, and a file is
     }),
   );
   t.pass();
+});
+
+// --- locked down (issue 16): what root reads at boot, SSH, firewall, sandbox ---
+
+/** Runs image/rootfs/usr/local/sbin/smsbox-setting on a file with this text; null when it prints nothing. */
+function setting(text: string | Buffer, section: string, key: string, pattern: string): string | null {
+  const dir = mkdtempSync(join(tmpdir(), 'smsbox-setting-'));
+  try {
+    writeFileSync(join(dir, 'smsbox.toml'), text);
+    return execFileSync('sh', [image('rootfs/usr/local/sbin/smsbox-setting'), section, key, pattern, join(dir, 'smsbox.toml')], { encoding: 'utf8' }).trim();
+  } catch (err) {
+    if ((err as { status?: number }).status === 1) return null;
+    throw err;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('the root side reads smsbox.toml strictly: a literal value of the allowed form in its section, nothing else', (t) => {
+  const bool = 'true|false';
+  // The boot partition's file as the box ships it (CRLF, after Notepad a BOM).
+  t.is(setting(BOM + bootConfigText(), 'system', 'unattended_upgrades', bool), 'true');
+  t.is(setting('[system]\r\nunattended_upgrades = false   # 关闭\r\n', 'system', 'unattended_upgrades', bool), 'false');
+  t.is(setting('[system]\n  unattended_upgrades=false\n', 'system', 'unattended_upgrades', bool), 'false');
+  // Not a literal boolean, another section, an array table, a longer key: nothing.
+  for (const text of [
+    '[system]\nunattended_upgrades = "false"\n',
+    '[system]\nunattended_upgrades = false; reboot\n',
+    '[system]\nunattended_upgrades = $(reboot)\n',
+    '[system]\nunattended_upgrades = `reboot`\n',
+    '[http]\nunattended_upgrades = false\n',
+    '[[system]]\nunattended_upgrades = false\n',
+    '[system]\nunattended_upgrades_x = false\n',
+    '[system]\n# unattended_upgrades = false\n',
+    'unattended_upgrades = false\n',
+  ]) {
+    t.is(setting(text, 'system', 'unattended_upgrades', bool), null, JSON.stringify(text));
+  }
+  // The first occurrence decides: a bad value is not overridden by a later good one.
+  t.is(setting('[system]\nunattended_upgrades = nope\nunattended_upgrades = false\n', 'system', 'unattended_upgrades', bool), null);
+  t.is(setting('[http]\nport = 8080 # x\n', 'http', 'port', '[1-9][0-9]*'), '8080');
+  t.is(setting('[http]\nport = "8080 || reboot"\n', 'http', 'port', '[1-9][0-9]*'), null);
+  // Section and key names are literal: a pattern character there is refused.
+  t.throws(() => setting('[system]\n', 'sys.em', 'unattended_upgrades', bool));
+});
+
+test('SSH: decided once at the first boot from the boot partition, key-only, no root password', (t) => {
+  const sshd = read('rootfs/etc/ssh/sshd_config.d/smsbox.conf')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => line.trim().split(/\s+/));
+  const option = (name: string) => sshd.find(([key]) => key!.toLowerCase() === name.toLowerCase())?.[1];
+  t.is(option('PasswordAuthentication'), 'no');
+  t.is(option('KbdInteractiveAuthentication'), 'no');
+  t.is(option('PermitRootLogin'), 'prohibit-password');
+  t.is(option('AuthenticationMethods'), 'publickey');
+  t.is(option('AuthorizedKeysFile'), '.ssh/authorized_keys');
+
+  const u = unit(read('rootfs/etc/systemd/system/smsbox-ssh-firstboot.service'));
+  // Once: a done-file on the root file system, which only root writes.
+  t.deepEqual(u.get('Unit')!.get('ConditionPathExists'), ['!/etc/smsbox/ssh-decided']);
+  // Before the service that can write the boot partition, and before the firewall reads ssh.nft.
+  for (const before of ['smsbox.service', 'ssh.service', 'nftables.service']) t.true(words(u.get('Unit')!.get('Before')).includes(before), before);
+  const script = read('rootfs/usr/local/sbin/smsbox-ssh-firstboot');
+  t.regex(script, /^DECIDED=\/etc\/smsbox\/ssh-decided$/m);
+  t.regex(script, /rm -f "\$BOOT\/ssh" "\$BOOT\/ssh\.txt" "\$BOOT\/authorized_keys"/);
+  t.notRegex(script, /chpasswd|passwd /, 'no password is ever set from the boot partition');
+  // No unit or script reads SSH settings from the boot partition at every boot any more.
+  t.throws(() => read('rootfs/etc/systemd/system/smsbox-ssh.service'));
+  t.throws(() => read('rootfs/usr/local/sbin/smsbox-ssh'));
+  const build = read('build');
+  t.regex(build, /systemctl disable ssh\.service ssh\.socket/);
+  t.regex(build, /rm -rf \/root\/\.ssh \/etc\/smsbox\/ssh-decided/);
+  t.regex(build, /smsbox-ssh-firstboot\.service/);
+  t.regex(build, /passwd -l root/);
+  t.regex(read('boot/README.txt'), /authorized_keys/);
+  t.notRegex(read('boot/README.txt'), /root 密码|root password/);
+});
+
+test('firewall: inbound dropped by default; HTTP, mDNS, DHCP, ICMPv6 neighbour discovery and SSH-only-when-on let in; outbound open', (t) => {
+  const rules = read('rootfs/etc/nftables.conf');
+  const input = /chain input \{([\s\S]*?)\n\t\}/.exec(rules)?.[1] ?? '';
+  t.regex(input, /type filter hook input priority filter; policy drop;/);
+  t.regex(input, /iif "lo" accept/);
+  t.regex(input, /ct state established,related accept/);
+  t.regex(input, /tcp dport @http_ports accept/);
+  t.regex(rules, /set http_ports \{[^}]*elements = \{ 80 \}/);
+  t.regex(input, /udp dport 5353 accept/);
+  t.regex(input, /udp sport 67 udp dport 68 accept/);
+  for (const type of ['nd-neighbor-solicit', 'nd-neighbor-advert', 'nd-router-advert', 'packet-too-big']) t.regex(input, new RegExp(`icmpv6 type \\{[^}]*${type}`), type);
+  t.regex(input, /tcp dport @ssh_ports accept/);
+  t.regex(rules, /set ssh_ports \{\s*type inet_service\s*\}/, 'empty unless the first boot turned SSH on');
+  t.notRegex(input, /dport (22|ssh)\b/, 'no fixed SSH rule');
+  t.notRegex(rules, /hook output/, 'outbound (NTP, apt, webhooks) is not filtered');
+  t.regex(rules, /include "\/etc\/nftables\.d\/\*\.nft"/);
+  t.regex(read('rootfs/usr/local/sbin/smsbox-ssh-firstboot'), /add element inet smsbox ssh_ports \{ 22 \}/);
+  t.regex(read('build'), /nftables\.service smsbox-firewall-port\.service/);
+});
+
+test('nothing root runs or reads at boot lives where the smsbox service can write', (t) => {
+  // Every root-side unit of the image: its programs are root's files under
+  // /usr or /opt/smsbox/good, never under the boot partition or the app's data.
+  const writable = ['/boot/firmware', '/var/lib/smsbox/', '/var/lib/smsbox-data/smsbox', '/tmp', '/var/tmp'];
+  const dir = image('rootfs/etc/systemd/system');
+  const units = execFileSync('find', [dir, '-name', '*.service', '-o', '-name', '*.conf'], { encoding: 'utf8' }).trim().split('\n');
+  t.true(units.length >= 10);
+  for (const file of units) {
+    const u = unit(readFileSync(file, 'utf8'));
+    const s = u.get('Service');
+    if (!s) continue;
+    for (const key of ['ExecStart', 'ExecStartPre', 'ExecStartPost', 'ExecCondition']) {
+      for (const program of (s.get(key) ?? []).map((v) => v.replace(/^[-+!@:]+/, '').split(/\s+/)[0]!)) {
+        t.false(writable.some((w) => program.startsWith(w)), `${file}: ${key}=${program}`);
+        t.regex(program, /^\/(usr\/|opt\/smsbox\/good\/)/, `${file}: ${key}=${program}`);
+      }
+    }
+  }
+  // The boot partition's files are read by root only through the strict reader
+  // (smsbox.toml) or the validating network renderer (network.toml): no script
+  // sources, executes or copies into root's files anything from it.
+  for (const script of ['smsbox-firewall-port', 'smsbox-upgrades-wanted', 'smsbox-hostname', 'smsbox-bootguard']) {
+    const text = read('rootfs/usr/local/sbin', script);
+    t.notRegex(text, /^\s*\.\s|\bsource\b|\beval\b/m, `${script} evaluates nothing`);
+  }
+  t.regex(read('rootfs/usr/local/sbin/smsbox-upgrades-wanted'), /smsbox-setting system unattended_upgrades 'true\|false'/);
+  t.regex(read('rootfs/usr/local/sbin/smsbox-firewall-port'), /smsbox-setting http port/);
+  // The boot files on the FAT partition: read-only inside smsbox.service's namespace.
+  const bootguard = read('rootfs/usr/local/sbin/smsbox-bootguard');
+  t.regex(bootguard, /echo "ReadOnlyPaths=-\$BOOT\/\$name"/);
+  t.regex(bootguard, /smsbox\.toml\|\.smsbox\.toml\.\*\) continue/, 'only the settings file (and its temp files) stays writable');
+  t.regex(bootguard, /\*\[!A-Za-z0-9\._\+-\]\*\) .*continue/, 'no unusual file name reaches the unit file');
+  const app = unit(read('rootfs/etc/systemd/system/smsbox.service'));
+  t.true(words(app.get('Unit')!.get('Requires')).includes('smsbox-bootguard.service'), 'no start without the boot files protected');
+  t.true(words(app.get('Unit')!.get('After')).includes('smsbox-bootguard.service'));
+  // Overlay files are root's and not group/world-writable in the image.
+  const build = read('build');
+  t.regex(build, /cp -a --no-preserve=ownership "\$IMAGE_DIR\/rootfs\/\." "\$ROOTFS\/"/);
+  t.regex(build, /xargs -0 chmod go-w/);
+});
+
+test('smsbox.service sandbox: the hardening that fits a Node.js service on a UART and GPIO', (t) => {
+  const s = unit(read('rootfs/etc/systemd/system/smsbox.service')).get('Service')!;
+  const yes = ['NoNewPrivileges', 'ProtectHome', 'PrivateTmp', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectKernelLogs', 'ProtectControlGroups', 'ProtectClock', 'ProtectHostname', 'RestrictSUIDSGID', 'LockPersonality', 'RestrictRealtime', 'RestrictNamespaces', 'RemoveIPC', 'PrivateIPC'];
+  for (const key of yes) t.deepEqual(s.get(key), ['yes'], key);
+  t.deepEqual(s.get('ProtectSystem'), ['strict']);
+  t.deepEqual(s.get('ProtectProc'), ['invisible']);
+  t.deepEqual(words(s.get('RestrictAddressFamilies')).sort(), ['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_UNIX']);
+  t.deepEqual(s.get('SystemCallArchitectures'), ['native']);
+  t.true(s.get('SystemCallFilter')!.includes('@system-service'));
+  t.deepEqual(s.get('UMask'), ['0027']);
+  t.deepEqual(s.get('DevicePolicy'), ['closed']);
+  const devices = (s.get('DeviceAllow') ?? []).map((d) => d.split(/\s+/)[0]);
+  for (const device of ['char-ttyAMA', 'char-ttyS', 'char-gpiochip']) t.true(devices.includes(device), device);
+  // Cannot be used, and must not be added by mistake: V8's JIT and port 80.
+  t.is(s.get('MemoryDenyWriteExecute'), undefined);
+  t.is(s.get('PrivateUsers'), undefined);
+  t.is(s.get('PrivateDevices'), undefined);
+  t.deepEqual(s.get('ReadWritePaths'), ['/boot/firmware']);
+});
+
+test('a recorded, patched build: security and updates suites, manifest beside and inside the image, unattended-upgrades for security only', (t) => {
+  const sources = read('rootfs/etc/apt/sources.list.d/debian.sources');
+  const stanzas = sources.split(/\n\s*\n/).map((s) => Object.fromEntries(s.split('\n').filter((l) => /^[A-Z][\w-]*:/.test(l)).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()])));
+  const suites = stanzas.flatMap((s) => (s['Suites'] ?? '').split(/\s+/)).filter(Boolean);
+  t.deepEqual(suites.sort(), ['trixie', 'trixie-security', 'trixie-updates']);
+  t.true(stanzas.some((s) => s['URIs'] === 'http://deb.debian.org/debian-security' && s['Suites'] === 'trixie-security'));
+  const build = read('build');
+  t.regex(build, /STAGES=\(host source rootfs app patch configure assemble compress\)/);
+  t.regex(build, /apt-get -y -q -o Dpkg::Options::=--force-confold dist-upgrade/);
+  t.regex(build, /nftables unattended-upgrades/);
+  t.regex(build, /dpkg-query --admindir="\$ROOTFS\/var\/lib\/dpkg" -W/);
+  t.regex(build, /package_lock_sha256: /);
+  t.regex(build, /app_commit: /);
+  t.regex(build, /cp "\$ROOTFS\/usr\/share\/smsbox\/manifest\.txt" "\$OUT\/smsbox-\$\(cut -c1-10 "\$SRC\/\.commit"\)-\$\(date -u \+%Y%m%d\)\.manifest\.txt"/);
+  // A new commit redoes the patch stage, so a reused root fs is patched again.
+  t.regex(build, /rm -f "\$STAMPS\/source" "\$STAMPS\/patch"/);
+  const uu = read('rootfs/etc/apt/apt.conf.d/52smsbox-unattended-upgrades');
+  t.regex(uu, /#clear Unattended-Upgrade::Origins-Pattern;/);
+  const origins = [...uu.matchAll(/"(origin=[^"]+)"/g)].map((m) => m[1]!);
+  t.true(origins.length > 0 && origins.every((o) => o.includes('label=Debian-Security')), origins.join(' '));
+  for (const timer of ['apt-daily', 'apt-daily-upgrade']) {
+    const dropin = unit(read(`rootfs/etc/systemd/system/${timer}.service.d/smsbox.conf`));
+    t.deepEqual(dropin.get('Service')!.get('ExecCondition'), ['/usr/local/sbin/smsbox-upgrades-wanted']);
+  }
+  t.regex(build, /apt-daily\.timer apt-daily-upgrade\.timer\n/);
+});
+
+test('host name: smsbox- and four hex digits of the serial number, set before the network and avahi', (t) => {
+  const u = unit(read('rootfs/etc/systemd/system/smsbox-hostname.service'));
+  for (const before of ['systemd-networkd.service', 'avahi-daemon.service', 'smsbox.service']) t.true(words(u.get('Unit')!.get('Before')).includes(before), before);
+  const script = read('rootfs/usr/local/sbin/smsbox-hostname');
+  t.regex(script, /\/proc\/device-tree\/serial-number/);
+  t.regex(script, /^name=smsbox-\$id$/m);
+  // The helper that takes the last four hex digits, run on a Pi's serial (NUL-terminated) and a MAC.
+  const hex4 = /^hex4\(\) \{ (.*); \}$/m.exec(script)![1]!;
+  const run = (input: string) => execFileSync('sh', ['-c', hex4], { input, encoding: 'utf8' }).trim();
+  t.is(run('10000000a1b2C3D4\0'), 'c3d4');
+  t.is(run('52:54:00:12:34:56\n'), '3456');
+  t.regex(read('build'), /smsbox-hostname\.service/);
 });
