@@ -100,7 +100,7 @@ if (opt.mode === 'accept') {
   for (;;) {
     const s = await status();
     if (s.queue.sending_message_id !== null && s.queue.sent_today - before >= want) {
-      detail = kill(`modem sending message ${s.queue.sending_message_id}, ${s.queue.sent_today - before} of the batch sent`);
+      detail = kill(`modem sending message ${s.queue.sending_message_id} (${s.queue.sent_today - before} sent since the batch)`);
       break;
     }
     if (Date.now() - t0 > 300_000) throw new Error(`the modem did not get to message ${want} of the batch within 300 s`);
@@ -121,14 +121,14 @@ if (opt.mode === 'accept') {
     if (now !== last) {
       const quietMs = Date.now() - lastChange;
       if (quietMs >= 1500) {
-        detail = kill(`first write burst after ${(quietMs / 1000).toFixed(1)} s without writes (${now - last} bytes seen), all delivered`);
+        detail = kill(`batch delivered; writes again after ${(quietMs / 1000).toFixed(1)} s quiet (${Math.round((now - last) / 1024)} KiB so far)`);
         break;
       }
       last = now;
       lastChange = Date.now();
     }
     if (Date.now() - quietSince > 60_000) {
-      detail = kill('no write burst within 60 s after the batch was delivered: cut while idle');
+      detail = kill('batch delivered; no write within 60 s: cut while idle');
       break;
     }
     await sleep(50);
