@@ -36,7 +36,11 @@ qemu_make_disk() { # dest extra-size sed-script [-- required-line-pattern...]
   local dest=$1 extra=$2 script=$3 boot_start toml pattern; shift 3
   boot_start=$(part_start "$IMG" 1)
   [ -n "$boot_start" ] || { echo "cannot read the image's partition table" >&2; exit 1; }
+  local stamp; stamp=$(stat -c %Y:%s "$IMG")
   cp --sparse=always "$IMG" "$dest"
+  [ "$(stat -c %Y:%s "$IMG")" = "$stamp" ] || { echo "$IMG changed while it was copied (a build running?): try again" >&2; exit 1; }
+  # The kernel and initrd too: a rebuild may replace them in $OUT mid-run.
+  cp "$OUT/vmlinuz" "$OUT/initrd.img" "$RUN/"
   truncate -s "+$extra" "$dest"
   toml=$RUN/smsbox.toml
   mcopy -n -i "$dest@@$((boot_start * 512))" ::smsbox.toml "$toml"
@@ -58,7 +62,7 @@ qemu_boot() { # disk port console-file
   rm -f "$RUN/qmp.sock"
   QEMU_STARTED=$(date +%s)
   qemu-system-aarch64 -M virt -accel "$accel" -cpu "$cpu" -smp "$(nproc)" -m 1024 \
-    -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" \
+    -kernel "$RUN/vmlinuz" -initrd "$RUN/initrd.img" \
     -append "console=ttyAMA0 root=LABEL=RASPIROOT ro rootwait net.ifnames=0 systemd.show_status=1 systemd.journald.forward_to_console=1" \
     -drive "if=none,id=sd,file=$disk,format=raw" -device virtio-blk-pci,drive=sd \
     -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:80" -device virtio-net-pci,netdev=net0 \
