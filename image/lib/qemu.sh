@@ -68,6 +68,8 @@ qemu_boot() { # disk port console-file
     -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:80" -device virtio-net-pci,netdev=net0 \
     -display none -serial "file:$QEMU_CONSOLE" -qmp "unix:$RUN/qmp.sock,server=on,wait=off" -no-reboot &
   QEMU_PID=$!
+  # Not a job of this shell: its SIGKILL is the point, not news ("Killed" on stderr).
+  disown "$QEMU_PID"
 }
 
 # Waits until the box answers smsAU with 1 on the port (seconds, port).
@@ -85,11 +87,16 @@ qmp() { node "$QEMU_LIB/qmp.mjs" "$RUN/qmp.sock" "$1"; }
 # Bytes qemu wrote to the SD drive since it started (exact: counted by qemu's block layer).
 qemu_wr_bytes() { qmp '{"execute":"query-blockstats"}' | jq -r '.[] | select(.device == "sd") | .stats.wr_bytes'; }
 
-# SIGKILL to qemu: the power cut. Nothing of the guest gets to run after it.
+# SIGKILL to qemu (the power cut: nothing of the guest runs after it), or
+# after someone else sent it, waits until qemu is gone (it holds the disk's lock).
 qemu_kill() {
   [ -n "${QEMU_PID:-}" ] || return 0
   kill -KILL "$QEMU_PID" 2>/dev/null || true
-  wait "$QEMU_PID" 2>/dev/null || true
+  qemu_gone
+}
+qemu_gone() {
+  local i
+  for i in $(seq 100); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 0.1; done
   QEMU_PID=""
 }
 
@@ -99,7 +106,6 @@ qemu_powerdown() { # timeout
   qmp '{"execute":"system_powerdown"}' >/dev/null
   while kill -0 "$QEMU_PID" 2>/dev/null && [ $(( $(date +%s) - t0 )) -lt "$1" ]; do sleep 2; done
   if kill -0 "$QEMU_PID" 2>/dev/null; then return 1; fi
-  wait "$QEMU_PID" 2>/dev/null || true
   QEMU_PID=""
 }
 
