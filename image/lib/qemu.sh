@@ -66,7 +66,7 @@ qemu_boot() { # disk port console-file
     -append "console=ttyAMA0 root=LABEL=RASPIROOT ro rootwait net.ifnames=0 systemd.show_status=1 systemd.journald.forward_to_console=1" \
     -drive "if=none,id=sd,file=$disk,format=raw" -device virtio-blk-pci,drive=sd \
     -netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$port-:80" -device virtio-net-pci,netdev=net0 \
-    -display none -serial "file:$QEMU_CONSOLE" -qmp "unix:$RUN/qmp.sock,server=on,wait=off" -no-reboot &
+    -display none -serial "file:$QEMU_CONSOLE" -qmp "unix:$RUN/qmp.sock,server=on,wait=off" -no-reboot "${QEMU_EXTRA[@]}" &
   QEMU_PID=$!
   # Not a job of this shell: its SIGKILL is the point, not news ("Killed" on stderr).
   disown "$QEMU_PID"
@@ -111,4 +111,5 @@ qemu_powerdown() { # timeout
 
 qemu_stop() { qemu_kill; }
 
+QEMU_EXTRA=()
 QEMU_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
