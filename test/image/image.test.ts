@@ -541,3 +541,10 @@ test('host name: smsbox- and four hex digits of the serial number, set before th
   t.is(run('52:54:00:12:34:56\n'), '3456');
   t.regex(read('build'), /smsbox-hostname\.service/);
 });
+
+test('image/build: the scripts it runs in the root fs as one single-quoted argument hold no apostrophe (one ends the quote: the rest of the script silently did not run)', (t) => {
+  const build = read('build');
+  const scripts = [...build.matchAll(/in_root sh -ec '\n([\s\S]*?)\n\s*'\n/g)].map((m) => m[1]!);
+  t.true(scripts.length >= 1);
+  for (const script of scripts) t.false(script.includes("'"), script.split('\n').find((line) => line.includes("'")));
+});
