@@ -103,15 +103,9 @@ export function createAuth(deps: WebDeps): Auth & { register(app: polka.Polka): 
         return false;
       }
     }
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
-    if (match) {
-      const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const checked = deps.ops.adminLogin.check({
-        user: colon === -1 ? decoded : decoded.slice(0, colon),
-        password: colon === -1 ? '' : decoded.slice(colon + 1),
-        client: clientAddress(req.socket),
-      });
+    const credentials = basicCredentials(authorization);
+    if (credentials) {
+      const checked = deps.ops.adminLogin.check({ ...credentials, client: clientAddress(req.socket) });
       if (checked.ok) {
         if (!checked.value.mustChange) return true;
         sendRefusal(res, deps.ops.adminLogin.factoryRefusal());
@@ -131,15 +125,9 @@ export function createAuth(deps: WebDeps): Auth & { register(app: polka.Polka): 
     if (mustChange()) return false;
     const authorization = req.headers.authorization;
     if (!authorization) return sessionOf(req) !== null;
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization);
-    if (!match) return false;
-    const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    const checked = deps.ops.adminLogin.check({
-      user: colon === -1 ? decoded : decoded.slice(0, colon),
-      password: colon === -1 ? '' : decoded.slice(colon + 1),
-      client: clientAddress(req.socket),
-    });
+    const credentials = basicCredentials(authorization);
+    if (!credentials) return false;
+    const checked = deps.ops.adminLogin.check({ ...credentials, client: clientAddress(req.socket) });
     return checked.ok && !checked.value.mustChange;
   };
 
@@ -226,4 +214,13 @@ ${forced ? `<p class="warn" id="factory-admin">${h(tr(lang,
     resetSessions: (keep) => sessions.clear(keep),
     register,
   };
+}
+
+/** The user and password of an HTTP Basic `Authorization` header; null when it is none. */
+function basicCredentials(authorization: string | undefined): { user: string; password: string } | null {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '');
+  if (!match) return null;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return { user: colon === -1 ? decoded : decoded.slice(0, colon), password: colon === -1 ? '' : decoded.slice(colon + 1) };
 }
