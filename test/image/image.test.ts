@@ -548,3 +548,9 @@ test('image/build: the scripts it runs in the root fs as one single-quoted argum
   t.true(scripts.length >= 1);
   for (const script of scripts) t.false(script.includes("'"), script.split('\n').find((line) => line.includes("'")));
 });
+
+test('image/build: the data partition is made with the default ext4 type (4 KiB blocks), not the "small" one mke2fs picks at 128 MiB and growing keeps', (t) => {
+  const mkfs = read('build').split('\n').find((line) => /mkfs\.ext4 .*-L smsbox-data/.test(line));
+  t.truthy(mkfs);
+  t.regex(mkfs!, / -T default /);
+});
