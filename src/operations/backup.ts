@@ -1,3 +1,4 @@
+import { fsyncPath } from '../durable.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -9,7 +10,7 @@ import { ConfigError, parseConfig } from '../config/config.js';
 import { KEPT_SECTIONS, mergeRestoredConfig, RESTORED_SECTIONS } from '../config/restore.js';
 import { version as softwareVersion } from '../paths.js';
 import {
-  commitRestore, DB_FILE, discardRestore, holdRestoredQueue, SimulatedCrash, fsyncPath, inspectDatabase, restorePending, SCHEMA_VERSION, snapshotDatabaseFile, stageRestore,
+  commitRestore, DB_FILE, discardRestore, holdRestoredQueue, SimulatedCrash, inspectDatabase, restorePending, SCHEMA_VERSION, snapshotDatabaseFile, stageRestore,
   type RestoreSeams,
 } from '../store/backup.js';
 import type { Store } from '../store/store.js';

@@ -1,6 +1,7 @@
+import { fsyncPath, writeFileAtomic } from '../durable.js';
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MIGRATIONS } from './migrations.js';
 
 /**
@@ -30,29 +31,6 @@ export const RESTORE_DIR = 'restore';
 const STAGED_DB = 'staged.db';
 const STAGED_CONFIG = 'staged.toml';
 const COMMIT = 'COMMIT';
-
-/** fsync a file or a directory by path. */
-export function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes a file so that a crash leaves the old file or the whole new one: temp, fsync, rename, fsync dir. */
-export function writeFileAtomic(file: string, data: string | Buffer, mode?: number): void {
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(temp, data, { flush: true, ...(mode !== undefined ? { mode } : {}) });
-    renameSync(temp, file);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
-  fsyncPath(dirname(file));
-}
 
 /**
  * Copies the live database to `dest` with SQLite's online backup while the

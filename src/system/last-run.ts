@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { writeFileAtomic } from '../update/files.js';
+import { writeFileAtomic } from '../durable.js';
 
 /**
  * Whether the box's previous run ended cleanly, and what it logged last.
@@ -221,7 +221,7 @@ export class RunRecord {
 
   private write(state: RunStateFile): void {
     try {
-      writeFileAtomic(this.file, `${JSON.stringify(state)}\n`);
+      writeFileAtomic(this.file, `${JSON.stringify(state)}\n`, 0o640);
     } catch (err) {
       this.options.log.warn('cannot record the run state (a full disk?)', { error: String(err) });
     }

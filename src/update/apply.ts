@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Outcome } from '../operations/outcome.js';
 import { displayVersion, type VerifiedBundle } from './bundle.js';
-import { DB_FILES, appendLog, fsyncFile, readJson, updatePaths, writeFileAtomic, type UpdatePaths, type UpdateResult } from './files.js';
+import { DB_FILES, appendLog, readJson, updatePaths, type UpdatePaths, type UpdateResult } from './files.js';
+import { fsyncPath, writeFileAtomic } from '../durable.js';
 import { GOOD_LINK, currentSlot, otherSlot, switchTo, type SlotName } from './slots.js';
 
 /**
@@ -159,7 +160,7 @@ export class UpdateApplier {
     // between the check and the unpacking.
     if (existsSync(paths.bundle)) {
       copyFileSync(paths.bundle, paths.ownBundle);
-      fsyncFile(paths.ownBundle);
+      fsyncPath(paths.ownBundle);
     } else rmSync(paths.ownBundle, { force: true });
     const verified = existsSync(paths.ownBundle)
       ? await platform.verify(paths.ownBundle)
@@ -288,12 +289,12 @@ export class UpdateApplier {
     for (const name of DB_FILES) {
       if (existsSync(join(from, name))) {
         copyFileSync(join(from, name), join(tmp, name));
-        fsyncFile(join(tmp, name));
+        fsyncPath(join(tmp, name));
       }
     }
     rmSync(to, { recursive: true, force: true });
     renameSync(tmp, to);
-    fsyncFile(join(to, '..'));
+    fsyncPath(join(to, '..'));
   }
 
   /** Puts the saved database back in the data folder (the app is stopped). */
@@ -305,11 +306,11 @@ export class UpdateApplier {
       if (!existsSync(join(saved, name))) continue;
       const tmp = join(dataDir, `${name}.restoring`);
       copyFileSync(join(saved, name), tmp);
-      fsyncFile(tmp);
+      fsyncPath(tmp);
       chownIfRoot(tmp, owner.uid, owner.gid);
       renameSync(tmp, join(dataDir, name));
     }
-    fsyncFile(dataDir);
+    fsyncPath(dataDir);
   }
 }
 

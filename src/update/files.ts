@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -45,40 +45,12 @@ export type UpdatePaths = ReturnType<typeof updatePaths>;
 /** The database files a copy must carry (the WAL holds commits not yet checkpointed). */
 export const DB_FILES = ['smsbox.db', 'smsbox.db-wal'] as const;
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes a file so that a power cut leaves the old content or the new, never a torn one. */
-export function writeFileAtomic(file: string, content: string | Buffer, mode = 0o640): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
-  try {
-    writeSync(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  fsyncPath(dirname(file));
-}
-
 export function readJson<T>(file: string): T | null {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {
     return null;
   }
-}
-
-export function fsyncFile(file: string): void {
-  fsyncPath(file);
 }
 
 /** The update log grows by a few lines per update; past this size it starts again. */

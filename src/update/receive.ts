@@ -5,7 +5,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { done, refuse, type Outcome, type Refusal } from '../operations/outcome.js';
 import { loadPublicKey, verifyBundle, type BundleExpectations, type Manifest } from './bundle.js';
-import { ROOT_STATE_DIR, readJson, updatePaths, writeFileAtomic, type UpdateRequest, type UpdateResult } from './files.js';
+import { ROOT_STATE_DIR, readJson, updatePaths, type UpdateRequest, type UpdateResult } from './files.js';
+import { writeFileAtomic } from '../durable.js';
 import { UPDATE_KEY_FILE } from './platform.js';
 import { SLOTS_ROOT, slotOfPackage, type SlotName } from './slots.js';
 
@@ -92,7 +93,7 @@ export class UpdateReceiver {
     }
     if (announced === last.id) return null;
     addEvent(last.outcome === 'updated' ? 'info' : 'error', `update-${last.outcome}`, last.message, last.message_en, last);
-    writeFileAtomic(marker, last.id);
+    writeFileAtomic(marker, last.id, 0o640);
     return last;
   }
 
@@ -208,7 +209,7 @@ export class UpdateReceiver {
       renameSync(this.paths.partial, this.paths.bundle);
       const request: UpdateRequest = { requested_at: new Date().toISOString(), version: manifest.version, commit: manifest.commit, backup };
       // Written last: its appearance is what starts the root side.
-      writeFileAtomic(this.paths.request, JSON.stringify(request, null, 1));
+      writeFileAtomic(this.paths.request, JSON.stringify(request, null, 1), 0o640);
       return done({ manifest, backup });
     } finally {
       this.receiving = false;

@@ -1,4 +1,5 @@
-import { existsSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { fsyncPath } from '../durable.js';
+import { existsSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -43,14 +44,6 @@ export function slotOfPackage(packageRoot: string, root = SLOTS_ROOT): SlotName 
   }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Points `current` (or `link`) at `slot` in one rename: a power cut leaves the old link or the new one. */
 export function switchTo(root: string, slot: SlotName, link = CURRENT_LINK): void {
@@ -59,5 +52,5 @@ export function switchTo(root: string, slot: SlotName, link = CURRENT_LINK): voi
   rmSync(next, { force: true });
   symlinkSync(slot, next);
   renameSync(next, join(root, link));
-  fsyncDir(root);
+  fsyncPath(root);
 }
