@@ -460,25 +460,21 @@ export async function startBox(options: BoxOptions): Promise<Box> {
     wasRegistered = registered;
   });
   for (const unit of units) {
-    unit.modem.on('status', () => {
+    // A new driver state or a hard fault: the status, the LEDs, and the dispatcher, which
+    // sends a faulted SIM's sticky customers' messages from the other SIMs.
+    const changed = () => {
       status.setModem(modemStatusNow(unit), unit.name);
       statusLeds?.refresh();
       dispatcher!.kick();
-    });
-    unit.watchdog.on('event', (e) => {
+    };
+    const addEvent = (source: 'modem' | 'watchdog') => (e: { level: 'info' | 'warn' | 'error'; kind: string; zh: string; en: string }) => {
       const text = named(unit, e.zh, e.en);
-      store.addEvent(clock.now(), e.level, `watchdog-${e.kind}`, text.zh, text.en, pooled ? { modem: unit.name } : undefined);
-    });
-    unit.watchdog.on('hard-fault', () => {
-      status.setModem(modemStatusNow(unit), unit.name);
-      statusLeds?.refresh();
-      // Its sticky customers' messages go to the other SIMs now.
-      dispatcher!.kick();
-    });
-    unit.modem.on('event', (e) => {
-      const text = named(unit, e.zh, e.en);
-      store.addEvent(clock.now(), e.level, `modem-${e.kind}`, text.zh, text.en, pooled ? { modem: unit.name } : undefined);
-    });
+      store.addEvent(clock.now(), e.level, `${source}-${e.kind}`, text.zh, text.en, pooled ? { modem: unit.name } : undefined);
+    };
+    unit.modem.on('status', changed);
+    unit.watchdog.on('hard-fault', changed);
+    unit.modem.on('event', addEvent('modem'));
+    unit.watchdog.on('event', addEvent('watchdog'));
     // Before the watchdog starts listening: it reads the run this keeps.
     unit.modem.on('send-result', (result) => {
       status.recordSendResult(result, unit.name);
